@@ -1,0 +1,19 @@
+# Copyright 2026 basware_connector authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+{
+    "name": "Basware Connector",
+    "summary": "Sync vendors, purchase orders and GL masters to Basware; "
+    "import approved Basware invoices as posted vendor bills",
+    "version": "19.0.1.0.0",
+    "category": "Accounting/Accounting",
+    "website": "https://github.com/basware-connector/basware_connector",
+    "author": "basware_connector authors",
+    "license": "LGPL-3",
+    "development_status": "Alpha",
+    "depends": ["base", "mail", "account", "purchase", "analytic"],
+    "external_dependencies": {"python": ["cryptography", "requests"]},
+    "data": [],
+    "demo": [],
+    "installable": True,
+    "application": False,
+}

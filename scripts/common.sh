@@ -1,0 +1,40 @@
+# Shared settings for the setup, test and demo scripts (sourced, not run).
+set -euo pipefail
+
+ADDON_NAME=basware_connector
+ADDON_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ODOO_SRC=${ODOO_SRC:-$HOME/.cache/odoo/19.0}
+ODOO_GIT_URL=${ODOO_GIT_URL:-https://github.com/odoo/odoo.git}
+VENV=${VENV:-$ADDON_DIR/.venv}
+BUILD_DIR=${BUILD_DIR:-$ADDON_DIR/.build}
+# Odoo loads addons by folder name: a link gives the checkout its technical name
+# whatever the clone's folder is called.
+ADDONS_LINK_DIR=$BUILD_DIR/addons
+export PGHOST=${PGHOST:-127.0.0.1}
+export PGPORT=${PGPORT:-5432}
+# Odoo refuses to run as the PostgreSQL superuser role "postgres".
+export PGUSER=${PGUSER:-odoo}
+ODOO_BIN="$VENV/bin/python $ODOO_SRC/odoo-bin"
+
+die() {
+    printf 'error: %s\n' "$*" >&2
+    exit 2
+}
+
+say() {
+    printf '==> %s\n' "$*"
+}
+
+addons_path() {
+    printf '%s,%s,%s' "$ODOO_SRC/odoo/addons" "$ODOO_SRC/addons" "$ADDONS_LINK_DIR"
+}
+
+# Hash of the files that decide what an install puts in the database (models, data,
+# views, security): template databases are keyed on it.
+INSTALL_INPUTS=(__manifest__.py __init__.py models views security data demo controllers i18n)
+
+addon_hash() {
+    (cd "$ADDON_DIR" && find "${INSTALL_INPUTS[@]}" -type f \( -name '*.py' -o -name '*.xml' -o -name '*.csv' \
+        -o -name '*.sql' -o -name '*.po' -o -name '*.pot' \) -print0 2>/dev/null \
+        | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
+}
