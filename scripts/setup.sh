@@ -5,7 +5,7 @@
 # Idempotent: a second run with nothing changed does (almost) nothing.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-SYSTEM_PACKAGES=(libldap2-dev libsasl2-dev libpq-dev postgresql-client build-essential git)
+SYSTEM_PACKAGES=(libldap2-dev libsasl2-dev libpq-dev postgresql-client build-essential git curl)
 
 ensure_system_packages() {
     command -v dpkg-query >/dev/null || return 0
@@ -52,7 +52,7 @@ pick_python() {
 
 requirements_hash() {
     cat "$ODOO_SRC/requirements.txt" "$ADDON_DIR/requirements.txt" "$ADDON_DIR/test-requirements.txt" \
-        "$ADDON_DIR/scripts/build-constraints.txt" | sha256sum | cut -c1-16
+        "$ADDON_DIR/lint-requirements.txt" "$ADDON_DIR/scripts/build-constraints.txt" | sha256sum | cut -c1-16
 }
 
 ensure_venv() {
@@ -63,12 +63,17 @@ ensure_venv() {
         "$(pick_python)" -m venv "$VENV"
     fi
     say "installing Python requirements into $VENV (first run takes a few minutes)"
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip wheel
-    "$VENV/bin/python" -m pip install --quiet \
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip wheel >/dev/null 2>&1 || true
+    mkdir -p "$BUILD_DIR"
+    if ! "$VENV/bin/python" -m pip install --quiet \
         --build-constraint "$ADDON_DIR/scripts/build-constraints.txt" \
         -r "$ODOO_SRC/requirements.txt" \
         -r "$ADDON_DIR/requirements.txt" \
-        -r "$ADDON_DIR/test-requirements.txt"
+        -r "$ADDON_DIR/test-requirements.txt" \
+        -r "$ADDON_DIR/lint-requirements.txt" >"$BUILD_DIR/pip.log" 2>&1; then
+        tail -30 "$BUILD_DIR/pip.log" >&2
+        die "installing the Python requirements failed (full log in $BUILD_DIR/pip.log)"
+    fi
     # Make `import odoo` work in the venv without copying the source tree.
     local site
     site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')

@@ -1,0 +1,26 @@
+# Entry points; the scripts in scripts/ do the work. See README.rst.
+.PHONY: setup test demo sandbox sandbox-reset lint pot clean
+
+setup:
+	bash scripts/setup.sh
+
+test:
+	bash scripts/test.sh
+
+demo:
+	bash scripts/demo.sh
+
+sandbox:
+	bash scripts/sandbox.sh serve
+
+sandbox-reset:
+	bash scripts/sandbox.sh reset
+
+lint:
+	bash scripts/lint.sh
+
+pot:
+	bash scripts/pot.sh
+
+clean:
+	rm -rf .build
