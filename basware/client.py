@@ -1,0 +1,834 @@
+"""HTTP client for the Basware Purchase-to-Pay API.
+
+One BaswareClient per backend and worker. Every call gets a token from the store (renewed
+shortly before expiry, and once after a 401), a new X-BW-REQUEST-ID, finite timeouts, and
+retries with backoff on connection errors, 429, 502, 503 and 504 within a total deadline.
+"""
+
+import datetime
+import decimal
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from . import constants as c
+from .auth import MemoryTokenStore, TokenManager
+from .errors import (
+    BaswareConfigError,
+    BaswareConnectionError,
+    BaswareError,
+    BaswareScopeError,
+    BaswareServerError,
+    BaswareTLSError,
+    BaswareValidationError,
+    error_from_response,
+)
+from .request_status import RequestStatus, parse_request_statuses
+from .retry import backoff_delay, parse_retry_after
+
+_logger = logging.getLogger(__name__)
+
+METHOD_GET = "GET"
+METHOD_POST = "POST"
+METHOD_DELETE = "DELETE"
+SCOPE_ACCESS = {METHOD_GET: "read", METHOD_DELETE: "delete"}
+# Used with DELETE /v1/subscriptions, whose lastUpdated filter is mandatory.
+EPOCH_START = "2000-01-01T00:00:00Z"
+
+
+@dataclass
+class ClientConfig:
+    """Connection settings. The secret never shows in repr()."""
+
+    api_url: str
+    token_url: str = ""
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    scope: str = c.DEFAULT_SCOPE
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_attempts: int = 5
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    deadline: float = 300.0
+    token_refresh_margin: float = 0.2
+    user_agent: str = "basware_connector"
+
+    def __post_init__(self):
+        self.api_url = (self.api_url or "").strip().rstrip("/")
+        self.token_url = (self.token_url or "").strip()
+        if not self.token_url and self.api_url:
+            self.token_url = self.api_url + c.TOKEN_PATH
+        self.scope = " ".join((self.scope or "").split())
+
+    def validate(self):
+        """Raise BaswareConfigError naming the missing settings (never their values)."""
+        missing = [
+            name
+            for name in ("api_url", "token_url", "client_id", "client_secret", "scope")
+            if not getattr(self, name)
+        ]
+        if missing:
+            raise BaswareConfigError(f"Basware settings missing: {', '.join(missing)}")
+        for name in ("api_url", "token_url"):
+            if urlsplit(getattr(self, name)).scheme not in ("http", "https"):
+                raise BaswareConfigError(f"Basware setting {name} must be an http(s) URL")
+        if self.connect_timeout <= 0 or self.read_timeout <= 0:
+            raise BaswareConfigError("Basware timeouts must be positive")
+        if self.max_attempts < 1:
+            raise BaswareConfigError("Basware max_attempts must be at least 1")
+
+    @property
+    def timeout(self):
+        return (self.connect_timeout, self.read_timeout)
+
+
+@dataclass
+class BaswareResponse:
+    """A Basware answer: status, parsed JSON and the ids of the exchange."""
+
+    status: int
+    data: Any
+    headers: Any
+    request_id: str
+    amzn_request_id: "str | None" = None
+    method: str = ""
+    path: str = ""
+    continuation_token: "str | None" = None
+    redirected: bool = False
+
+    def to_dict(self):
+        """What the exchange log stores (no headers: they are not needed and can be large)."""
+        return {
+            "status": self.status,
+            "method": self.method,
+            "path": self.path,
+            "request_id": self.request_id,
+            "amzn_request_id": self.amzn_request_id,
+            "redirected": self.redirected,
+        }
+
+
+class _SplitTimeoutAdapter(HTTPAdapter):
+    """Applies separate connect and read timeouts on the sessions the client creates.
+
+    Calls still pass ``timeout=`` (the read timeout, one number: some test harnesses wrap
+    Session.send and compare it with numbers); the adapter sends the (connect, read) pair.
+    """
+
+    def __init__(self, connect_timeout, read_timeout):
+        self._timeouts = (connect_timeout, read_timeout)
+        super().__init__(max_retries=0)
+
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        return super().send(request, stream, self._timeouts, verify, cert, proxies)
+
+
+class _NoAuthorization(requests.auth.AuthBase):
+    """Redirect targets must not receive credentials (also none taken from .netrc)."""
+
+    def __call__(self, request):
+        request.headers.pop(c.HEADER_AUTHORIZATION, None)
+        return request
+
+
+def _json_default(value):
+    if isinstance(value, datetime.datetime):
+        return format_datetime(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def encode_json(value):
+    """Compact UTF-8 JSON, the exact bytes that are sent (and counted against 6 MB)."""
+    text = json.dumps(
+        value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_json_default
+    )
+    return text.encode("utf-8")
+
+
+def format_datetime(value):
+    """ISO 8601 in UTC with a Z, as Basware's lastUpdated filters expect."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        return value.replace(microsecond=0).isoformat() + "Z"
+    if isinstance(value, datetime.date):
+        return value.isoformat() + "T00:00:00Z"
+    raise TypeError(f"cannot format {type(value).__name__} as a Basware date")
+
+
+def _query_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return format_datetime(value)
+    return value
+
+
+def clean_params(params):
+    """Query parameters without None values, booleans and dates in Basware's spelling."""
+    return {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
+
+
+def chunk_records(records, limit, max_bytes=c.MAX_REQUEST_BYTES):
+    """Split records into JSON array bodies of at most ``limit`` records and ``max_bytes``.
+
+    Returns a list of (records, body_bytes). A single record above the size limit raises
+    BaswareValidationError before anything is sent.
+    """
+    if limit < 1:
+        raise BaswareConfigError("The bulk limit must be at least 1")
+    chunks, current, parts, size = [], [], [], 2  # 2: the brackets
+    for record in records:
+        encoded = encode_json(record)
+        if len(encoded) + 2 > max_bytes:
+            code = record.get("externalCode") if isinstance(record, dict) else None
+            raise BaswareValidationError(
+                f"A record is larger than Basware's request size limit ({len(encoded)} bytes"
+                f"{', externalCode ' + str(code) if code else ''})",
+                external_code=code,
+            )
+        extra = len(encoded) + (1 if parts else 0)  # 1: the comma
+        if parts and (len(parts) >= limit or size + extra > max_bytes):
+            chunks.append((current, b"[" + b",".join(parts) + b"]"))
+            current, parts, size = [], [], 2
+            extra = len(encoded)
+        current.append(record)
+        parts.append(encoded)
+        size += extra
+    if parts:
+        chunks.append((current, b"[" + b",".join(parts) + b"]"))
+    return chunks
+
+
+def required_scope(method, path):
+    """The scope a call needs, e.g. POST /v1/vendors -> vendors.write."""
+    segments = [s for s in path.split("/") if s]
+    if len(segments) < 2:
+        return None
+    return f"{segments[1]}.{SCOPE_ACCESS.get(method, 'write')}"
+
+
+def _page_items(data, wrapper_key):
+    if data is None:
+        return []
+    if isinstance(data, list):
+        return data
+    if not isinstance(data, dict):
+        return []
+    if wrapper_key and wrapper_key in data:
+        return data[wrapper_key] or []
+    lists = [value for value in data.values() if isinstance(value, list)]
+    return lists[0] if len(lists) == 1 else []
+
+
+def _default_wrapper_key(path):
+    if path.startswith(c.LISTS_PATH.split("{", 1)[0]):
+        return c.LIST_ITEMS_KEY
+    return c.WRAPPER_KEYS.get(path)
+
+
+def _path_param(value):
+    return quote(str(value), safe="")
+
+
+class BaswareClient:
+    """Talks to one Basware tenant. Not shared between threads (requests sessions are not)."""
+
+    def __init__(self, config, token_store=None, session=None, sleep=time.sleep, clock=time.time):
+        config.validate()
+        self.config = config
+        self.token_store = token_store if token_store is not None else MemoryTokenStore()
+        self._own_session = session is None
+        self.session = session if session is not None else self._new_session()
+        self._sleep = sleep
+        self._clock = clock
+        self._tokens = TokenManager(config, self.token_store, self._post_token, clock)
+        self.last_response = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def _new_session(self):
+        session = requests.Session()
+        adapter = _SplitTimeoutAdapter(*self.config.timeout)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        session.headers[c.HEADER_USER_AGENT] = self.config.user_agent
+        return session
+
+    def close(self):
+        if self._own_session:
+            self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def __repr__(self):
+        return f"<BaswareClient {self.config.api_url} client_id={self.config.client_id!r}>"
+
+    # -- token ---------------------------------------------------------------------------------
+
+    @property
+    def token_claims(self):
+        """Claims of the stored token ({} before the first call); iss and bwcid mostly."""
+        token = self.token_store.load()
+        return dict(token.get("claims") or {}) if token else {}
+
+    def _post_token(self, url, data, auth):
+        headers = {c.HEADER_ACCEPT: c.CONTENT_TYPE_JSON}
+        response, _request_id = self._send(
+            METHOD_POST, url, c.TOKEN_PATH, headers=headers, data=data, auth=auth
+        )
+        return response
+
+    # -- sending -------------------------------------------------------------------------------
+
+    @property
+    def _timeout(self):
+        # One number. Our own sessions' adapter applies the (connect, read) pair; a session
+        # passed in by the caller uses it for both (see _SplitTimeoutAdapter).
+        return self.config.read_timeout
+
+    def _send(self, method, url, log_path, *, headers, params=None, data=None, auth=None):
+        """One call with retries on connection errors and 429/502/503/504.
+
+        Returns (requests.Response, our request id) for any other status; raises the last
+        error when attempts or the deadline run out.
+        """
+        deadline = self._clock() + self.config.deadline
+        attempt = 0
+        while True:
+            attempt += 1
+            request_id = str(uuid.uuid4())
+            sent_headers = dict(headers, **{c.HEADER_REQUEST_ID: request_id})
+            started = time.monotonic()
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers=sent_headers,
+                    auth=auth,
+                    timeout=self._timeout,
+                    allow_redirects=False,
+                )
+            except requests.exceptions.RequestException as exc:
+                error = self._connection_error(exc, method, url, log_path, request_id)
+                _logger.warning(
+                    "Basware %s %s failed: %s (X-BW-REQUEST-ID %s)",
+                    method,
+                    log_path,
+                    type(exc).__name__,
+                    request_id,
+                )
+            else:
+                self._log_response(method, log_path, response, request_id, started)
+                if response.status_code not in c.RETRYABLE_STATUSES:
+                    return response, request_id
+                error = self._http_error(response, method, log_path, request_id)
+            self._sleep(self._retry_wait(error, attempt, deadline))
+
+    def _retry_wait(self, error, attempt, deadline):
+        """Seconds to wait before the next attempt, or raise ``error`` when giving up."""
+        if not error.retryable:
+            raise error
+        if attempt >= self.config.max_attempts:
+            raise _gave_up(error, f"gave up after {attempt} attempts")
+        wait = error.retry_after
+        if wait is None:
+            wait = backoff_delay(attempt, self.config.backoff_base, self.config.backoff_max)
+        if self._clock() + wait > deadline:
+            raise _gave_up(error, f"gave up after {attempt} attempts: retry deadline reached")
+        _logger.info(
+            "Basware %s %s: retrying in %.1f s (attempt %s of %s)",
+            error.method,
+            error.path,
+            wait,
+            attempt + 1,
+            self.config.max_attempts,
+        )
+        return wait
+
+    def _connection_error(self, exc, method, url, log_path, request_id):
+        host = urlsplit(url).hostname or url
+        kwargs = {"method": method, "path": log_path, "request_id": request_id}
+        if isinstance(exc, requests.exceptions.SSLError):
+            return BaswareTLSError(
+                f"TLS connection to Basware host {host} failed (certificate or protocol)",
+                **kwargs,
+            )
+        if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema)):
+            return BaswareConfigError(f"Invalid Basware URL for host {host}", **kwargs)
+        if isinstance(exc, requests.exceptions.Timeout):
+            reason = "timed out"
+        elif isinstance(exc, requests.exceptions.ConnectionError):
+            reason = "connection refused, name not resolved or connection dropped"
+        else:
+            reason = f"{type(exc).__name__}"
+        return BaswareConnectionError(f"Basware host unreachable: {host} ({reason})", **kwargs)
+
+    def _http_error(self, response, method, log_path, request_id):
+        retry_after = parse_retry_after(
+            response.headers.get(c.HEADER_RETRY_AFTER), now=self._clock()
+        )
+        return error_from_response(
+            response.status_code,
+            _response_body(response),
+            method=method,
+            path=log_path,
+            request_id=request_id,
+            amzn_request_id=response.headers.get(c.HEADER_AMZN_REQUEST_ID),
+            retry_after=retry_after,
+        )
+
+    @staticmethod
+    def _log_response(method, log_path, response, request_id, started):
+        _logger.info(
+            "Basware %s %s -> %s (X-BW-REQUEST-ID %s, x-amzn-RequestId %s, %.0f ms)",
+            method,
+            log_path,
+            response.status_code,
+            request_id,
+            response.headers.get(c.HEADER_AMZN_REQUEST_ID),
+            (time.monotonic() - started) * 1000,
+        )
+
+    def _api_headers(self, token, extra=None, has_body=False):
+        headers = {
+            c.HEADER_ACCEPT: c.CONTENT_TYPE_JSON,
+            c.HEADER_AUTHORIZATION: c.BEARER_PREFIX + token,
+        }
+        if has_body:
+            headers[c.HEADER_CONTENT_TYPE] = c.CONTENT_TYPE_JSON
+        headers.update(extra or {})
+        return headers
+
+    def _send_authorized(self, method, path, *, params, body, headers):
+        """Send with a bearer token; on 401 get one new token and retry exactly once."""
+        url = self.config.api_url + path
+        token = self._tokens.access_token()
+        api_headers = self._api_headers(token, headers, body is not None)
+        response, request_id = self._send(
+            method, url, path, headers=api_headers, params=params, data=body
+        )
+        if response.status_code != 401:
+            return response, request_id
+        _logger.info("Basware %s %s: access token refused, fetching a new one", method, path)
+        token = self._tokens.renew(rejected=token)
+        api_headers = self._api_headers(token, headers, body is not None)
+        # A second 401 is not retried: _call raises it as BaswareAuthError.
+        return self._send(method, url, path, headers=api_headers, params=params, data=body)
+
+    def _follow_redirects(self, response, request_id):
+        """Follow Basware's redirect (302 on accountingDocuments) without credentials.
+
+        Returns the final response, its request id and the chain of redirect responses.
+        """
+        chain = []
+        while response.status_code in c.REDIRECT_STATUSES:
+            location = response.headers.get(c.HEADER_LOCATION)
+            if not location:
+                break
+            if len(chain) >= c.MAX_REDIRECTS:
+                raise BaswareError(
+                    f"Basware redirected more than {c.MAX_REDIRECTS} times",
+                    status=response.status_code,
+                    request_id=request_id,
+                )
+            chain.append(response)
+            target = urljoin(response.url, location)
+            # Only the path: presigned query strings carry signatures.
+            log_path = urlsplit(target).path
+            response, request_id = self._send(
+                METHOD_GET,
+                target,
+                log_path,
+                headers={c.HEADER_ACCEPT: c.CONTENT_TYPE_JSON},
+                auth=_NoAuthorization(),
+            )
+        return response, request_id, chain
+
+    def _call(self, method, path, *, params=None, body=None, expected=(200,), headers=None):
+        params = clean_params(params)
+        response, request_id = self._send_authorized(
+            method, path, params=params, body=body, headers=headers
+        )
+        chain = []
+        if method == METHOD_GET and response.status_code in c.REDIRECT_STATUSES:
+            response, request_id, chain = self._follow_redirects(response, request_id)
+        result = self._wrap(response, request_id, method, path, chain)
+        self.last_response = result
+        if result.status not in expected:
+            raise self._unexpected(response, result)
+        return result
+
+    def _wrap(self, response, request_id, method, path, chain):
+        responses = [response, *reversed(chain)]
+        token = next(
+            (
+                r.headers.get(c.HEADER_CONTINUATION_TOKEN)
+                for r in responses
+                if r.headers.get(c.HEADER_CONTINUATION_TOKEN)
+            ),
+            None,
+        )
+        amzn = next(
+            (
+                r.headers.get(c.HEADER_AMZN_REQUEST_ID)
+                for r in [*chain, response]
+                if r.headers.get(c.HEADER_AMZN_REQUEST_ID)
+            ),
+            None,
+        )
+        return BaswareResponse(
+            status=response.status_code,
+            data=_response_body(response),
+            headers=response.headers,
+            request_id=request_id,
+            amzn_request_id=amzn,
+            method=method,
+            path=path,
+            continuation_token=token,
+            redirected=bool(chain),
+        )
+
+    def _unexpected(self, response, result):
+        if result.redirected and result.status >= 400:
+            # The redirect target (file storage) refused: an expired or broken link, which
+            # a new call gets afresh. Its body is not quoted: it can echo signed parameters.
+            return BaswareServerError(
+                f"Basware's redirected download failed (HTTP {result.status} on "
+                f"{result.method} {result.path})",
+                status=result.status,
+                method=result.method,
+                path=result.path,
+                request_id=result.request_id,
+                amzn_request_id=result.amzn_request_id,
+            )
+        error = self._http_error(response, result.method, result.path, result.request_id)
+        error.amzn_request_id = result.amzn_request_id or error.amzn_request_id
+        if result.status == 401:
+            error.message = (
+                f"Basware refused a newly issued access token (HTTP 401 on {result.method} "
+                f"{result.path}): check the API client's credentials and access rights"
+            )
+            error.args = (error.message,)
+        if isinstance(error, BaswareScopeError):
+            needed = required_scope(result.method, result.path)
+            if needed:
+                error.message = f"{error.message} (the API client needs scope {needed})"
+                error.args = (error.message,)
+        return error
+
+    # -- generic API -------------------------------------------------------------------------
+
+    def request(self, method, path, *, params=None, json=None, expected=(200,), headers=None):
+        """Call ``path`` (e.g. "/v1/vendors") and return a BaswareResponse.
+
+        Statuses outside ``expected`` raise the matching BaswareError. GET redirects are
+        followed without the Authorization header.
+        """
+        method = method.upper()
+        body = encode_json(json) if json is not None else None
+        return self._call(
+            method, path, params=params, body=body, expected=expected, headers=headers
+        )
+
+    def iter_pages(self, path, params=None, page_size=None, wrapper_key=None):
+        """Yield the items of each page of a GET list; 404 means no records.
+
+        Pages are chained with the continuation token header; every page repeats the same
+        query parameters, as Basware requires.
+        """
+        params = dict(params or {})
+        if page_size:
+            limit = c.PAGE_SIZE_MAX.get(path, c.DEFAULT_PAGE_SIZE_MAX)
+            params[c.PARAM_PAGE_SIZE] = max(1, min(int(page_size), limit))
+        wrapper_key = wrapper_key or _default_wrapper_key(path)
+        token, seen = None, set()
+        while True:
+            headers = {c.HEADER_CONTINUATION_TOKEN: token} if token else None
+            response = self._call(
+                METHOD_GET,
+                path,
+                params=params,
+                expected=(200, c.STATUS_NOT_FOUND),
+                headers=headers,
+            )
+            if response.status == c.STATUS_NOT_FOUND:
+                return
+            items = _page_items(response.data, wrapper_key)
+            if items:
+                yield items
+            token = response.continuation_token
+            if not token:
+                return
+            if token in seen:
+                raise BaswareError(
+                    f"Basware repeated a continuation token on GET {path}",
+                    request_id=response.request_id,
+                    amzn_request_id=response.amzn_request_id,
+                )
+            seen.add(token)
+
+    def iter_items(self, path, params=None, page_size=None, wrapper_key=None):
+        """Yield the records of a GET list across all pages."""
+        for page in self.iter_pages(path, params, page_size, wrapper_key):
+            yield from page
+
+    def post_bulk(self, path, records, *, limit=None):
+        """POST records as JSON arrays within Basware's count and 6 MB limits.
+
+        Returns one BaswareResponse per request. When a chunk fails, the raised error has
+        ``responses`` (the chunks already accepted) and ``chunk_index``.
+        """
+        if limit is None:
+            limit = c.BULK_LIMITS.get(path, c.DEFAULT_BULK_LIMIT)
+        responses = []
+        for index, (_chunk, body) in enumerate(chunk_records(list(records), limit)):
+            try:
+                responses.append(self._call(METHOD_POST, path, body=body))
+            except BaswareError as error:
+                error.responses = responses
+                error.chunk_index = index
+                raise
+        return responses
+
+    # -- master data -------------------------------------------------------------------------
+
+    def post_vendors(self, records):
+        return self.post_bulk(c.VENDORS_PATH, records)
+
+    def post_accounts(self, records):
+        return self.post_bulk(c.ACCOUNTS_PATH, records)
+
+    def post_cost_centers(self, records):
+        return self.post_bulk(c.COST_CENTERS_PATH, records)
+
+    def post_list_items(self, list_key, records):
+        if list_key not in c.LIST_KEYS:
+            raise BaswareConfigError(f"Unknown Basware list key {list_key!r}")
+        path = c.LISTS_PATH.format(list_key=list_key)
+        return self.post_bulk(path, records, limit=c.DEFAULT_BULK_LIMIT)
+
+    def post_projects(self, records):
+        return self.post_bulk(c.PROJECTS_PATH, records)
+
+    def post_tax_codes(self, records):
+        return self.post_bulk(c.TAX_CODES_PATH, records)
+
+    def post_payment_terms(self, records):
+        return self.post_bulk(c.PAYMENT_TERMS_PATH, records)
+
+    def post_matching_orders(self, records):
+        return self.post_bulk(c.MATCHING_ORDERS_PATH, records)
+
+    def post_matching_order_lines(self, records):
+        return self.post_bulk(c.MATCHING_ORDER_LINES_PATH, records)
+
+    # -- invoices (accountingDocuments) ----------------------------------------------------------
+
+    def list_accounting_documents(
+        self,
+        processing_status=c.PS_WAITING_FOR_TRANSFER,
+        company_code=None,
+        page_size=None,
+        last_updated=None,
+        p2p_processing_mode=None,
+    ):
+        """All accounting documents in ``processing_status`` (all pages), as a list."""
+        params = {
+            c.PARAM_PROCESSING_STATUS: processing_status,
+            c.PARAM_COMPANY_CODE: company_code,
+            c.PARAM_LAST_UPDATED: last_updated,
+            c.PARAM_P2P_PROCESSING_MODE: p2p_processing_mode,
+        }
+        return list(self.iter_items(c.ACCOUNTING_DOCUMENTS_PATH, params, page_size))
+
+    def get_accounting_document(self, invoice_id):
+        """One accounting document, or None when Basware does not know the invoiceId."""
+        path = c.ACCOUNTING_DOCUMENT_PATH.format(invoice_id=_path_param(invoice_id))
+        response = self._call(METHOD_GET, path, expected=(200, c.STATUS_NOT_FOUND))
+        if response.status == c.STATUS_NOT_FOUND:
+            return None
+        items = _page_items(response.data, c.ACCOUNTING_DOCUMENTS_KEY)
+        if isinstance(response.data, dict) and not items and "invoiceId" in response.data:
+            return response.data
+        return items[0] if items else None
+
+    def acknowledge_accounting_document(self, invoice_id):
+        """Acknowledge an invoice; False when Basware says it already was (405)."""
+        path = c.ACKNOWLEDGE_PATH.format(invoice_id=_path_param(invoice_id))
+        response = self._call(METHOD_POST, path, expected=(200, c.STATUS_METHOD_NOT_ALLOWED))
+        return response.status == 200
+
+    def _post_invoice_response(self, path_template, invoice_id, response):
+        body = dict(response)
+        # Basware wants a new externalCode for every response, never reused.
+        body.setdefault("externalCode", str(uuid.uuid4()))
+        path = path_template.format(invoice_id=_path_param(invoice_id))
+        return self._call(METHOD_POST, path, body=encode_json(body))
+
+    def post_transfer_response(self, invoice_id, response):
+        return self._post_invoice_response(c.TRANSFER_RESPONSES_PATH, invoice_id, response)
+
+    def post_prebook_response(self, invoice_id, response):
+        return self._post_invoice_response(c.PREBOOK_RESPONSES_PATH, invoice_id, response)
+
+    def post_payment_response(self, invoice_id, response):
+        return self._post_invoice_response(c.PAYMENT_RESPONSES_PATH, invoice_id, response)
+
+    # -- request status (phase two) ----------------------------------------------------------------
+
+    def get_request_status(self, request_id, ignore_successful_items=None):
+        """Per-record results of the POST whose x-amzn-RequestId is ``request_id``."""
+        path = c.REQUEST_STATUS_PATH.format(request_id=_path_param(request_id))
+        params = {c.PARAM_IGNORE_SUCCESSFUL_ITEMS: ignore_successful_items}
+        response = self._call(METHOD_GET, path, params=params, expected=(200, c.STATUS_NOT_FOUND))
+        statuses = parse_request_statuses(response.data) if response.status == 200 else []
+        for status in statuses:
+            if status.request_id == request_id:
+                return status
+        return statuses[0] if statuses else RequestStatus.unknown(request_id)
+
+    def list_request_statuses(
+        self,
+        status=None,
+        entity_type=None,
+        last_updated=None,
+        ignore_successful_items=None,
+        page_size=None,
+    ):
+        params = {
+            c.PARAM_STATUS: status,
+            c.PARAM_ENTITY_TYPE: entity_type,
+            c.PARAM_LAST_UPDATED: last_updated,
+            c.PARAM_IGNORE_SUCCESSFUL_ITEMS_LIST: ignore_successful_items,
+        }
+        items = self.iter_items(c.REQUEST_STATUSES_PATH, params, page_size)
+        return parse_request_statuses(list(items))
+
+    def acknowledge_request_status(self, request_ids):
+        """Acknowledge handled request statuses; False if Basware says already done (405)."""
+        if isinstance(request_ids, str):
+            request_ids = [request_ids]
+        request_ids = [rid for rid in request_ids if rid]
+        acknowledged = True
+        step = c.DEFAULT_BULK_LIMIT
+        for start in range(0, len(request_ids), step):
+            body = encode_json({c.REQUEST_IDS_KEY: request_ids[start : start + step]})
+            response = self._call(
+                METHOD_POST,
+                c.REQUEST_STATUS_ACKNOWLEDGE_PATH,
+                body=body,
+                expected=(200, c.STATUS_METHOD_NOT_ALLOWED),
+            )
+            acknowledged = acknowledged and response.status == 200
+        return acknowledged
+
+    # -- push notifications ----------------------------------------------------------------------
+
+    def list_subscriptions(self, task_type=None, task_sub_type=None):
+        params = {c.PARAM_TASK_TYPE: task_type, c.PARAM_TASK_SUB_TYPE: task_sub_type}
+        return list(self.iter_items(c.SUBSCRIPTIONS_PATH, params))
+
+    def create_subscriptions(self, subscriptions):
+        """Subscribe webhooks (Basware first pings each URL with a ConnectionTest task)."""
+        return self._call(METHOD_POST, c.SUBSCRIPTIONS_PATH, body=encode_json(list(subscriptions)))
+
+    def delete_subscriptions(
+        self,
+        task_type=c.TASK_SUB_TYPE_ALL,
+        task_sub_type=c.TASK_SUB_TYPE_ALL,
+        last_updated=EPOCH_START,
+    ):
+        params = {
+            c.PARAM_TASK_TYPE: task_type,
+            c.PARAM_TASK_SUB_TYPE: task_sub_type,
+            c.PARAM_LAST_UPDATED: last_updated,
+        }
+        return self._call(
+            METHOD_DELETE, c.SUBSCRIPTIONS_PATH, params=params, expected=(200, c.STATUS_NOT_FOUND)
+        )
+
+    def list_tasks(self, task_type=None, task_status=None, document_id=None, last_updated=None):
+        params = {
+            c.PARAM_TASK_TYPE: task_type,
+            c.PARAM_TASK_STATUS: task_status,
+            c.PARAM_DOCUMENT_ID: document_id,
+            c.PARAM_LAST_UPDATED: last_updated,
+        }
+        return list(self.iter_items(c.TASKS_PATH, params))
+
+    # -- diagnostics ---------------------------------------------------------------------------
+
+    def test_connection(self):
+        """Fetch a new token and make one cheap read; returns what the settings form shows."""
+        self._tokens.renew()
+        response = self._call(
+            METHOD_GET,
+            c.REQUEST_STATUSES_PATH,
+            params={c.PARAM_PAGE_SIZE: 1},
+            expected=(200, c.STATUS_NOT_FOUND),
+        )
+        token = self.token_store.load() or {}
+        claims = dict(token.get("claims") or {})
+        return {
+            "ok": True,
+            "api_url": self.config.api_url,
+            "issuer": claims.get(c.CLAIM_ISSUER),
+            "tenant": claims.get(c.CLAIM_TENANT),
+            "scope": token.get("scope"),
+            "expires_at": token.get("expires_at"),
+            "claims": claims,
+            "status": response.status,
+            "request_id": response.request_id,
+            "amzn_request_id": response.amzn_request_id,
+        }
+
+
+def _gave_up(error, reason):
+    error.message = f"{error.message} ({reason})"
+    error.args = (error.message,)
+    return error
+
+
+def _response_body(response):
+    """Parsed JSON, or a short text for non-JSON error bodies, or None."""
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        if response.status_code >= 400:
+            return {"message": response.text[:200]}
+        return None
+
+
+__all__ = [
+    "BaswareClient",
+    "BaswareResponse",
+    "ClientConfig",
+    "chunk_records",
+    "clean_params",
+    "encode_json",
+    "format_datetime",
+    "required_scope",
+]

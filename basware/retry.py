@@ -1,0 +1,61 @@
+"""Backoff arithmetic shared by the HTTP client and the Odoo exchange scheduler."""
+
+import email.utils
+import math
+import random
+import time
+from datetime import timezone
+
+# 2 ** 60 seconds is far beyond any cap: stop growing there to keep floats finite.
+MAX_EXPONENT = 60
+
+
+def backoff_delay(attempt, base, cap, jitter=True, rng=random.random):
+    """Seconds to wait before retry number ``attempt`` (1 for the first retry).
+
+    Exponential growth ``base * 2 ** (attempt - 1)`` bounded by ``cap``. With ``jitter`` the
+    delay is drawn in the upper half of that bound ("equal jitter"): concurrent workers spread
+    out while the wait still grows with each attempt.
+    """
+    attempt = max(int(attempt), 1)
+    base = max(float(base), 0.0)
+    cap = max(float(cap), 0.0)
+    delay = min(cap, base * 2.0 ** min(attempt - 1, MAX_EXPONENT))
+    if not jitter:
+        return delay
+    half = delay / 2.0
+    return half + rng() * half
+
+
+def parse_retry_after(value, now=None):
+    """Seconds to wait according to a ``Retry-After`` header value.
+
+    Accepts delta seconds ("2", "1.5") or an HTTP date; returns None when the value is
+    missing or unreadable, and never a negative number.
+    """
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        return _seconds_until_http_date(text, now)
+    if math.isnan(seconds) or math.isinf(seconds):
+        return None
+    return max(seconds, 0.0)
+
+
+def _seconds_until_http_date(text, now):
+    try:
+        moment = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        # RFC 9110 dates are always GMT.
+        moment = moment.replace(tzinfo=timezone.utc)
+    current = time.time() if now is None else now
+    return max(moment.timestamp() - current, 0.0)
