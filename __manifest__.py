@@ -12,8 +12,14 @@
     "development_status": "Alpha",
     "depends": ["base", "mail", "account", "purchase", "analytic"],
     "external_dependencies": {"python": ["cryptography", "requests"]},
-    "data": [],
-    "demo": [],
-    "installable": True,
-    "application": False,
+    "data": [
+        "security/security.xml",
+        "security/ir.model.access.csv",
+        "views/basware_exchange_views.xml",
+        "views/basware_backend_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/menus.xml",
+        "data/ir_cron.xml",
+    ],
+    "demo": ["demo/basware_demo.xml"],
 }

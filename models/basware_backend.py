@@ -1,0 +1,573 @@
+"""Connection settings of one Basware tenant for one Odoo company.
+
+The backend owns the configuration, the encrypted secrets and the cached OAuth token.
+It never talks HTTP itself: :meth:`BaswareBackend._get_client` hands a configured
+:class:`BaswareClient` to whoever needs one (the exchange spine, the webhook).
+"""
+
+import ipaddress
+import json
+import logging
+from contextlib import contextmanager
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL, str2bool
+
+from ..basware import BaswareClient, ClientConfig, constants, errors
+from ..basware.signature import DEFAULT_SIGNATURE_HEADER
+from . import basware_crypto
+
+_logger = logging.getLogger(__name__)
+
+REGION_SELECTION = [
+    (constants.REGION_EU, "Europe"),
+    (constants.REGION_US, "United States"),
+    (constants.REGION_AU, "Australia"),
+    (constants.REGION_CA, "Canada"),
+]
+ENVIRONMENT_SELECTION = [
+    (constants.ENVIRONMENT_PRODUCTION, "Production"),
+    (constants.ENVIRONMENT_TEST, "Test"),
+]
+# Plain http is only accepted for a server on this machine (the local sandbox).
+LOOPBACK_HOSTNAMES = ("localhost",)
+SECURE_SCHEME = "https"
+LOCAL_SCHEME = "http"
+# A connection test must answer quickly: no transport retries.
+TEST_CONNECTION_ATTEMPTS = 1
+NEUTRALIZED_PARAM = "database.is_neutralized"
+# Changing one of these makes the cached token useless (other tenant, client or scope).
+TOKEN_INVALIDATING_FIELDS = frozenset(
+    {
+        "region",
+        "environment",
+        "api_url",
+        "token_url",
+        "client_id",
+        "client_secret_encrypted",
+        "scope",
+    }
+)
+SECRET_COLUMNS = {
+    "client_secret": "client_secret_encrypted",
+    "webhook_secret": "webhook_secret_encrypted",
+}
+
+
+def is_allowed_url(url):
+    """Return whether ``url`` is https, or http on a loopback host."""
+    parts = urlsplit(url or "")
+    if not parts.hostname:
+        return False
+    if parts.scheme == SECURE_SCHEME:
+        return True
+    return parts.scheme == LOCAL_SCHEME and is_loopback_host(parts.hostname)
+
+
+def is_loopback_host(hostname):
+    if hostname.lower() in LOOPBACK_HOSTNAMES:
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def default_api_url(region, environment):
+    """The API host of a region and environment; unpublished regions share the EU hosts."""
+    return constants.ENDPOINTS.get((region, environment)) or constants.ENDPOINTS.get(
+        (constants.DEFAULT_REGION, environment or constants.DEFAULT_ENVIRONMENT)
+    )
+
+
+class BackendTokenStore:
+    """The basware ``TokenStore`` protocol on a backend row (token encrypted at rest)."""
+
+    def __init__(self, backend):
+        self._backend = backend.sudo()
+
+    def load(self):
+        return self._backend._token_load()
+
+    def save(self, token):
+        self._backend._token_save(token)
+
+    def locked(self):
+        return self._backend._token_lock()
+
+
+class BaswareBackend(models.Model):
+    _name = "basware.backend"
+    _description = "Basware Backend"
+    _inherit = "mail.thread"
+    _order = "company_id, name, id"
+
+    name = fields.Char(required=True, tracking=True)
+    active = fields.Boolean(default=True, tracking=True)
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        index=True,
+        default=lambda self: self.env.company,
+        tracking=True,
+    )
+    basware_company_code = fields.Char(
+        tracking=True,
+        help="Code of this Odoo company in the Basware P2P organization hierarchy "
+        "(companyCode in Basware's API).",
+    )
+    region = fields.Selection(
+        REGION_SELECTION,
+        required=True,
+        default=constants.DEFAULT_REGION,
+        tracking=True,
+        help="Basware region of the P2P tenant; API credentials are region specific.",
+    )
+    environment = fields.Selection(
+        ENVIRONMENT_SELECTION,
+        required=True,
+        default=constants.DEFAULT_ENVIRONMENT,
+        tracking=True,
+    )
+    api_url = fields.Char(
+        "API URL",
+        compute="_compute_api_url",
+        store=True,
+        precompute=True,
+        readonly=False,
+        required=True,
+        tracking=True,
+        help="Base URL of the Basware API. Only https://api.basware.com (production) and "
+        "https://test-api.basware.com (test) are published; check the host of other "
+        "regions with Basware.",
+    )
+    token_url = fields.Char(
+        "Token URL",
+        compute="_compute_token_url",
+        store=True,
+        precompute=True,
+        readonly=False,
+        required=True,
+        tracking=True,
+        help="OAuth2 token endpoint: the API URL followed by /v1/tokens.",
+    )
+    client_id = fields.Char("Client ID", tracking=True)
+    scope = fields.Char(
+        default=constants.DEFAULT_SCOPE,
+        help="Space-separated OAuth2 scopes requested with each token.",
+    )
+    signature_header = fields.Char(
+        default=DEFAULT_SIGNATURE_HEADER,
+        help="Header carrying the HMAC-SHA256 signature of Basware push notifications.",
+    )
+
+    # Secrets: only ciphertext is stored; the plain fields are write-only.
+    client_secret = fields.Char(
+        compute="_compute_client_secret",
+        inverse="_inverse_client_secret",
+        groups="base.group_system",
+        help="Write-only: the stored secret is never shown back. Leave empty to keep it.",
+    )
+    webhook_secret = fields.Char(
+        compute="_compute_webhook_secret",
+        inverse="_inverse_webhook_secret",
+        groups="base.group_system",
+        help="Write-only shared secret used to verify the signature of push notifications.",
+    )
+    client_secret_encrypted = fields.Char(copy=False, groups="base.group_system")
+    webhook_secret_encrypted = fields.Char(copy=False, groups="base.group_system")
+    token_encrypted = fields.Char(
+        "Cached Token", copy=False, groups="base.group_system", help="Encrypted OAuth2 token."
+    )
+    client_secret_set = fields.Boolean(compute="_compute_secrets_set")
+    webhook_secret_set = fields.Boolean(compute="_compute_secrets_set")
+
+    # Schedule and transport.
+    sync_interval_minutes = fields.Integer(
+        "Sync Interval (minutes)",
+        default=15,
+        help="Minimum time between two pulls of approved invoices from Basware.",
+    )
+    last_sync_date = fields.Datetime(readonly=True, copy=False)
+    connect_timeout = fields.Integer("Connect Timeout (s)", default=5)
+    read_timeout = fields.Integer("Read Timeout (s)", default=30)
+    request_max_attempts = fields.Integer(
+        "HTTP Attempts",
+        default=3,
+        help="Attempts of one HTTP call on a rate limit (429), a 502/503/504 or a lost "
+        "connection, with exponential backoff, before the exchange itself is retried later.",
+    )
+
+    # Retry policy of the exchanges of this backend.
+    exchange_max_attempts = fields.Integer(
+        "Max Attempts",
+        default=5,
+        help="After this many failed attempts with a temporary error, an exchange is dead.",
+    )
+    exchange_retry_base = fields.Integer(
+        "Retry Delay (s)", default=60, help="Delay before the first retry; it doubles each time."
+    )
+    exchange_retry_max = fields.Integer(
+        "Max Retry Delay (s)", default=3600, help="Upper bound of the delay between retries."
+    )
+    exchange_batch_size = fields.Integer(
+        "Batch Size", default=50, help="Exchanges processed per transaction by the cron."
+    )
+    exchange_count = fields.Integer(compute="_compute_exchange_count")
+
+    _name_company_uniq = models.Constraint(
+        "UNIQUE(company_id, name)",
+        "A Basware backend with this name already exists in this company.",
+    )
+    _exchange_settings_positive = models.Constraint(
+        "CHECK(exchange_max_attempts > 0 AND exchange_retry_base > 0 "
+        "AND exchange_retry_max >= exchange_retry_base AND exchange_batch_size > 0)",
+        "Attempts, retry delays and batch size must be positive, and the maximum retry "
+        "delay cannot be shorter than the first one.",
+    )
+    _transport_settings_positive = models.Constraint(
+        "CHECK(sync_interval_minutes > 0 AND connect_timeout > 0 AND read_timeout > 0 "
+        "AND request_max_attempts > 0)",
+        "The sync interval, the timeouts and the HTTP attempts must be positive.",
+    )
+
+    # === COMPUTE METHODS === #
+
+    @api.depends("region", "environment")
+    def _compute_api_url(self):
+        for backend in self:
+            backend.api_url = default_api_url(backend.region, backend.environment)
+
+    @api.depends("api_url")
+    def _compute_token_url(self):
+        for backend in self:
+            base = (backend.api_url or "").rstrip("/")
+            backend.token_url = base + constants.TOKEN_PATH if base else False
+
+    def _compute_client_secret(self):
+        # Write-only: the secret is never read back into a form or an RPC answer.
+        self.client_secret = False
+
+    def _compute_webhook_secret(self):
+        self.webhook_secret = False
+
+    @api.depends("client_secret_encrypted", "webhook_secret_encrypted")
+    def _compute_secrets_set(self):
+        for backend, stored in zip(self, self.sudo(), strict=True):
+            backend.client_secret_set = bool(stored.client_secret_encrypted)
+            backend.webhook_secret_set = bool(stored.webhook_secret_encrypted)
+
+    def _compute_exchange_count(self):
+        counts = dict(
+            self.env["basware.exchange"]._read_group(
+                [("backend_id", "in", self.ids)], ["backend_id"], ["__count"]
+            )
+        )
+        for backend in self:
+            backend.exchange_count = counts.get(backend, 0)
+
+    # === INVERSE METHODS === #
+
+    def _inverse_client_secret(self):
+        self._store_secret("client_secret")
+
+    def _inverse_webhook_secret(self):
+        self._store_secret("webhook_secret")
+
+    def _store_secret(self, field_name):
+        """Encrypt the value just assigned to a write-only secret field; empty clears it."""
+        label = self._fields[field_name]._description_string(self.env)
+        for backend in self:
+            plaintext = backend[field_name]
+            ciphertext = backend._encrypt_secret(plaintext) if plaintext else False
+            backend.sudo().write({SECRET_COLUMNS[field_name]: ciphertext})
+            if plaintext:
+                body = self.env._("%(secret)s changed.", secret=label)
+            else:
+                body = self.env._("%(secret)s removed.", secret=label)
+            backend._message_log(body=body)
+        # Never echo the plaintext back (e.g. in the answer to the form's save).
+        self.invalidate_recordset([field_name])
+
+    # === CONSTRAINT METHODS === #
+
+    @api.constrains("api_url", "token_url")
+    def _check_urls(self):
+        for backend in self:
+            for field_name in ("api_url", "token_url"):
+                if not is_allowed_url(backend[field_name]):
+                    raise ValidationError(
+                        self.env._(
+                            "%(field)s must be an https:// URL (plain http:// is only "
+                            "accepted for a test server on this machine, such as "
+                            "http://127.0.0.1).",
+                            field=self._fields[field_name]._description_string(self.env),
+                        )
+                    )
+
+    # === CRUD METHODS === #
+
+    def write(self, vals):
+        result = super().write(vals)
+        if TOKEN_INVALIDATING_FIELDS.intersection(vals):
+            self._clear_token()
+        return result
+
+    def copy_data(self, default=None):
+        vals_list = super().copy_data(default=default)
+        if default and "name" in default:
+            return vals_list
+        return [
+            dict(vals, name=self.env._("%(name)s (copy)", name=backend.name))
+            for backend, vals in zip(self, vals_list, strict=True)
+        ]
+
+    # === SECRET METHODS === #
+
+    def _get_client_secret(self):
+        """Return the decrypted client secret, or False when none is set."""
+        self.ensure_one()
+        return self._decrypt_secret(self.sudo().client_secret_encrypted)
+
+    def _get_webhook_secret(self):
+        """Return the decrypted webhook secret, or False when none is set."""
+        self.ensure_one()
+        return self._decrypt_secret(self.sudo().webhook_secret_encrypted)
+
+    def _encrypt_secret(self, plaintext):
+        try:
+            return basware_crypto.encrypt(plaintext)
+        except basware_crypto.EncryptionKeyError as error:
+            raise self._key_user_error(error) from None
+
+    def _decrypt_secret(self, ciphertext):
+        if not ciphertext:
+            return False
+        try:
+            return basware_crypto.decrypt(ciphertext)
+        except basware_crypto.EncryptionKeyError as error:
+            raise self._key_user_error(error) from None
+
+    def _key_user_error(self, error):
+        """Explain a key problem to the administrator; never quotes key material."""
+        if isinstance(error, basware_crypto.MissingKeyError):
+            return UserError(
+                self.env._(
+                    "Basware secrets are encrypted, but no encryption key is configured: "
+                    "set basware_encryption_key in the Odoo configuration file (or the "
+                    "BASWARE_ENCRYPTION_KEY environment variable) to a key made with "
+                    "cryptography's Fernet.generate_key(), then restart Odoo."
+                )
+            )
+        if isinstance(error, basware_crypto.MalformedKeyError):
+            return UserError(
+                self.env._(
+                    "The basware_encryption_key of the Odoo configuration is not a valid "
+                    "key: it must be 32 url-safe base64-encoded bytes, as made by "
+                    "cryptography's Fernet.generate_key()."
+                )
+            )
+        return UserError(
+            self.env._(
+                "The secrets stored on the Basware backend %(backend)s cannot be decrypted "
+                "with the configured basware_encryption_key: the key was changed since they "
+                "were saved. Put the previous key back (old keys can follow the new one, "
+                "comma-separated) or enter the client secret and webhook secret again.",
+                backend=self.display_name,
+            )
+        )
+
+    # === TOKEN STORE METHODS === #
+
+    def _get_token_store(self):
+        self.ensure_one()
+        return BackendTokenStore(self)
+
+    def _token_load(self):
+        """Return the cached token dict, or None if there is none usable."""
+        self.ensure_one()
+        ciphertext = self.sudo().token_encrypted
+        if not ciphertext:
+            return None
+        try:
+            return json.loads(basware_crypto.decrypt(ciphertext))
+        except (basware_crypto.EncryptionKeyError, ValueError):
+            # An unreadable cache only costs a new token request.
+            _logger.info("Ignoring the unreadable cached token of Basware backend %s", self.id)
+            return None
+
+    def _token_save(self, token):
+        self.ensure_one()
+        ciphertext = self._encrypt_secret(json.dumps(token)) if token else False
+        self.sudo().write({"token_encrypted": ciphertext})
+
+    @contextmanager
+    def _token_lock(self):
+        """Serialize token refreshes: the row lock lasts until the transaction ends."""
+        self.ensure_one()
+        self.env.cr.execute(
+            SQL("SELECT id FROM basware_backend WHERE id = %s FOR NO KEY UPDATE", self.id)
+        )
+        # The caller re-loads under the lock: read the row again, not the cache.
+        self.invalidate_recordset(["token_encrypted"])
+        yield
+
+    def _clear_token(self):
+        cached = self.sudo().filtered("token_encrypted")
+        if cached:
+            cached.write({"token_encrypted": False})
+
+    # === BUSINESS METHODS === #
+
+    @api.model
+    def _get_backend_for_company(self, company=None):
+        """Return the active backend of ``company`` (default: the current one), if any."""
+        company = company or self.env.company
+        return self.search([("company_id", "=", company.id)], limit=1)
+
+    def _is_sync_due(self, now=None):
+        """Whether the sync interval has passed since ``last_sync_date``."""
+        self.ensure_one()
+        if not self.last_sync_date:
+            return True
+        now = now or fields.Datetime.now()
+        return now >= self.last_sync_date + timedelta(minutes=self.sync_interval_minutes)
+
+    def _get_client_config(self, **overrides):
+        """Return the :class:`ClientConfig` of this backend; ``overrides`` tune transport."""
+        self.ensure_one()
+        self._check_can_connect()
+        values = {
+            "api_url": self.api_url,
+            "token_url": self.token_url,
+            "client_id": self.client_id,
+            "client_secret": self._get_client_secret(),
+            "scope": self.scope or constants.DEFAULT_SCOPE,
+            "connect_timeout": float(self.connect_timeout),
+            "read_timeout": float(self.read_timeout),
+            "max_attempts": self.request_max_attempts,
+        }
+        values.update(overrides)
+        return ClientConfig(**values)
+
+    def _get_client(self, **overrides):
+        """Return a :class:`BaswareClient` for this backend, sharing its token cache.
+
+        :raise UserError: when the backend is incomplete, its secret cannot be
+            decrypted, or the database is a neutralized copy pointing at production.
+        """
+        self.ensure_one()
+        return BaswareClient(
+            self._get_client_config(**overrides), token_store=self._get_token_store()
+        )
+
+    def _check_can_connect(self):
+        self.ensure_one()
+        missing = [
+            self._fields[name]._description_string(self.env)
+            for name in ("api_url", "token_url", "client_id")
+            if not self[name]
+        ]
+        if not self.sudo().client_secret_encrypted:
+            missing.append(self._fields["client_secret"]._description_string(self.env))
+        if missing:
+            raise UserError(
+                self.env._(
+                    "The Basware backend %(backend)s is incomplete: set %(fields)s.",
+                    backend=self.display_name,
+                    fields=", ".join(missing),
+                )
+            )
+        if self.environment == constants.ENVIRONMENT_PRODUCTION and self._is_neutralized():
+            raise UserError(
+                self.env._(
+                    "This database is a neutralized copy: it does not connect to a production "
+                    "Basware tenant. Switch the backend %(backend)s to a test environment.",
+                    backend=self.display_name,
+                )
+            )
+
+    def _is_neutralized(self):
+        value = self.env["ir.config_parameter"].sudo().get_param(NEUTRALIZED_PARAM)
+        return str2bool(value or "0", default=False)
+
+    # === ACTION METHODS === #
+
+    def action_test_connection(self):
+        """Get a token and make one cheap read call; tell the user what went wrong."""
+        self.ensure_one()
+        try:
+            with self._get_client(max_attempts=TEST_CONNECTION_ATTEMPTS) as client:
+                result = client.test_connection() or {}
+        except errors.BaswareError as error:
+            raise UserError(self._connection_error_message(error)) from error
+        tenant = result.get("tenant") or (result.get("claims") or {}).get(constants.CLAIM_TENANT)
+        if tenant:
+            message = self.env._("Connected to Basware tenant %(tenant)s.", tenant=tenant)
+        else:
+            message = self.env._("Connected to Basware.")
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Connection test succeeded"),
+                "message": message,
+                "type": "success",
+                "sticky": False,
+            },
+        }
+
+    def _connection_error_message(self, error):
+        """A human explanation of a failed connection test, by error class."""
+        env = self.env
+        if isinstance(error, errors.BaswareEnvironmentMismatch):
+            return env._(
+                "Basware issued the token for another region or environment than the API URL "
+                "%(url)s. Check the Region and Environment of the backend and its URLs.",
+                url=self.api_url,
+            )
+        if isinstance(error, errors.BaswareScopeError):
+            return env._(
+                "Basware accepted the credentials but refused the requested scopes. Ask "
+                "Basware to grant the API account these scopes, or remove the missing ones: "
+                "%(scope)s",
+                scope=self.scope,
+            )
+        if isinstance(error, errors.BaswareAuthError):
+            return env._(
+                "Basware rejected the credentials: check the client ID %(client_id)s and "
+                "enter the client secret again. Credentials only work in the region and "
+                "environment they were issued for.",
+                client_id=self.client_id,
+            )
+        if isinstance(error, errors.BaswareTLSError):
+            return env._(
+                "The secure connection to %(url)s failed (TLS certificate or protocol "
+                "error). Check the API URL and the server's certificate authorities.",
+                url=self.token_url,
+            )
+        if isinstance(error, errors.BaswareConnectionError):
+            return env._(
+                "Could not reach %(url)s: the host is unknown, refused the connection or did "
+                "not answer in time. Check the URLs and the network access of the Odoo server.",
+                url=self.token_url,
+            )
+        if isinstance(error, errors.BaswareConfigError):
+            return env._("The Basware backend is not configured completely.")
+        return env._(
+            "Basware answered with an error (HTTP status %(status)s, request %(request_id)s).",
+            status=error.status or "-",
+            request_id=error.amzn_request_id or error.request_id or "-",
+        )
+
+    def action_view_exchanges(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "basware_connector.basware_exchange_action"
+        )
+        action["domain"] = [("backend_id", "=", self.id)]
+        action["context"] = {"default_backend_id": self.id}
+        return action

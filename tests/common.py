@@ -1,0 +1,107 @@
+import os
+from contextlib import contextmanager
+from unittest.mock import patch
+
+from cryptography.fernet import Fernet
+
+from odoo.tests import TransactionCase, new_test_user
+from odoo.tools import SQL, config
+
+from ..models import basware_crypto
+from ..sandbox import SandboxServer
+
+CLIENT_ID = "sandbox"
+CLIENT_SECRET = "cs-5f2b9e1a-test-secret"
+WEBHOOK_SECRET = "whsec-7c1d0f3e-webhook"
+UNUSED_LOCAL_URL = "http://127.0.0.1:9"  # discard port: nothing listens there
+
+
+@contextmanager
+def encryption_key(key):
+    """Run with ``key`` as the server's basware_encryption_key (a false key: none at all).
+
+    The environment variable fallback is removed meanwhile, so only ``key`` counts.
+    """
+    runtime_options = config.options.maps[0]
+    missing = object()
+    previous = runtime_options.get(basware_crypto.KEY_OPTION, missing)
+    runtime_options[basware_crypto.KEY_OPTION] = key or ""
+    try:
+        with patch.dict(os.environ):
+            os.environ.pop(basware_crypto.KEY_ENV_VAR, None)
+            yield
+    finally:
+        if previous is missing:
+            runtime_options.pop(basware_crypto.KEY_OPTION, None)
+        else:
+            runtime_options[basware_crypto.KEY_OPTION] = previous
+
+
+class BaswareBackendCase(TransactionCase):
+    """A company, a backend with secrets, and a fresh encryption key for the class."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.encryption_key = Fernet.generate_key().decode()
+        cls._enter_class_context(encryption_key(cls.encryption_key))
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.company = cls.env.company
+        cls.backend = cls.env["basware.backend"].create(
+            {
+                "name": "Basware Test",
+                "company_id": cls.company.id,
+                "environment": "test",
+                "api_url": UNUSED_LOCAL_URL,
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+                "webhook_secret": WEBHOOK_SECRET,
+                "basware_company_code": "C100",
+            }
+        )
+
+    @classmethod
+    def _enter_class_context(cls, context_manager):
+        value = context_manager.__enter__()
+        cls.addClassCleanup(context_manager.__exit__, None, None, None)
+        return value
+
+    @classmethod
+    def _new_user(cls, login, groups, company=None, **values):
+        company = company or cls.company
+        return new_test_user(cls.env, login=login, groups=groups, company_id=company.id, **values)
+
+    def raw_backend_row(self, backend):
+        """The backend's database row as text, read past the ORM."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL("SELECT row_to_json(b)::text FROM basware_backend b WHERE id = %s", backend.id)
+        )
+        return self.env.cr.fetchone()[0]
+
+    def raw_column(self, backend, column):
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "SELECT %s FROM basware_backend WHERE id = %s",
+                SQL.identifier(column),
+                backend.id,
+            )
+        )
+        return self.env.cr.fetchone()[0]
+
+
+class BaswareSandboxCase(BaswareBackendCase):
+    """A backend pointed at a local sandbox server started for the class."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sandbox = cls._enter_class_context(
+            SandboxServer(port=0, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+        )
+        cls.backend.write({"api_url": cls.sandbox.url, "token_url": cls.sandbox.token_url})
+
+    def setUp(self):
+        super().setUp()
+        self.sandbox.reset()

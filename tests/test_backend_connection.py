@@ -1,0 +1,62 @@
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from .common import CLIENT_SECRET, UNUSED_LOCAL_URL, BaswareSandboxCase
+
+TOKEN_PATH = "/v1/tokens"
+
+
+@tagged("post_install", "-at_install")
+class TestConnection(BaswareSandboxCase):
+    """The "Test connection" button against the local sandbox, over real HTTP."""
+
+    def _assert_test_fails(self, *expected_fragments):
+        with self.assertRaises(UserError) as caught:
+            self.backend.action_test_connection()
+        message = str(caught.exception)
+        for fragment in expected_fragments:
+            self.assertIn(fragment, message)
+        self.assertNotIn(CLIENT_SECRET, message)
+        return message
+
+    def _token_calls(self):
+        return [entry for entry in self.sandbox.requests if entry["path"] == TOKEN_PATH]
+
+    def test_success_shows_tenant_and_caches_token(self):
+        action = self.backend.action_test_connection()
+        self.assertEqual(action["tag"], "display_notification")
+        params = action["params"]
+        self.assertEqual((params["type"], params["sticky"]), ("success", False))
+        self.assertIn("SANDBOX-TEST", params["message"])
+        token = self.backend._get_token_store().load()
+        self.assertEqual(token["claims"]["bwcid"], "SANDBOX-TEST")
+        self.assertNotIn(token["access_token"], self.raw_backend_row(self.backend))
+        # the spine's client reuses the cached token: no second token request
+        with self.backend._get_client() as client:
+            client.request("GET", "/v1/requestStatus", expected=(200, 404))
+        self.assertEqual(len(self._token_calls()), 1)
+
+    def test_wrong_secret(self):
+        self.backend.client_secret = "not-the-sandbox-secret"
+        message = self._assert_test_fails("rejected the credentials", "sandbox")
+        self.assertNotIn("not-the-sandbox-secret", message)
+
+    def test_unknown_scope(self):
+        self.backend.scope = "vendors.read vendors.fly"
+        self._assert_test_fails("refused the requested scopes", "vendors.fly")
+
+    def test_scope_missing_for_the_call(self):
+        # a valid token that may not read request statuses: Basware answers 403
+        self.backend.scope = "vendors.read"
+        self._assert_test_fails("refused the requested scopes")
+
+    def test_unreachable_host(self):
+        self.backend.api_url = UNUSED_LOCAL_URL
+        self.assertEqual(self.backend.token_url, UNUSED_LOCAL_URL + TOKEN_PATH)
+        self._assert_test_fails("Could not reach", UNUSED_LOCAL_URL)
+
+    def test_environment_mismatch(self):
+        # same server, other host name: the token's issuer is not the API host
+        self.backend.api_url = self.sandbox.url.replace("127.0.0.1", "localhost")
+        self.backend.token_url = self.sandbox.token_url
+        self._assert_test_fails("another region or environment")

@@ -1,0 +1,312 @@
+import uuid
+from datetime import timedelta
+
+from psycopg2.errors import UniqueViolation
+
+from odoo import fields
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from ..models.basware_exchange import (
+    DEFAULT_RETENTION_DAYS,
+    RETENTION_PARAM,
+    redact,
+)
+from .common import BaswareSandboxCase
+
+SPINE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
+
+
+@tagged("post_install", "-at_install")
+class TestExchangeSpine(BaswareSandboxCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.backend.write(
+            {
+                "exchange_max_attempts": 3,
+                "exchange_retry_base": 60,
+                "exchange_retry_max": 600,
+                # one HTTP attempt per exchange attempt: the spine's own retries are under test
+                "request_max_attempts": 1,
+            }
+        )
+        cls.Exchange = cls.env["basware.exchange"]
+        cls.manager = cls._new_user("bw_spine_manager", "basware_connector.group_basware_manager")
+        cls.basware_user = cls._new_user("bw_spine_user", "basware_connector.group_basware_user")
+
+    def _posted_request_id(self):
+        """POST one vendor to the sandbox through the backend's client; return Basware's id."""
+        client = self.backend._get_client()
+        code = uuid.uuid4().hex[:20]
+        client.post_vendors(
+            [
+                {
+                    "externalCode": code,
+                    "vendorCode": code,
+                    "name": "Spine Vendor",
+                    "companies": [{"companyCode": "DEMO"}],
+                }
+            ]
+        )
+        return client.last_response.amzn_request_id
+
+    def _request_status_exchange(self, request_id=None, **values):
+        return self.Exchange._enqueue(
+            self.backend,
+            "request_status",
+            "outbound",
+            basware_request_id=request_id or self._posted_request_id(),
+            **values,
+        )
+
+    def test_enqueue_is_pending_and_due(self):
+        exchange = self._request_status_exchange()
+        self.assertEqual(exchange.state, "pending")
+        self.assertEqual(exchange.attempt_count, 0)
+        self.assertLessEqual(exchange.next_attempt_at, fields.Datetime.now())
+        self.assertEqual(exchange.company_id, self.backend.company_id)
+        self.assertIn(exchange, self.Exchange._claim_due(self.backend, 10))
+
+    def test_payload_is_redacted(self):
+        partner = self.env["res.partner"].create({"name": "Redacted Vendor"})
+        exchange = self.Exchange._enqueue(
+            self.backend,
+            "vendor",
+            "outbound",
+            record=partner,
+            payload={"name": "x", "client_secret": "s3cr3t", "nested": [{"access_token": "t0k"}]},
+        )
+        self.assertNotIn("s3cr3t", exchange.request_payload)
+        self.assertNotIn("t0k", exchange.request_payload)
+        self.assertIn('"name": "x"', exchange.request_payload)
+        self.assertEqual(exchange.record_ref, partner)
+        self.assertEqual(redact({"Authorization": "Bearer x"}), {"Authorization": "***"})
+
+    def test_success_records_ids_and_response(self):
+        request_id = self._posted_request_id()
+        exchange = self._request_status_exchange(request_id)
+        exchange._process()
+        self.assertEqual(exchange.state, "done", exchange.error_message)
+        self.assertEqual(exchange.attempt_count, 1)
+        self.assertTrue(exchange.date_done)
+        self.assertFalse(exchange.next_attempt_at)
+        self.assertEqual(uuid.UUID(exchange.request_id).version, 4)
+        self.assertIn("Success", exchange.response_payload)
+        acknowledged = [
+            entry
+            for entry in self.sandbox.requests
+            if entry["path"] == "/v1/requestStatus/acknowledge"
+        ]
+        self.assertTrue(acknowledged, "the requestStatus must be acknowledged once read")
+
+    @mute_logger(SPINE_LOGGER)
+    def test_retryable_error_schedules_backoff(self):
+        exchange = self._request_status_exchange()
+        self.sandbox.set_faults(rate_5xx=1.0, status_5xx=503)
+        before = fields.Datetime.now()
+        exchange._process()
+        self.assertEqual(exchange.state, "failed")
+        self.assertTrue(exchange.error_retryable)
+        self.assertEqual(exchange.error_class, "BaswareServerError")
+        self.assertGreater(exchange.next_attempt_at, before)
+        self.assertLessEqual(exchange.next_attempt_at, before + timedelta(seconds=601))
+        # not due yet: a worker does not pick it up before its next attempt time
+        self.assertNotIn(exchange, self.Exchange._claim_due(self.backend, 10))
+
+    @mute_logger(SPINE_LOGGER)
+    def test_request_still_processing_is_retried(self):
+        self.sandbox.set_faults(processing_delay=3600)
+        exchange = self._request_status_exchange()
+        exchange._process()
+        self.assertEqual(exchange.state, "failed")
+        self.assertEqual(exchange.error_class, "BaswareRequestPending")
+        self.assertTrue(exchange.error_retryable)
+        self.assertTrue(exchange.next_attempt_at)
+
+    def test_rejected_items_are_reported_on_the_parent(self):
+        parent = self.Exchange._enqueue(self.backend, "purchase_order", "outbound")
+        client = self.backend._get_client()
+        client.post_matching_orders(
+            [
+                {
+                    "externalCode": "PO-SPINE-1",
+                    "orderNumber": "PO-SPINE-1",
+                    "sourceSystem": "Odoo",
+                    "companyCode": "DEMO",
+                    "organizationElementCode": "DEMO",
+                    "currencyCode": "EUR",
+                    "supplierCode": "NO-SUCH-VENDOR",
+                }
+            ]
+        )
+        exchange = self._request_status_exchange(
+            client.last_response.amzn_request_id, parent_id=parent.id
+        )
+        exchange._process()
+        self.assertEqual(exchange.state, "done", exchange.error_message)
+        self.assertIn("Error", exchange.response_payload)
+        self.assertIn("rejected 1 item", parent.message_ids[0].body)
+
+    @mute_logger(SPINE_LOGGER)
+    def test_retryable_error_becomes_dead_after_max_attempts(self):
+        exchange = self._request_status_exchange()
+        self.sandbox.set_faults(rate_5xx=1.0, status_5xx=502)
+        delays = []
+        for _attempt in range(3):
+            exchange._process()
+            if exchange.next_attempt_at:
+                delays.append(exchange.next_attempt_at)
+        self.assertEqual(exchange.state, "dead")
+        self.assertEqual(exchange.attempt_count, 3)
+        self.assertFalse(exchange.next_attempt_at)
+        self.assertEqual(len(delays), 2)
+        self.assertIn("replay", exchange.message_ids[0].body)
+
+    @mute_logger(SPINE_LOGGER)
+    def test_non_retryable_error_fails_at_once(self):
+        exchange = self.Exchange._enqueue(self.backend, "request_status", "outbound")
+        exchange._process()
+        self.assertEqual(exchange.state, "failed")
+        self.assertIn("no Basware request id", exchange.error_message)
+        self.assertFalse(exchange.error_retryable)
+        self.assertFalse(exchange.next_attempt_at)
+        self.assertEqual(exchange.attempt_count, 1)
+        self.assertNotIn(exchange, self.Exchange._claim_due(self.backend, 10))
+
+    @mute_logger(SPINE_LOGGER)
+    def test_kind_without_handler_fails_with_clear_error(self):
+        exchange = self.Exchange._enqueue(self.backend, "goods_receipt", "outbound")
+        exchange._process()
+        self.assertEqual(exchange.state, "failed")
+        self.assertIn("No handler", exchange.error_message)
+
+    @mute_logger(SPINE_LOGGER)
+    def test_replay_dead_exchange(self):
+        exchange = self._request_status_exchange()
+        self.sandbox.set_faults(rate_5xx=1.0)
+        for _attempt in range(3):
+            exchange._process()
+        self.assertEqual(exchange.state, "dead")
+        self.sandbox.set_faults(rate_5xx=0.0)
+        exchange.with_user(self.manager).action_replay()
+        self.assertEqual(exchange.state, "pending")
+        self.assertEqual(exchange.attempt_count, 0)
+        self.assertIn(exchange, self.Exchange._claim_due(self.backend, 10))
+        self.Exchange._process_backend_queue(self.backend, max_batches=1)
+        self.assertEqual(exchange.state, "done")
+
+    @mute_logger(SPINE_LOGGER)
+    def test_replay_selection_and_rights(self):
+        failed = self.Exchange.browse()
+        for _index in range(2):
+            exchange = self.Exchange._enqueue(self.backend, "request_status", "outbound")
+            exchange._process()
+            failed |= exchange
+        with self.assertRaises(AccessError):
+            failed.with_user(self.basware_user).action_replay()
+        failed.with_user(self.manager).action_replay()
+        self.assertEqual(set(failed.mapped("state")), {"pending"})
+        done = self._request_status_exchange()
+        done._process()
+        pending = self._request_status_exchange()
+        with self.assertRaises(UserError):
+            pending.with_user(self.manager).action_replay()
+
+    def test_cron_processes_only_due_exchanges(self):
+        due = self._request_status_exchange()
+        later = self._request_status_exchange()
+        later.next_attempt_at = fields.Datetime.now() + timedelta(hours=1)
+        self.Exchange._cron_process_due()
+        self.assertEqual(due.state, "done")
+        self.assertEqual(later.state, "pending")
+
+    def test_batches_are_bounded(self):
+        self.backend.exchange_batch_size = 2
+        exchanges = self.Exchange.browse()
+        for _index in range(5):
+            exchanges |= self._request_status_exchange()
+        self.assertEqual(len(self.Exchange._claim_due(self.backend, 2)), 2)
+        batches = self.Exchange._process_backend_queue(self.backend)
+        self.assertEqual(batches, 3)
+        self.assertEqual(set(exchanges.mapped("state")), {"done"})
+
+    def test_dedup_key_is_unique_per_backend(self):
+        self.Exchange._enqueue(self.backend, "webhook_notification", "inbound", dedup_key="task-1")
+        with self.assertRaises(UniqueViolation), mute_logger("odoo.sql_db"), self.cr.savepoint():
+            self.Exchange._enqueue(
+                self.backend, "webhook_notification", "inbound", dedup_key="task-1"
+            )
+
+    def test_retention_purges_only_old_done_exchanges(self):
+        now = fields.Datetime.now()
+        old = now - timedelta(days=DEFAULT_RETENTION_DAYS + 1)
+        old_done = self.Exchange._enqueue(self.backend, "vendor", "outbound")
+        recent_done = self.Exchange._enqueue(self.backend, "vendor", "outbound")
+        old_failed = self.Exchange._enqueue(self.backend, "vendor", "outbound")
+        old_dead = self.Exchange._enqueue(self.backend, "vendor", "outbound")
+        old_done.write({"state": "done", "date_done": old})
+        recent_done.write({"state": "done", "date_done": now})
+        old_failed.write({"state": "failed", "date_done": old})
+        old_dead.write({"state": "dead", "date_done": old})
+        purged = self.Exchange._cron_purge_done(chunk=1)
+        self.assertGreaterEqual(purged, 1)
+        self.assertFalse(old_done.exists())
+        self.assertTrue(recent_done.exists())
+        self.assertTrue(old_failed.exists())
+        self.assertTrue(old_dead.exists())
+
+    def test_retention_days_come_from_system_parameter(self):
+        self.env["ir.config_parameter"].sudo().set_param(RETENTION_PARAM, "3")
+        done = self.Exchange._enqueue(self.backend, "vendor", "outbound")
+        done.write({"state": "done", "date_done": fields.Datetime.now() - timedelta(days=4)})
+        self.Exchange._cron_purge_done()
+        self.assertFalse(done.exists())
+
+    def test_exchange_views_and_cron_exist(self):
+        self.assertTrue(self.env.ref("basware_connector.ir_cron_basware_exchange_process").active)
+        self.assertTrue(self.env.ref("basware_connector.ir_cron_basware_exchange_purge").active)
+        self.env["basware.exchange"].get_views(
+            [(False, "list"), (False, "form"), (False, "search")]
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestExchangeClaimConcurrency(BaswareSandboxCase):
+    """Two real transactions: committed rows, separate cursors, SKIP LOCKED."""
+
+    def test_two_cursors_never_claim_the_same_exchange(self):
+        registry = self.env.registry
+        with registry.cursor() as setup_cr:
+            env = self.env(cr=setup_cr)
+            backend = env["basware.backend"].create(
+                {"name": "Concurrency", "api_url": self.sandbox.url}
+            )
+            ids = [
+                env["basware.exchange"]._enqueue(backend, "vendor", "outbound").id
+                for _index in range(5)
+            ]
+            backend_id = backend.id
+        self.addCleanup(self._drop_committed, backend_id)
+        with registry.cursor() as cr_a, registry.cursor() as cr_b:
+            exchange_a = self.env(cr=cr_a)["basware.exchange"]
+            exchange_b = self.env(cr=cr_b)["basware.exchange"]
+            claimed_a = exchange_a._claim_due(
+                exchange_a.env["basware.backend"].browse(backend_id), 3
+            )
+            claimed_b = exchange_b._claim_due(
+                exchange_b.env["basware.backend"].browse(backend_id), 5
+            )
+            self.assertEqual(len(claimed_a), 3)
+            self.assertEqual(len(claimed_b), 2)
+            self.assertFalse(set(claimed_a.ids) & set(claimed_b.ids))
+            self.assertEqual(set(claimed_a.ids) | set(claimed_b.ids), set(ids))
+            cr_a.rollback()
+            cr_b.rollback()
+
+    def _drop_committed(self, backend_id):
+        with self.env.registry.cursor() as cr:
+            env = self.env(cr=cr)
+            env["basware.exchange"].search([("backend_id", "=", backend_id)]).unlink()
+            env["basware.backend"].browse(backend_id).unlink()
