@@ -34,7 +34,9 @@ addons_path() {
 INSTALL_INPUTS=(__manifest__.py __init__.py models views security data demo controllers i18n)
 
 addon_hash() {
-    (cd "$ADDON_DIR" && find "${INSTALL_INPUTS[@]}" -type f \( -name '*.py' -o -name '*.xml' -o -name '*.csv' \
+    local inputs=() path
+    for path in "${INSTALL_INPUTS[@]}"; do [ -e "$ADDON_DIR/$path" ] && inputs+=("$path"); done
+    (cd "$ADDON_DIR" && find "${inputs[@]}" -type f \( -name '*.py' -o -name '*.xml' -o -name '*.csv' \
         -o -name '*.sql' -o -name '*.po' -o -name '*.pot' \) -print0 2>/dev/null \
         | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
 }

@@ -10,7 +10,7 @@ export SANDBOX_PORT=${SANDBOX_PORT:-8900}
 export SANDBOX_CLIENT_ID=${SANDBOX_CLIENT_ID:-sandbox}
 export SANDBOX_CLIENT_SECRET=${SANDBOX_CLIENT_SECRET:-sandbox}
 export SANDBOX_DB=${SANDBOX_DB:-$BUILD_DIR/sandbox.sqlite3}
-DEMO_BACKEND=basware_connector.basware_backend_demo
+DEMO_BACKEND=basware_connector.basware_backend_demo_sandbox
 
 bash "$ADDON_DIR/scripts/setup.sh"
 ensure_postgres
