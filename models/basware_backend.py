@@ -12,8 +12,10 @@ from contextlib import contextmanager
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+import psycopg2.errors
+
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, str2bool
 
 from ..basware import BaswareClient, ClientConfig, constants, errors
@@ -36,6 +38,8 @@ ENVIRONMENT_SELECTION = [
 LOOPBACK_HOSTNAMES = ("localhost",)
 SECURE_SCHEME = "https"
 LOCAL_SCHEME = "http"
+# How long a worker waits for another one renewing the access token.
+TOKEN_LOCK_TIMEOUT_MS = 10000
 # A connection test must answer quickly: no transport retries.
 TEST_CONNECTION_ATTEMPTS = 1
 NEUTRALIZED_PARAM = "database.is_neutralized"
@@ -51,6 +55,8 @@ TOKEN_INVALIDATING_FIELDS = frozenset(
         "scope",
     }
 )
+# Where the client secret is sent: only administrators, who may read it anyway, change them.
+ENDPOINT_FIELDS = frozenset({"region", "environment", "api_url", "token_url"})
 SECRET_COLUMNS = {
     "client_secret": "client_secret_encrypted",
     "webhook_secret": "webhook_secret_encrypted",
@@ -83,20 +89,86 @@ def default_api_url(region, environment):
     )
 
 
+class TokenLockTimeout(errors.BaswareError):
+    """Another worker held the token refresh lock too long: try again later."""
+
+    retryable = True
+
+
 class BackendTokenStore:
-    """The basware ``TokenStore`` protocol on a backend row (token encrypted at rest)."""
+    """The basware ``TokenStore`` protocol on a backend row, encrypted at rest.
+
+    Reads and writes run in transactions of their own, committed at once: a new
+    token is neither rolled back with the caller's work nor hidden from other
+    workers by the caller's snapshot. A refresh holds a row lock, so concurrent
+    workers wait for one token instead of each asking Basware for one.
+    """
 
     def __init__(self, backend):
-        self._backend = backend.sudo()
+        self._backend_id = backend.id
+        self._registry = backend.env.registry
+        self._lock_timeout_ms = backend.env.context.get(
+            "basware_token_lock_timeout_ms", TOKEN_LOCK_TIMEOUT_MS
+        )
+        self._locked_cr = None
 
     def load(self):
-        return self._backend._token_load()
+        if self._locked_cr:
+            return self._read(self._locked_cr)
+        with self._registry.cursor() as cr:
+            return self._read(cr)
 
     def save(self, token):
-        self._backend._token_save(token)
+        if self._locked_cr:
+            self._write(self._locked_cr, token)
+            return
+        with self._registry.cursor() as cr:
+            self._write(cr, token)
 
+    @contextmanager
     def locked(self):
-        return self._backend._token_lock()
+        with self._registry.cursor() as cr:
+            cr.execute(SQL("SET LOCAL lock_timeout = %s", int(self._lock_timeout_ms)))
+            try:
+                cr.execute(
+                    SQL(
+                        "SELECT id FROM basware_backend WHERE id = %s FOR NO KEY UPDATE",
+                        self._backend_id,
+                    )
+                )
+            except psycopg2.errors.LockNotAvailable:
+                raise TokenLockTimeout(
+                    "Another worker is renewing the Basware access token; retrying later."
+                ) from None
+            self._locked_cr = cr
+            try:
+                yield
+            finally:
+                self._locked_cr = None
+
+    def _read(self, cr):
+        cr.execute(
+            SQL("SELECT token_encrypted FROM basware_backend WHERE id = %s", self._backend_id)
+        )
+        row = cr.fetchone()
+        if not (row and row[0]):
+            return None
+        try:
+            return json.loads(basware_crypto.decrypt(row[0]))
+        except (basware_crypto.EncryptionKeyError, ValueError):
+            # An unreadable cache only costs a new token request.
+            _logger.info("Ignoring the unreadable cached token of backend %s", self._backend_id)
+            return None
+
+    def _write(self, cr, token):
+        ciphertext = basware_crypto.encrypt(json.dumps(token)) if token else None
+        cr.execute(
+            SQL(
+                "UPDATE basware_backend SET token_encrypted = %s WHERE id = %s",
+                ciphertext,
+                self._backend_id,
+            )
+        )
 
 
 class BaswareBackend(models.Model):
@@ -311,6 +383,7 @@ class BaswareBackend(models.Model):
     # === CRUD METHODS === #
 
     def write(self, vals):
+        self._check_endpoint_change(vals)
         result = super().write(vals)
         if TOKEN_INVALIDATING_FIELDS.intersection(vals):
             self._clear_token()
@@ -324,6 +397,17 @@ class BaswareBackend(models.Model):
             dict(vals, name=self.env._("%(name)s (copy)", name=backend.name))
             for backend, vals in zip(self, vals_list, strict=True)
         ]
+
+    def _check_endpoint_change(self, vals):
+        """Keep the stored secret from being sent to a host its reader did not choose."""
+        changed = ENDPOINT_FIELDS.intersection(vals)
+        if changed and self.sudo().filtered("client_secret_encrypted") and not self.env.is_system():
+            raise AccessError(
+                self.env._(
+                    "Only an administrator can change the region, environment or URLs of a "
+                    "Basware backend whose client secret is stored: the secret is sent there."
+                )
+            )
 
     # === SECRET METHODS === #
 
@@ -386,39 +470,12 @@ class BaswareBackend(models.Model):
         self.ensure_one()
         return BackendTokenStore(self)
 
-    def _token_load(self):
-        """Return the cached token dict, or None if there is none usable."""
-        self.ensure_one()
-        ciphertext = self.sudo().token_encrypted
-        if not ciphertext:
-            return None
-        try:
-            return json.loads(basware_crypto.decrypt(ciphertext))
-        except (basware_crypto.EncryptionKeyError, ValueError):
-            # An unreadable cache only costs a new token request.
-            _logger.info("Ignoring the unreadable cached token of Basware backend %s", self.id)
-            return None
-
-    def _token_save(self, token):
-        self.ensure_one()
-        ciphertext = self._encrypt_secret(json.dumps(token)) if token else False
-        self.sudo().write({"token_encrypted": ciphertext})
-
-    @contextmanager
-    def _token_lock(self):
-        """Serialize token refreshes: the row lock lasts until the transaction ends."""
-        self.ensure_one()
-        self.env.cr.execute(
-            SQL("SELECT id FROM basware_backend WHERE id = %s FOR NO KEY UPDATE", self.id)
-        )
-        # The caller re-loads under the lock: read the row again, not the cache.
-        self.invalidate_recordset(["token_encrypted"])
-        yield
-
     def _clear_token(self):
-        cached = self.sudo().filtered("token_encrypted")
-        if cached:
-            cached.write({"token_encrypted": False})
+        # The token store writes past the ORM: clear the column itself, then the cache.
+        self.env.cr.execute(
+            SQL("UPDATE basware_backend SET token_encrypted = NULL WHERE id IN %s", tuple(self.ids))
+        )
+        self.invalidate_recordset(["token_encrypted"])
 
     # === BUSINESS METHODS === #
 
@@ -499,6 +556,7 @@ class BaswareBackend(models.Model):
     def action_test_connection(self):
         """Get a token and make one cheap read call; tell the user what went wrong."""
         self.ensure_one()
+        self.check_access("write")
         try:
             with self._get_client(max_attempts=TEST_CONNECTION_ATTEMPTS) as client:
                 result = client.test_connection() or {}

@@ -8,6 +8,7 @@ schedules retries with exponential backoff until the exchange is done or dead.
 
 import json
 import logging
+import time
 import traceback
 from datetime import timedelta
 
@@ -145,7 +146,7 @@ class BaswareExchange(models.Model):
     request_payload = fields.Text(readonly=True, copy=False)
     response_payload = fields.Text(readonly=True, copy=False)
     state = fields.Selection(
-        STATES, default=STATE_PENDING, required=True, index=True, readonly=True, tracking=True
+        STATES, default=STATE_PENDING, required=True, index=True, readonly=True
     )
     attempt_count = fields.Integer(readonly=True, copy=False)
     next_attempt_at = fields.Datetime(
@@ -206,14 +207,31 @@ class BaswareExchange(models.Model):
             return None
         return self.env[self.res_model].browse(self.res_id).exists()
 
-    def _process(self):
-        """Run each exchange of the recordset now, recording the outcome on it."""
-        for exchange in self:
-            exchange._run_one()
-        return True
+    def _process(self, deadline=None):
+        """Run the exchanges now, one client per backend; return how many ran.
 
-    def _run_one(self):
-        self.ensure_one()
+        :param deadline: ``time.monotonic()`` value after which no further exchange starts.
+        """
+        processed = 0
+        for backend, exchanges in self.grouped("backend_id").items():
+            try:
+                client = backend._get_client()
+            except UserError as error:
+                # An incomplete backend: every exchange fails the same way.
+                for exchange in exchanges:
+                    exchange._start_attempt()
+                    exchange._record_failure(error, False, None)
+                processed += len(exchanges)
+                continue
+            with client:
+                for exchange in exchanges:
+                    if deadline is not None and time.monotonic() > deadline:
+                        return processed
+                    exchange._run_one(client)
+                    processed += 1
+        return processed
+
+    def _start_attempt(self):
         self.write(
             {
                 "state": STATE_IN_PROGRESS,
@@ -221,15 +239,21 @@ class BaswareExchange(models.Model):
                 "date_started": fields.Datetime.now(),
             }
         )
-        client = None
+
+    def _run_one(self, client):
+        self.ensure_one()
+        self._start_attempt()
         try:
             with self.env.cr.savepoint():
-                client = self.backend_id._get_client()
                 result = self._get_handler()(client)
         except bw_errors.BaswareError as error:
             self._record_failure(error, error.retryable, client)
         except (UserError, ValueError, KeyError, TypeError) as error:
             # Data or mapping problems: retrying the same input cannot succeed.
+            self._record_failure(error, False, client)
+        except Exception as error:
+            # A bug in one handler must not stall the queue behind it.
+            _logger.exception("Unexpected error in Basware exchange %s", self.id)
             self._record_failure(error, False, client)
         else:
             self._record_success(result, client)
@@ -309,24 +333,29 @@ class BaswareExchange(models.Model):
     # === CLAIMING AND CRONS === #
 
     @api.model
-    def _claim_due(self, backend, limit):
+    def _claim_due(self, backend, limit, ids=None):
         """Lock and return up to ``limit`` due exchanges of ``backend``.
 
         Rows locked by another worker are skipped, so two workers never run the
-        same exchange; the locks last until the caller's transaction ends.
+        same exchange; the locks last until the caller's transaction ends. With
+        ``ids``, only those exchanges are claimed, due or not.
         """
         self.env.flush_all()
+        if ids:
+            condition = SQL("id IN %s", tuple(ids))
+        else:
+            condition = SQL("next_attempt_at <= %s", fields.Datetime.now())
         query = SQL(
             """
             SELECT id FROM basware_exchange
-             WHERE backend_id = %s AND state IN %s AND next_attempt_at <= %s
+             WHERE backend_id = %s AND state IN %s AND %s
              ORDER BY next_attempt_at, id
              LIMIT %s
                FOR UPDATE SKIP LOCKED
             """,
             backend.id,
             CLAIMABLE_STATES,
-            fields.Datetime.now(),
+            condition,
             limit,
         )
         try:
@@ -338,29 +367,43 @@ class BaswareExchange(models.Model):
             return self.browse()
         return self.browse(ids)
 
-    def _commit_batch(self, processed):
+    @api.model
+    def _due_count(self):
+        return self.search_count(
+            [("state", "in", CLAIMABLE_STATES), ("next_attempt_at", "<=", fields.Datetime.now())]
+        )
+
+    def _commit_batch(self, processed, remaining=None):
         """Commit between batches (never inside tests); return the cron's remaining time."""
         if in_test_mode():
             return float("inf")
-        return self.env["ir.cron"]._commit_progress(processed)
+        return self.env["ir.cron"]._commit_progress(processed, remaining=remaining)
 
     @api.model
     def _cron_process_due(self):
+        time_left = self._commit_batch(0, remaining=self._due_count())
         for backend in self.env["basware.backend"].search([("active", "=", True)]):
-            self._process_backend_queue(backend)
+            time_left = self._process_backend_queue(backend, time_left=time_left)
+            if time_left < MIN_BATCH_TIME:
+                break
 
     @api.model
-    def _process_backend_queue(self, backend, max_batches=None):
+    def _process_backend_queue(self, backend, max_batches=None, time_left=float("inf")):
+        """Claim and run bounded batches of due exchanges; return the cron's time left.
+
+        No exchange starts within MIN_BATCH_TIME of the cron's time limit, so a batch
+        is never cut by the limit and rolled back after its calls reached Basware.
+        """
         batches = 0
-        while max_batches is None or batches < max_batches:
+        while (max_batches is None or batches < max_batches) and time_left >= MIN_BATCH_TIME:
             batch = self._claim_due(backend, backend.exchange_batch_size)
             if not batch:
                 break
-            batch._process()
+            deadline = time.monotonic() + time_left - MIN_BATCH_TIME
+            processed = batch._process(deadline=deadline)
             batches += 1
-            if self._commit_batch(len(batch)) < MIN_BATCH_TIME:
-                break
-        return batches
+            time_left = self._commit_batch(processed, remaining=self._due_count())
+        return time_left
 
     @api.model
     def _retention_days(self):
@@ -404,9 +447,10 @@ class BaswareExchange(models.Model):
         return True
 
     def action_process_now(self):
-        """Run the selected exchanges immediately (managers), outside the cron."""
+        """Run the selected pending or failed exchanges now; skip those a worker holds."""
         self._check_manager()
-        self.filtered(lambda exchange: exchange.state in CLAIMABLE_STATES)._process()
+        for backend, exchanges in self.grouped("backend_id").items():
+            self._claim_due(backend, len(exchanges), ids=exchanges.ids)._process()
         return True
 
     def action_open_record(self):

@@ -1,1 +1,13 @@
-
+from . import test_backend
+from . import test_backend_connection
+from . import test_client
+from . import test_client_units
+from . import test_crypto
+from . import test_exchange
+from . import test_neutralize
+from . import test_sandbox
+from . import test_sandbox_documents
+from . import test_sandbox_validation
+from . import test_sandbox_webhooks
+from . import test_security
+from . import test_signature

@@ -16,6 +16,18 @@ WEBHOOK_SECRET = "whsec-7c1d0f3e-webhook"
 UNUSED_LOCAL_URL = "http://127.0.0.1:9"  # discard port: nothing listens there
 
 
+def vendor(index, **values):
+    """A minimal valid Basware VendorEntity."""
+    record = {
+        "externalCode": f"V-{index:05d}",
+        "vendorCode": f"{index:05d}",
+        "name": f"Vendor {index}",
+        "companies": [{"companyCode": "C100"}],
+    }
+    record.update(values)
+    return record
+
+
 @contextmanager
 def encryption_key(key):
     """Run with ``key`` as the server's basware_encryption_key (a false key: none at all).
@@ -45,6 +57,8 @@ class BaswareBackendCase(TransactionCase):
         super().setUpClass()
         cls.encryption_key = Fernet.generate_key().decode()
         cls._enter_class_context(encryption_key(cls.encryption_key))
+        # The token store works in cursors of its own: let them share the test transaction.
+        cls.registry_enter_test_mode_cls()
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
         cls.company = cls.env.company
         cls.backend = cls.env["basware.backend"].create(

@@ -5,11 +5,12 @@ from datetime import datetime
 from psycopg2 import IntegrityError
 
 from odoo.exceptions import UserError, ValidationError
-from odoo.tests import Form, tagged
+from odoo.tests import Form, TransactionCase, tagged
 from odoo.tools import SQL, mute_logger
 
 from ..basware import BaswareClient, TokenStore
 from ..models import basware_crypto
+from ..models.basware_backend import TokenLockTimeout
 from .common import CLIENT_SECRET, WEBHOOK_SECRET, BaswareBackendCase, encryption_key
 
 PRODUCTION_URL = "https://api.basware.com"
@@ -185,6 +186,37 @@ class TestBackendSecrets(BaswareBackendCase):
         # putting the old key after a new one keeps the stored secrets readable
         with encryption_key(f"{basware_crypto.generate_key()},{self.encryption_key}"):
             self.assertEqual(self.backend._get_client_secret(), CLIENT_SECRET)
+
+
+@tagged("post_install", "-at_install")
+class TestTokenLockAcrossWorkers(TransactionCase):
+    """Two real transactions on a committed backend: the refresh lock serializes them."""
+
+    def test_second_worker_waits_for_the_refresh_then_reads_the_new_token(self):
+        key = basware_crypto.generate_key()
+        self.enterContext(encryption_key(key))
+        with self.env.registry.cursor() as cr:
+            backend_id = self.env(cr=cr)["basware.backend"].create({"name": "Lock"}).id
+        self.addCleanup(self._drop_committed_backend, backend_id)
+        backends = self.env["basware.backend"]
+        worker_a = backends.browse(backend_id)._get_token_store()
+        worker_b = (
+            backends.with_context(basware_token_lock_timeout_ms=200)
+            .browse(backend_id)
+            ._get_token_store()
+        )
+        token = {"access_token": "renewed.by.a", "expires_at": time.time() + 3600}
+        with worker_a.locked():
+            worker_a.save(token)
+            with self.assertRaises(TokenLockTimeout), worker_b.locked():
+                self.fail("worker B must not get the lock while A renews the token")
+            self.assertIsNone(worker_b.load(), "A's token is not visible before A commits")
+        with worker_b.locked():
+            self.assertEqual(worker_b.load()["access_token"], "renewed.by.a")
+
+    def _drop_committed_backend(self, backend_id):
+        with self.env.registry.cursor() as cr:
+            self.env(cr=cr)["basware.backend"].browse(backend_id).unlink()
 
 
 @tagged("post_install", "-at_install")

@@ -1,19 +1,22 @@
+import time
 import uuid
 from datetime import timedelta
+from unittest.mock import patch
 
 from psycopg2.errors import UniqueViolation
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import tagged
+from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
 from ..models.basware_exchange import (
     DEFAULT_RETENTION_DAYS,
+    MIN_BATCH_TIME,
     RETENTION_PARAM,
     redact,
 )
-from .common import BaswareSandboxCase
+from .common import UNUSED_LOCAL_URL, BaswareSandboxCase
 
 SPINE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
 
@@ -228,9 +231,66 @@ class TestExchangeSpine(BaswareSandboxCase):
         for _index in range(5):
             exchanges |= self._request_status_exchange()
         self.assertEqual(len(self.Exchange._claim_due(self.backend, 2)), 2)
-        batches = self.Exchange._process_backend_queue(self.backend)
-        self.assertEqual(batches, 3)
+        self.Exchange._process_backend_queue(self.backend, max_batches=1)
+        self.assertEqual(exchanges.mapped("state").count("done"), 2)
+        self.Exchange._process_backend_queue(self.backend)
         self.assertEqual(set(exchanges.mapped("state")), {"done"})
+
+    def test_no_exchange_starts_past_the_time_budget(self):
+        exchange = self._request_status_exchange()
+        self.assertEqual(exchange._process(deadline=time.monotonic() - 1), 0)
+        self.Exchange._process_backend_queue(self.backend, time_left=MIN_BATCH_TIME - 1)
+        self.assertEqual(exchange.state, "pending")
+        self.assertEqual(exchange.attempt_count, 0)
+
+    @mute_logger(SPINE_LOGGER)
+    def test_unexpected_handler_error_does_not_stall_the_queue(self):
+        broken = self._request_status_exchange()
+        healthy = self._request_status_exchange()
+        exchange_class = type(self.Exchange)
+        original = exchange_class._run_request_status
+
+        def handler(exchange, client):
+            if exchange == broken:
+                raise AttributeError("handler bug")
+            return original(exchange, client)
+
+        with patch.object(exchange_class, "_run_request_status", handler):
+            self.Exchange._process_backend_queue(self.backend)
+        self.assertEqual(broken.state, "failed")
+        self.assertEqual(broken.error_class, "AttributeError")
+        self.assertIn("handler bug", broken.error_traceback)
+        self.assertEqual(healthy.state, "done")
+
+    @mute_logger(SPINE_LOGGER)
+    def test_retry_after_from_basware_delays_the_next_attempt(self):
+        exchange = self._request_status_exchange()
+        self.sandbox.fail_next(429, count=1, retry_after=5000, path_prefix="/v1/requestStatus")
+        before = fields.Datetime.now()
+        exchange._process()
+        self.assertEqual(exchange.state, "failed")
+        self.assertEqual(exchange.error_class, "BaswareRateLimitError")
+        self.assertGreaterEqual(exchange.next_attempt_at, before + timedelta(seconds=5000))
+
+    @mute_logger(SPINE_LOGGER)
+    def test_process_now_runs_a_failed_exchange_before_its_time(self):
+        exchange = self._request_status_exchange()
+        self.sandbox.set_faults(rate_5xx=1.0)
+        exchange._process()
+        self.assertEqual(exchange.state, "failed")
+        self.sandbox.set_faults(rate_5xx=0.0)
+        with self.assertRaises(AccessError):
+            exchange.with_user(self.basware_user).action_process_now()
+        exchange.with_user(self.manager).action_process_now()
+        self.assertEqual(exchange.state, "done")
+        self.assertEqual(exchange.attempt_count, 2)
+
+    def test_incomplete_backend_fails_its_exchanges_clearly(self):
+        exchange = self._request_status_exchange()
+        self.backend.client_id = False
+        exchange._process()
+        self.assertEqual(exchange.state, "failed")
+        self.assertIn("incomplete", exchange.error_message)
 
     def test_dedup_key_is_unique_per_backend(self):
         self.Exchange._enqueue(self.backend, "webhook_notification", "inbound", dedup_key="task-1")
@@ -251,7 +311,7 @@ class TestExchangeSpine(BaswareSandboxCase):
         old_failed.write({"state": "failed", "date_done": old})
         old_dead.write({"state": "dead", "date_done": old})
         purged = self.Exchange._cron_purge_done(chunk=1)
-        self.assertGreaterEqual(purged, 1)
+        self.assertEqual(purged, 1)
         self.assertFalse(old_done.exists())
         self.assertTrue(recent_done.exists())
         self.assertTrue(old_failed.exists())
@@ -273,7 +333,7 @@ class TestExchangeSpine(BaswareSandboxCase):
 
 
 @tagged("post_install", "-at_install")
-class TestExchangeClaimConcurrency(BaswareSandboxCase):
+class TestExchangeClaimConcurrency(TransactionCase):
     """Two real transactions: committed rows, separate cursors, SKIP LOCKED."""
 
     def test_two_cursors_never_claim_the_same_exchange(self):
@@ -281,7 +341,7 @@ class TestExchangeClaimConcurrency(BaswareSandboxCase):
         with registry.cursor() as setup_cr:
             env = self.env(cr=setup_cr)
             backend = env["basware.backend"].create(
-                {"name": "Concurrency", "api_url": self.sandbox.url}
+                {"name": "Concurrency", "api_url": UNUSED_LOCAL_URL}
             )
             ids = [
                 env["basware.exchange"]._enqueue(backend, "vendor", "outbound").id

@@ -62,13 +62,33 @@ class TestSecurity(BaswareBackendCase):
 
     def test_manager_configures_backend(self):
         backend = self.backend.with_user(self.manager)
-        backend.write({"environment": "production", "basware_company_code": "C200"})
-        self.assertEqual(backend.api_url, "https://api.basware.com")
+        backend.write({"basware_company_code": "C200", "exchange_batch_size": 10})
+        self.assertEqual(backend.basware_company_code, "C200")
         new_backend = backend.create({"name": "Manager backend"})
+        # without a stored secret, the endpoints are the manager's to set
+        new_backend.write({"environment": "production"})
+        self.assertEqual(new_backend.api_url, "https://api.basware.com")
         self.assertEqual(new_backend.company_id, self.company)
         # the manager's client reads the secret on its behalf, without seeing it
         self.assertEqual(backend._get_client().config.client_id, "sandbox")
         new_backend.unlink()
+
+    def test_manager_cannot_redirect_the_stored_secret(self):
+        backend = self.backend.with_user(self.manager)
+        for values in (
+            {"token_url": "https://collector.example.com/v1/tokens"},
+            {"api_url": "https://collector.example.com"},
+            {"environment": "production"},
+            {"region": "us"},
+        ):
+            with self.subTest(values=values), self.assertRaises(AccessError):
+                backend.write(values)
+        self.backend.write({"token_url": "https://login.example.com/v1/tokens"})
+        self.assertEqual(self.backend.token_url, "https://login.example.com/v1/tokens")
+
+    def test_connection_test_needs_write_access(self):
+        with self.assertRaises(AccessError):
+            self.backend.with_user(self.basware_user).action_test_connection()
 
     def test_system_administrator_sets_secrets(self):
         admin = self.env.ref("base.user_admin")
