@@ -1,8 +1,8 @@
 """Command line: python -m sandbox serve|reset|approve|received|faults (from the addon root).
 
-serve runs the sandbox until Ctrl-C. The other commands talk to a running sandbox on
-SANDBOX_PORT through its /_sandbox operator URLs; when none answers they work on the
-SANDBOX_DB file directly.
+serve runs the sandbox until Ctrl-C (SIGINT) or SIGTERM. The other commands talk to a
+running sandbox on SANDBOX_PORT through its /_sandbox operator URLs; when none answers
+they work on the SANDBOX_DB file directly.
 """
 
 import argparse
@@ -17,6 +17,7 @@ import requests
 
 from .app import SandboxApp
 from .constants import OPERATOR_PREFIX
+from .faults import RETRY_AFTER_FORMATS
 from .server import SandboxServer
 
 DEFAULT_PORT = 8900
@@ -26,6 +27,7 @@ OPERATOR_TIMEOUT = 30.0
 FAULT_OPTIONS = {
     "rate_429": ("SANDBOX_RATE_429", float),
     "retry_after": ("SANDBOX_RETRY_AFTER", float),
+    "retry_after_format": ("SANDBOX_RETRY_AFTER_FORMAT", str),
     "rate_5xx": ("SANDBOX_RATE_5XX", float),
     "status_5xx": ("SANDBOX_STATUS_5XX", int),
     "latency": ("SANDBOX_LATENCY", float),
@@ -35,7 +37,9 @@ FAULT_OPTIONS = {
     "seed": ("SANDBOX_SEED", int),
 }
 SETTING_NAMES = {"short_token_lifetime": "token_lifetime"}
+FAULT_CHOICES = {"retry_after_format": RETRY_AFTER_FORMATS}
 TRUE_VALUES = ("1", "true", "yes", "on")
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _env(name, default=None):
@@ -46,7 +50,12 @@ def _add_fault_options(parser):
     group = parser.add_argument_group("faults (also from SANDBOX_* environment variables)")
     for name, (env, kind) in FAULT_OPTIONS.items():
         group.add_argument(
-            "--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=f"env {env}"
+            "--" + name.replace("_", "-"),
+            dest=name,
+            type=kind,
+            choices=FAULT_CHOICES.get(name),
+            default=None,
+            help=f"env {env}",
         )
     group.add_argument(
         "--duplicate-webhooks",
@@ -72,28 +81,45 @@ def _fault_settings(args):
     return settings
 
 
-def _parser():
-    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=int(_env("SANDBOX_PORT", DEFAULT_PORT)))
+def _location_options(parser, defaults=True):
+    """--port and --db, before or after the command (after it, only when given)."""
+
+    def default(value):
+        return value if defaults else argparse.SUPPRESS
+
+    # String defaults: argparse converts them only when used, so --help never fails on them.
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=default(_env("SANDBOX_PORT", str(DEFAULT_PORT))),
+        help=f"env SANDBOX_PORT, default {DEFAULT_PORT}",
+    )
     parser.add_argument(
         "--db",
-        default=_env("SANDBOX_DB", DEFAULT_DB),
+        default=default(_env("SANDBOX_DB", DEFAULT_DB)),
         help="sqlite file (env SANDBOX_DB); ':memory:' keeps nothing",
     )
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__.splitlines()[0])
+    _location_options(parser)
+    shared = argparse.ArgumentParser(add_help=False)
+    _location_options(shared, defaults=False)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="run the sandbox until Ctrl-C")
+    serve = commands.add_parser("serve", help="run the sandbox until Ctrl-C", parents=[shared])
     serve.add_argument("--host", default=_env("SANDBOX_HOST", "127.0.0.1"))
     serve.add_argument("--client-id", default=_env("SANDBOX_CLIENT_ID", "sandbox"))
     serve.add_argument("--client-secret", default=_env("SANDBOX_CLIENT_SECRET", "sandbox"))
-    serve.add_argument(
-        "--token-lifetime", type=int, default=int(_env("SANDBOX_TOKEN_LIFETIME", 3600))
-    )
+    serve.add_argument("--token-lifetime", type=int, default=_env("SANDBOX_TOKEN_LIFETIME", "3600"))
     _add_fault_options(serve)
 
-    commands.add_parser("reset", help="forget everything the sandbox received")
+    commands.add_parser("reset", help="forget everything the sandbox received", parents=[shared])
 
-    approve = commands.add_parser("approve", help="approve invoice(s): WaitingForTransfer")
+    approve = commands.add_parser(
+        "approve", help="approve invoice(s): WaitingForTransfer", parents=[shared]
+    )
     approve.add_argument("--count", type=int, default=1)
     approve.add_argument("--vendor", help="externalCode or vendorCode of a received vendor")
     approve.add_argument("--supplier-code")
@@ -117,20 +143,31 @@ def _parser():
     )
     approve.add_argument("--credit-note", action="store_true", default=None)
     approve.add_argument("--description")
+    approve.add_argument(
+        "--prebook",
+        action="store_true",
+        default=None,
+        help="WaitingForPrebook instead (the ERP answers with prebookResponses)",
+    )
 
-    received = commands.add_parser("received", help="print what the sandbox received")
+    received = commands.add_parser(
+        "received", help="print what the sandbox received", parents=[shared]
+    )
     received.add_argument(
         "entity",
         help="vendors, accounts, lists/ACC_LIST_1, matchingOrderLines, accountingDocuments, ...",
     )
 
-    faults = commands.add_parser("faults", help="show or change the faults of a running sandbox")
+    faults = commands.add_parser(
+        "faults", help="show or change the faults of a running sandbox", parents=[shared]
+    )
     faults.add_argument("--clear", action="store_true")
     _add_fault_options(faults)
     return parser
 
 
 def serve(args):
+    """Run until SIGINT or SIGTERM, then stop the server and exit 0."""
     Path(args.db).parent.mkdir(parents=True, exist_ok=True)
     server = SandboxServer(
         host=args.host,
@@ -142,10 +179,14 @@ def serve(args):
         **_fault_settings(args),
     )
     stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in STOP_SIGNALS:
         # Our own handler, also when a parent shell started us with SIGINT ignored.
         signal.signal(signum, lambda *_args: stop.set())
-    server.start()
+    try:
+        server.start()
+    except OSError as exc:
+        server.close()
+        sys.exit(f"sandbox: cannot listen on {args.host}:{args.port} ({exc.strerror or exc})")
     _say(
         f"Basware sandbox at {server.url}\n"
         f"  token URL:     {server.token_url}\n"
@@ -155,9 +196,11 @@ def serve(args):
         f"  operator:      {server.url}{OPERATOR_PREFIX}\n"
         "Ctrl-C stops it."
     )
-    while not stop.wait(0.5):
-        continue
-    server.close()
+    try:
+        while not stop.wait(0.5):
+            continue
+    finally:
+        server.close()
     _say("sandbox stopped")
 
 
@@ -202,6 +245,7 @@ def _approve_kwargs(args):
         "order_lines",
         "credit_note",
         "description",
+        "prebook",
     )
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
@@ -232,12 +276,12 @@ def run_command(args):
 
 def main(argv=None):
     args = _parser().parse_args(argv)
-    if args.command == "serve":
-        serve(args)
-        return
     try:
+        if args.command == "serve":
+            serve(args)
+            return
         result = run_command(args)
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         sys.exit(f"sandbox: {exc}")
     _say(json.dumps(result, indent=2, ensure_ascii=False))
 

@@ -20,7 +20,6 @@ from .constants import (
     GRANT_TYPE,
     HEADER_AMZN_REQUEST_ID,
     HEADER_BW_REQUEST_ID,
-    HEADER_RETRY_AFTER,
     LOGGED_HEADERS,
     OPERATOR_PREFIX,
     SCOPE_ACTIONS,
@@ -30,9 +29,10 @@ from .constants import (
     TYPE_SECURITY,
     TYPE_TECHNICAL,
 )
-from .documents import DocumentRoutes
+from .documents import RESPONSE_KINDS, DocumentRoutes
+from .fault_responses import api_fault_response, storage_fault_response
 from .faults import FaultInjector
-from .http import ApiError, error, error_response, json_response
+from .http import ApiError, error, error_response, json_response, unauthorized
 from .masterdata import MasterDataRoutes
 from .operator import OperatorCommands
 from .operator_http import OperatorRoutes
@@ -57,6 +57,7 @@ ENTITY_PATHS = (
     "/v1/matchingOrderLines",
 )
 NO_BEARER = {"token", "storage"}
+DROPPED = "dropped"  # request log status of a call whose connection was closed unanswered
 LOG_LIMIT = 5000
 
 
@@ -86,7 +87,7 @@ def _rules():
             methods=["POST"],
         ),
         Rule(
-            "/v1/accountingDocuments/<invoice_id>/<any(transferResponses, paymentResponses):kind>",
+            f"/v1/accountingDocuments/<invoice_id>/<any({', '.join(RESPONSE_KINDS)}):kind>",
             endpoint="document_response",
             methods=["POST"],
         ),
@@ -151,20 +152,19 @@ class SandboxApp(
         if request.path.startswith(OPERATOR_PREFIX):
             return self.dispatch_operator(request)(environ, start_response)
         entry = self._log_request(request)
-        try:
-            response = self._handle(request, environ)
-        except ConnectionAbortedError:
-            entry["status"] = "dropped"
-            raise
+        fault = self._fault(request)
+        if fault and fault.drop:
+            # Logged before the socket closes: the caller may read the log at once.
+            entry["status"] = DROPPED
+            _drop_connection(environ)
+        response = self._fault_response(fault, request) if fault else self._handle(request)
+        if not request.path.startswith(STORAGE_PATH):
+            # Basware's gateway names every API answer, successful GETs included.
+            response.headers.setdefault(HEADER_AMZN_REQUEST_ID, request.request_id)
         entry["status"] = response.status_code
         return response(environ, start_response)
 
-    def _handle(self, request, environ):
-        fault = self._fault(request)
-        if fault and fault.drop:
-            _drop_connection(environ)
-        if fault:
-            return self._fault_response(fault, request)
+    def _handle(self, request):
         try:
             endpoint, values = self.url_map.bind_to_environ(request.environ).match()
             if endpoint not in NO_BEARER:
@@ -225,11 +225,9 @@ class SandboxApp(
         return self.faults.decide(request.path)
 
     def _fault_response(self, fault, request):
-        headers = {HEADER_AMZN_REQUEST_ID: request.request_id}
-        if fault.retry_after is not None:
-            headers[HEADER_RETRY_AFTER] = str(int(fault.retry_after))
-        message = "Too Many Requests" if fault.status == 429 else "Service Unavailable"
-        return json_response({"message": message}, status=int(fault.status), headers=headers)
+        if request.path.startswith(STORAGE_PATH):
+            return storage_fault_response(fault)
+        return api_fault_response(fault, request.request_id)
 
     # authentication ---------------------------------------------------------------------
     def issue_token(self, request):
@@ -274,9 +272,7 @@ class SandboxApp(
         scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
         claims = self.issuer.claims(token.strip(), self.url) if scheme.lower() == "bearer" else None
         if claims is None:
-            raise ApiError(
-                401, body={"message": "Unauthorized"}, headers={"WWW-Authenticate": "Bearer"}
-            )
+            raise unauthorized()
         needed = self._scope_needed(request, endpoint)
         if needed not in claims.get("scope", "").split():
             raise ApiError(

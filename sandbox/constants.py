@@ -25,6 +25,10 @@ LOGGED_HEADERS = (
 )
 
 # accountingDocuments processingStatus values the sandbox moves invoices through.
+WAITING_FOR_PREBOOK = "WaitingForPrebook"
+PREBOOK_IN_PROGRESS = "PrebookInProgress"
+PREBOOKED = "Prebooked"
+PREBOOK_FAILED = "PrebookFailed"
 WAITING_FOR_TRANSFER = "WaitingForTransfer"
 TRANSFER_IN_PROGRESS = "TransferInProgress"
 TRANSFERRED = "Transferred"
@@ -57,6 +61,7 @@ CODE_NOT_FOUND = "ENTITY_NOT_FOUND"
 CODE_DATA = "DATA_VALIDATION_FAILED"
 CODE_MISMATCH = "EXTERNAL_CODE_MISMATCH"
 CODE_UNEXPECTED = "UNEXPECTED_ERROR"
+CODE_CONFLICT = "CONFLICT_IN_POST"
 
 # Push notifications.
 TASK_ACCOUNTING_DOCUMENTS = "AccountingDocuments"

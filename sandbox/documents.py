@@ -1,4 +1,4 @@
-"""accountingDocuments: the 302 to storage, acknowledge, transfer/payment responses, files."""
+"""accountingDocuments: the 302 to storage, acknowledge, prebook/transfer/payment responses."""
 
 import hashlib
 import hmac
@@ -9,11 +9,15 @@ import time
 from werkzeug.wrappers import Response
 
 from .constants import (
+    CODE_CONFLICT,
     CODE_DATA,
     CODE_NOT_ALLOWED,
     HEADER_AMZN_REQUEST_ID,
     HEADER_CONTINUATION_OUT,
     PAID,
+    PREBOOK_FAILED,
+    PREBOOK_IN_PROGRESS,
+    PREBOOKED,
     RESPONSES_KEPT,
     STANDARD_MODE,
     STORAGE_KEY_LIFETIME,
@@ -22,21 +26,34 @@ from .constants import (
     TRANSFER_IN_PROGRESS,
     TRANSFERRED,
     TYPE_BUSINESS,
+    WAITING_FOR_PREBOOK,
     WAITING_FOR_TRANSFER,
 )
-from .http import ApiError, error, json_response, lower_args, parameter_error, parse_json
+from .http import (
+    ApiError,
+    error,
+    json_response,
+    lower_args,
+    parameter_error,
+    parse_json,
+    s3_error,
+)
 from .paging import has_company, is_after, page_size, updated_after
 from .store import now_iso
 
 ENTITY = "accountingDocuments"
-XML_TYPE = "application/xml"
-S3_ERROR = (
-    '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
-    "<Message>{message}</Message></Error>"
-)
-RESPONSE_FIELDS = {"transferResponses": "TransferResponse", "paymentResponses": "PaymentResponse"}
+TRANSFER_RESPONSES = "transferResponses"
+PAYMENT_RESPONSES = "paymentResponses"
+PREBOOK_RESPONSES = "prebookResponses"
+RESPONSE_KINDS = (TRANSFER_RESPONSES, PAYMENT_RESPONSES, PREBOOK_RESPONSES)
 # Statuses from which an ERP response is still accepted.
 OPEN_FOR_TRANSFER_RESPONSE = (WAITING_FOR_TRANSFER, TRANSFER_IN_PROGRESS, TRANSFER_FAILED)
+OPEN_FOR_PREBOOK_RESPONSE = (WAITING_FOR_PREBOOK, PREBOOK_IN_PROGRESS, PREBOOK_FAILED)
+# What acknowledge moves an invoice to; any other status answers 405.
+ACKNOWLEDGED_STATUS = {
+    WAITING_FOR_TRANSFER: TRANSFER_IN_PROGRESS,
+    WAITING_FOR_PREBOOK: PREBOOK_IN_PROGRESS,
+}
 
 
 class DocumentRoutes:
@@ -98,7 +115,7 @@ class DocumentRoutes:
     def serve_storage(self, request):
         """The redirect target: refuses an Authorization header, serves each key once."""
         if "Authorization" in request.headers:
-            return _s3_error(
+            return s3_error(
                 400,
                 "InvalidArgument",
                 "Only one auth mechanism allowed; only the X-Amz-Algorithm query "
@@ -108,22 +125,27 @@ class DocumentRoutes:
         key = request.args.get("key", "")
         signature = request.args.get("X-Amz-Signature", "")
         if not hmac.compare_digest(signature, self._storage_signature(key)):
-            return _s3_error(403, "SignatureDoesNotMatch", "The request signature is invalid")
+            return s3_error(403, "SignatureDoesNotMatch", "The request signature is invalid")
         with self._storage_lock:
             entry = self._storage.pop(key, None)
         if entry is None or entry["expires"] < time.time():
-            return _s3_error(403, "AccessDenied", "Request has expired")
+            return s3_error(403, "AccessDenied", "Request has expired")
         headers = {HEADER_CONTINUATION_OUT: entry["token"]} if entry["token"] else {}
         return json_response(entry["body"], headers=headers)
 
     def get_document(self, request, invoice_id):
-        return json_response(self._document(invoice_id))
+        """GET one: 404 when unknown, else 302 to storage holding AccountingDocumentResponse."""
+        doc = self._document(invoice_id)
+        location = self._storage_url({self.endpoint(ENTITY)["wrapper"]: [doc]}, None)
+        return Response(status=302, headers={"Location": location})
 
     def acknowledge_document(self, request, invoice_id):
-        """WaitingForTransfer -> TransferInProgress, once; 405 after that."""
+        """WaitingForTransfer -> TransferInProgress (WaitingForPrebook -> PrebookInProgress),
+        once; 405 after that."""
         with self.document_lock:
             doc = self._document(invoice_id)
-            if doc["processingStatus"] != WAITING_FOR_TRANSFER:
+            status = ACKNOWLEDGED_STATUS.get(doc["processingStatus"])
+            if status is None:
                 raise ApiError(
                     405,
                     [
@@ -135,13 +157,11 @@ class DocumentRoutes:
                         )
                     ],
                 )
-            self._save_document({**doc, "processingStatus": TRANSFER_IN_PROGRESS})
-        return json_response(
-            "Accounting document acknowledged", headers={HEADER_AMZN_REQUEST_ID: request.request_id}
-        )
+            self._save_document({**doc, "processingStatus": status})
+        return json_response("Accounting document acknowledged")
 
     def post_document_response(self, request, invoice_id, kind):
-        """transferResponses / paymentResponses: an object (as the spec says) or an array."""
+        """prebook/transfer/paymentResponses: an object (as the spec says) or an array."""
         spec = self.endpoint(kind)
         self.check_size(request)
         body = parse_json(request)
@@ -162,27 +182,26 @@ class DocumentRoutes:
             for r in responses
         ]
         self.record_request_status(request.request_id, spec["entityType"], "POST", items)
-        return json_response(body, headers={HEADER_AMZN_REQUEST_ID: request.request_id})
+        return json_response(body)
 
     def _apply_response(self, doc, kind, response):
         used = {r.get("externalCode") for r in doc.get(kind) or ()}
         if response["externalCode"] in used:
+            # prebookResponses document a 409 Conflict; the others only a 400.
+            status, code = (409, CODE_CONFLICT) if kind == PREBOOK_RESPONSES else (400, CODE_DATA)
             raise ApiError(
-                400,
+                status,
                 [
                     error(
                         response["externalCode"],
                         TYPE_BUSINESS,
-                        CODE_DATA,
+                        code,
                         "externalCode: a response with this code already exists; "
                         "send a new externalCode for every response",
                     )
                 ],
             )
-        if kind == "transferResponses":
-            doc = _apply_transfer_response(doc, response)
-        else:
-            doc = _apply_payment_response(doc, response)
+        doc = APPLY_RESPONSE[kind](doc, response)
         doc[kind] = ((doc.get(kind) or []) + [response])[-RESPONSES_KEPT:]
         return doc
 
@@ -217,6 +236,26 @@ class DocumentRoutes:
         self.store.put(ENTITY, doc["invoiceId"], doc)
 
 
+def _apply_prebook_response(doc, response):
+    """WaitingForPrebook / PrebookInProgress / PrebookFailed -> Prebooked or PrebookFailed."""
+    status = doc["processingStatus"]
+    if status not in OPEN_FOR_PREBOOK_RESPONSE:
+        reason = "already prebooked" if status == PREBOOKED else status
+        raise ApiError(
+            409,
+            [
+                error(
+                    response["externalCode"],
+                    TYPE_BUSINESS,
+                    CODE_CONFLICT,
+                    f"Accounting document is {reason}; a prebook response is not allowed",
+                )
+            ],
+        )
+    # prebookDate is not saved: P2P keeps the moment the response arrives.
+    return _booked(doc, response, PREBOOKED, PREBOOK_FAILED, None)
+
+
 def _apply_transfer_response(doc, response):
     if doc["processingStatus"] not in OPEN_FOR_TRANSFER_RESPONSE:
         raise ApiError(
@@ -231,17 +270,22 @@ def _apply_transfer_response(doc, response):
                 )
             ],
         )
+    return _booked(doc, response, TRANSFERRED, TRANSFER_FAILED, "transferDate")
+
+
+def _booked(doc, response, done, failed, date_field):
+    """Voucher numbers and paymentBlock are saved only on success (the spec's note)."""
     doc = dict(doc)
     if not response["success"]:
-        doc["processingStatus"] = TRANSFER_FAILED
+        doc["processingStatus"] = failed
         return doc
-    doc["processingStatus"] = TRANSFERRED
+    doc["processingStatus"] = done
     doc["paymentBlock"] = response["paymentBlock"]
     for field in ("voucherNumber1", "voucherNumber2"):
         if response.get(field):
             doc[field] = response[field]
-    if response.get("transferDate"):
-        doc["voucherDate"] = response["transferDate"]
+    if date_field and response.get(date_field):
+        doc["voucherDate"] = response[date_field]
     return doc
 
 
@@ -268,7 +312,8 @@ def _apply_payment_response(doc, response):
     return doc
 
 
-def _s3_error(status, code, message):
-    return Response(
-        S3_ERROR.format(code=code, message=message), status=status, content_type=XML_TYPE
-    )
+APPLY_RESPONSE = {
+    PREBOOK_RESPONSES: _apply_prebook_response,
+    TRANSFER_RESPONSES: _apply_transfer_response,
+    PAYMENT_RESPONSES: _apply_payment_response,
+}

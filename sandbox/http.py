@@ -7,6 +7,12 @@ from werkzeug.wrappers import Response
 from .constants import CODE_PARAMETER, CODE_SCHEMA, HEADER_AMZN_REQUEST_ID, TYPE_VALIDATION
 
 JSON_TYPE = "application/json; charset=utf-8"
+XML_TYPE = "application/xml"
+# The storage behind Basware's redirects answers errors the way S3 does.
+S3_ERROR = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+    "<Message>{message}</Message></Error>"
+)
 
 
 class ApiError(Exception):
@@ -33,6 +39,11 @@ def error(external_code, err_type, code, message, info=None):
 
 def validation_error(message, external_code=None):
     return error(external_code, TYPE_VALIDATION, CODE_SCHEMA, message, "Schema validation failed")
+
+
+def unauthorized():
+    """The gateway's 401: the spec gives it no body schema; this is API Gateway's body."""
+    return ApiError(401, body={"message": "Unauthorized"}, headers={"WWW-Authenticate": "Bearer"})
 
 
 def parameter_error(message):
@@ -70,3 +81,8 @@ def parse_json(request):
 def lower_args(request):
     """Query parameters with lower-cased names (Basware's own spelling varies)."""
     return {key.lower(): value for key, value in request.args.items()}
+
+
+def s3_error(status, code, message, headers=None):
+    body = S3_ERROR.format(code=code, message=message)
+    return Response(body, status=status, headers=headers or {}, content_type=XML_TYPE)

@@ -3,11 +3,16 @@
 import uuid
 from datetime import date, timedelta
 
-from .constants import STANDARD_MODE, TASK_ACCOUNTING_DOCUMENTS, WAITING_FOR_TRANSFER
+from .constants import (
+    STANDARD_MODE,
+    TASK_ACCOUNTING_DOCUMENTS,
+    WAITING_FOR_PREBOOK,
+    WAITING_FOR_TRANSFER,
+)
+from .documents import RESPONSE_KINDS
 from .store import now_iso
 
 DOCUMENTS = "accountingDocuments"
-RESPONSE_KINDS = ("transferResponses", "paymentResponses")
 SYNTHETIC_SUPPLIER = "SANDBOX-SUPPLIER"
 DEFAULT_COMPANY = "SANDBOX"
 DEFAULT_ACCOUNT = "4000"
@@ -45,9 +50,13 @@ class OperatorCommands:
         order_lines=None,
         credit_note=False,
         description=None,
+        prebook=False,
         notify=True,
     ):
         """Create a WaitingForTransfer accountingDocument and push its notification.
+
+        prebook: create it WaitingForPrebook instead (the ERP answers with prebookResponses;
+        retransfer() then offers it for transfer, as a P2P user approving it would).
 
         vendor: externalCode or vendorCode of a received vendor (default: the last received
         one, else a synthetic supplier). order: externalCode of a received matchingOrder (all
@@ -87,12 +96,14 @@ class OperatorCommands:
             description,
             credit_note,
         )
+        if prebook:
+            doc.update(processingStatus=WAITING_FOR_PREBOOK, prebookResponses=[])
         problems = self.validator.errors(doc, "AccountingDocumentEntity")
         if problems:
             raise ValueError("; ".join(problems))
         self._store_document(doc)
         if notify:
-            self.notify(TASK_ACCOUNTING_DOCUMENTS, WAITING_FOR_TRANSFER, doc["invoiceId"])
+            self.notify(TASK_ACCOUNTING_DOCUMENTS, doc["processingStatus"], doc["invoiceId"])
         return doc
 
     def seed_accounting_documents(self, count, **kwargs):
@@ -113,7 +124,7 @@ class OperatorCommands:
     def received(self, entity):
         """Stored records of one entity: an endpoint name ('vendors', 'lists/ACC_LIST_1',
         'lists' for every list, 'requestStatus', 'tasks', ...) or 'transferResponses' /
-        'paymentResponses' (each with its invoiceId)."""
+        'paymentResponses' / 'prebookResponses' (each with its invoiceId)."""
         if entity in RESPONSE_KINDS:
             return [
                 {"invoiceId": doc["invoiceId"], **response}

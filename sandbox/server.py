@@ -24,8 +24,10 @@ class SandboxServer:
     """A local Basware P2P API for demos and tests.
 
     srv = SandboxServer(port=0); srv.start(); requests.get(srv.url + ...); srv.stop()
-    Fault keyword arguments (rate_429, retry_after, rate_5xx, status_5xx, latency, drop_rate,
-    duplicate_webhooks, processing_delay, seed, fail_next) are the same as set_faults().
+    Fault keyword arguments (rate_429, retry_after, retry_after_format, rate_5xx, status_5xx,
+    latency, drop_rate, duplicate_webhooks, processing_delay, seed, fail_next) are the same as
+    set_faults(). Faults hit the API, never POST /v1/tokens unless a fail_next() path_prefix
+    names it.
     """
 
     def __init__(
@@ -118,10 +120,14 @@ class SandboxServer:
     def clear_faults(self):
         self.app.faults.clear()
 
-    def fail_next(self, status, count=1, retry_after=None, path_prefix=None):
+    def fail_next(
+        self, status, count=1, retry_after=None, path_prefix=None, retry_after_format=None
+    ):
         """Answer the next count calls (optionally only under path_prefix) with status;
-        status "drop" closes the connection without an answer."""
-        self.app.faults.fail_next(status, count, retry_after, path_prefix)
+        status "drop" closes the connection without an answer. The token endpoint is only
+        hit when path_prefix names it ("/v1/tokens"). retry_after_format: "seconds" or
+        "date" for these calls (default: the retry_after_format setting)."""
+        self.app.faults.fail_next(status, count, retry_after, path_prefix, retry_after_format)
 
     # state and operator commands --------------------------------------------------------
     def reset(self):

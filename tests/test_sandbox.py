@@ -4,6 +4,7 @@ DB-free: a SandboxServer on a free loopback port, driven with requests.
 """
 
 import base64
+import email.utils
 import json
 import time
 import uuid
@@ -473,6 +474,121 @@ class TestSandboxFaults(SandboxCase):
             self.assertEqual(response.headers["Retry-After"], "7")
         self.assertEqual(self.api("GET", "/v1/vendors").status_code, 404)
 
+    def assertBaswareError(self, response, status, err_type, code):
+        """A ResponseEntityList with one error, named by the response's x-amzn-RequestId."""
+        self.assertEqual(response.status_code, status, response.text)
+        body = response.json()
+        self.assertEqual(set(body), {"requestId", "hasErrors", "errors"})
+        self.assertEqual(body["requestId"], response.headers["x-amzn-RequestId"])
+        self.assertIs(body["hasErrors"], True)
+        [error] = body["errors"]
+        self.assertEqual(set(error), {"externalCode", "type", "code", "message", "info"})
+        self.assertEqual((error["type"], error["code"]), (err_type, code))
+        self.assertTrue(error["message"])
+        return error
+
+    def test_fault_bodies_look_like_basware(self):
+        self.srv.fail_next(429, retry_after=2)
+        error = self.assertBaswareError(
+            self.api("GET", "/v1/vendors"), 429, "TECHNICAL", "UNEXPECTED_ERROR"
+        )
+        self.assertIn("Too many requests", error["message"])
+        messages = {}
+        for status in (500, 502, 503, 504):
+            self.srv.fail_next(status)
+            response = self.api("POST", "/v1/vendors", json=[vendor()])
+            error = self.assertBaswareError(response, status, "TECHNICAL", "UNEXPECTED_ERROR")
+            self.assertNotIn("Retry-After", response.headers)
+            messages[status] = error["message"]
+        self.assertEqual(len(set(messages.values())), 4, messages)
+        self.srv.fail_next(409)
+        self.assertBaswareError(self.api("GET", "/v1/vendors"), 409, "BUSINESS", "CONFLICT_IN_POST")
+        # 401 has no schema in the spec: the same answer as a real refused token.
+        real = self.api("GET", "/v1/vendors", token=False)
+        self.srv.fail_next(401)
+        injected = self.api("GET", "/v1/vendors")
+        self.assertEqual((injected.status_code, injected.json()), (401, real.json()))
+        self.assertEqual(injected.headers["WWW-Authenticate"], "Bearer")
+        self.srv.fail_next(404)
+        response = self.api("GET", "/v1/vendors")
+        self.assertEqual((response.status_code, response.content), (404, b""))
+        self.assertEqual(self.srv.received("vendors"), [])
+
+    def test_storage_faults_look_like_s3(self):
+        self.srv.seed_accounting_documents(1)
+        self.srv.fail_next(503, path_prefix="/_storage")
+        redirect = self.api("GET", "/v1/accountingDocuments?processingStatus=WaitingForTransfer")
+        self.assertEqual(redirect.status_code, 302)
+        response = requests.get(redirect.headers["Location"], timeout=TIMEOUT)
+        self.assertEqual(response.status_code, 503)
+        self.assertIn("<Code>SlowDown</Code>", response.text)
+        self.assertNotIn("x-amzn-RequestId", response.headers)
+
+    def test_faults_spare_the_token_endpoint(self):
+        self.srv.fail_next(503)
+        self.srv.fail_next(429, path_prefix="/v1")  # a prefix of the API, not the token
+        self.srv.set_faults(rate_5xx=1.0, status_5xx=502)
+        for _attempt in range(3):
+            self.assertEqual(self.get_token("vendors.read").status_code, 200)
+        self.assertEqual(self.api("GET", "/v1/vendors").status_code, 503)
+        self.assertEqual(self.api("GET", "/v1/vendors").status_code, 429)
+        self.assertEqual(self.api("GET", "/v1/vendors").status_code, 502)
+        self.srv.set_faults(rate_5xx=0.0, drop_rate=1.0, rate_429=1.0)
+        self.assertEqual(self.get_token("vendors.read").status_code, 200)
+
+    def test_token_endpoint_faults_when_named(self):
+        self.srv.fail_next(503, count=2, path_prefix="/v1/tokens")
+        self.srv.fail_next(429, retry_after=4, path_prefix="/v1/tokens")
+        self.assertEqual(self.api("GET", "/v1/vendors").status_code, 404)
+        self.assertEqual(self.get_token("vendors.read").status_code, 503)
+        self.assertEqual(self.get_token("vendors.read").status_code, 503)
+        throttled = self.get_token("vendors.read")
+        self.assertEqual(throttled.status_code, 429)
+        self.assertEqual(throttled.headers["Retry-After"], "4")
+        self.assertEqual(self.get_token("vendors.read").status_code, 200)
+        self.srv.fail_next("drop", path_prefix="/v1/tokens")
+        with self.assertRaises(requests.ConnectionError):
+            self.get_token("vendors.read")
+
+    def test_retry_after_seconds_round_up(self):
+        for asked, sent in ((0.2, "1"), (2.5, "3"), (3, "3"), (0, "0")):
+            self.srv.fail_next(429, retry_after=asked)
+            response = self.api("GET", "/v1/vendors")
+            self.assertEqual(response.headers["Retry-After"], sent, asked)
+        self.srv.set_faults(rate_429=1.0, retry_after=1.01)
+        self.assertEqual(self.api("GET", "/v1/vendors").headers["Retry-After"], "2")
+
+    def test_retry_after_as_http_date(self):
+        def retry_at(response):
+            self.assertEqual(response.status_code, 429)
+            value = response.headers["Retry-After"]
+            self.assertTrue(value.endswith(" GMT"), value)
+            return email.utils.parsedate_to_datetime(value).timestamp()
+
+        self.srv.set_faults(retry_after_format="date", retry_after=5)
+        self.srv.fail_next(429)
+        before = time.time()
+        moment = retry_at(self.api("GET", "/v1/vendors"))
+        self.assertTrue(before + 5 <= moment <= time.time() + 6, (before, moment))
+        self.srv.fail_next(429, retry_after=0.3)
+        before = time.time()
+        moment = retry_at(self.api("GET", "/v1/vendors"))
+        self.assertTrue(before + 0.3 <= moment <= time.time() + 1.3, (before, moment))
+        # Per call, and back to seconds.
+        self.srv.set_faults(retry_after_format="seconds")
+        self.srv.fail_next(429, retry_after=2, retry_after_format="date")
+        self.assertGreaterEqual(retry_at(self.api("GET", "/v1/vendors")), before + 2)
+        self.srv.fail_next(429, retry_after=2)
+        self.assertEqual(self.api("GET", "/v1/vendors").headers["Retry-After"], "2")
+        with self.assertRaises(ValueError):
+            self.srv.set_faults(retry_after_format="minutes")
+        with self.assertRaises(ValueError):
+            self.srv.fail_next(429, retry_after_format="minutes")
+        bad = requests.post(
+            self.srv.url + "/_sandbox/faults", json={"retry_after_format": "x"}, timeout=TIMEOUT
+        )
+        self.assertEqual(bad.status_code, 400)
+
     def test_fail_next_5xx_on_a_path_only(self):
         self.srv.fail_next(503, path_prefix="/v1/vendors")
         self.assertEqual(self.get_token("vendors.read").status_code, 200)
@@ -531,3 +647,26 @@ class TestSandboxFaults(SandboxCase):
         self.assertFalse(anonymous["authorization"])
         self.assertEqual(anonymous["status"], 401)
         self.assertNotIn("Authorization", logged["headers"])
+
+
+class TestSandboxRequestIds(SandboxCase):
+    def assertRequestId(self, response):
+        value = response.headers.get("x-amzn-RequestId")
+        self.assertTrue(value, f"{response.request.method} {response.url}: no x-amzn-RequestId")
+        self.assertEqual(uuid.UUID(value).version, 4)
+        return value
+
+    def test_successful_gets_carry_a_request_id(self):
+        posted = self.post_ok("/v1/vendors", [vendor("V1")])
+        seen = {self.assertRequestId(posted)}
+        for path in (
+            "/v1/vendors",
+            "/v1/vendors/V1",
+            f"/v1/requestStatus/{posted.headers['x-amzn-RequestId']}",
+        ):
+            response = self.api("GET", path)
+            self.assertEqual(response.status_code, 200, response.text)
+            seen.add(self.assertRequestId(response))
+        self.assertEqual(len(seen), 4, "a new id per call")
+        self.assertRequestId(self.api("GET", "/v1/vendors/nope"))
+        self.assertRequestId(self.api("GET", "/v1/vendors", token=False))

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import requests
 
 from ..sandbox import SandboxServer
+from ..sandbox.validation import Validator
 from .test_sandbox import CONTINUATION_OUT, TIMEOUT, SandboxCase, vendor
 
 DOCUMENTS = "/v1/accountingDocuments"
@@ -41,8 +42,17 @@ class SandboxDocumentCase(SandboxCase):
             self.assertEqual(response.status_code, 200, response.text)
         return docs
 
+    def fetch_document(self, invoice_id):
+        """GET one via its 302, followed without Authorization as Basware requires."""
+        redirect = self.api("GET", f"{DOCUMENTS}/{invoice_id}")
+        self.assertEqual(redirect.status_code, 302, redirect.text)
+        final = requests.get(redirect.headers["Location"], timeout=TIMEOUT)
+        self.assertEqual(final.status_code, 200, final.text)
+        [document] = final.json()["accountingDocuments"]
+        return document
+
     def status_of(self, invoice_id):
-        return self.api("GET", f"{DOCUMENTS}/{invoice_id}").json()["processingStatus"]
+        return self.fetch_document(invoice_id)["processingStatus"]
 
 
 class TestSandboxDocumentList(SandboxDocumentCase):
@@ -115,12 +125,37 @@ class TestSandboxDocumentList(SandboxDocumentCase):
         self.assertEqual(self.api("GET", f"{WAITING}&pageSize=101").status_code, 400)
         self.assertEqual(self.api("GET", WAITING, token=False).status_code, 401)
 
-    def test_get_one_and_attachment(self):
+    def test_get_one_redirects_to_an_accounting_document_response(self):
         [doc] = self.srv.seed_accounting_documents(1)
-        response = self.api("GET", f"{DOCUMENTS}/{doc['invoiceId']}")
-        self.assertEqual(response.status_code, 200)
-        self.assertEqual(response.json()["grossSum"], doc["grossSum"])
-        self.assertEqual(self.api("GET", f"{DOCUMENTS}/nope").status_code, 404)
+        redirect = self.api("GET", f"{DOCUMENTS}/{doc['invoiceId']}")
+        self.assertEqual(redirect.status_code, 302, redirect.text)
+        self.assertTrue(redirect.headers["x-amzn-RequestId"])
+        location = redirect.headers["Location"]
+        self.assertTrue(urlsplit(location).path.startswith("/_storage/"))
+        # The follow-up must not carry Authorization, as for the list.
+        refused = requests.get(
+            location, headers={"Authorization": f"Bearer {self.token}"}, timeout=TIMEOUT
+        )
+        self.assertEqual(refused.status_code, 400)
+        final = requests.get(location, timeout=TIMEOUT)
+        self.assertEqual(final.status_code, 200, final.text)
+        body = final.json()
+        # AccountingDocumentResponse: required "accountingDocuments", nothing else.
+        self.assertEqual(list(body), ["accountingDocuments"])
+        [fetched] = body["accountingDocuments"]
+        self.assertEqual(fetched["invoiceId"], doc["invoiceId"])
+        self.assertEqual(fetched["grossSum"], doc["grossSum"])
+        self.assertEqual(Validator().errors(fetched, "AccountingDocumentEntity"), [])
+        self.assertNotIn(CONTINUATION_OUT, final.headers)
+        unknown = self.api("GET", f"{DOCUMENTS}/nope")
+        self.assertEqual(unknown.status_code, 404)
+        self.assertNotIn("Location", unknown.headers)
+        self.assertEqual(
+            self.api("GET", f"{DOCUMENTS}/{doc['invoiceId']}", token=False).status_code, 401
+        )
+
+    def test_attachment(self):
+        [doc] = self.srv.seed_accounting_documents(1)
         attachment = doc["attachments"][0]
         response = self.api(
             "GET", f"{DOCUMENTS}/{doc['invoiceId']}/attachments/{attachment['externalCode']}"
@@ -154,7 +189,7 @@ class TestSandboxDocumentResponses(SandboxDocumentCase):
         response = self.api("POST", path, json=body)
         self.assertEqual(response.status_code, 200, response.text)
         self.assertEqual(response.json(), body)
-        stored = self.api("GET", f"{DOCUMENTS}/{doc['invoiceId']}").json()
+        stored = self.fetch_document(doc["invoiceId"])
         self.assertEqual(stored["processingStatus"], "Transferred")
         self.assertEqual(stored["voucherNumber1"], "BILL/2025/0001")
         self.assertEqual(stored["transferResponses"], [body])
@@ -229,6 +264,92 @@ class TestSandboxDocumentResponses(SandboxDocumentCase):
         self.assertEqual(self.api("POST", path, json=payment).status_code, 200)
         self.assertEqual(self.status_of(doc["invoiceId"]), "Paid")
         self.assertEqual(self.srv.received("paymentResponses")[0]["invoiceId"], doc["invoiceId"])
+
+
+class TestSandboxPrebook(SandboxDocumentCase):
+    def prebook(self, invoice_id, body, status=200):
+        response = self.api("POST", f"{DOCUMENTS}/{invoice_id}/prebookResponses", json=body)
+        self.assertEqual(response.status_code, status, response.text)
+        return response
+
+    def test_prebook_failed_then_prebooked(self):
+        doc = self.srv.approve_invoice(prebook=True)
+        invoice_id = doc["invoiceId"]
+        self.assertEqual(doc["processingStatus"], "WaitingForPrebook")
+        [listed], _token, _redirect = self.fetch_page(
+            f"{DOCUMENTS}?processingStatus=WaitingForPrebook"
+        )
+        self.assertEqual(listed["invoiceId"], invoice_id)
+        self.assertEqual(self.api("GET", WAITING).status_code, 404)
+        ack = f"{DOCUMENTS}/{invoice_id}/acknowledge"
+        self.assertEqual(self.api("POST", ack).status_code, 200)
+        self.assertEqual(self.status_of(invoice_id), "PrebookInProgress")
+        self.assertEqual(self.api("POST", ack).status_code, 405)
+
+        failure = transfer_response(success=False, voucherNumber1="NOT-SAVED")
+        self.prebook(invoice_id, failure)
+        stored = self.fetch_document(invoice_id)
+        self.assertEqual(stored["processingStatus"], "PrebookFailed")
+        self.assertNotIn("voucherNumber1", stored)
+        self.assertEqual(stored["prebookResponses"], [failure])
+
+        success = transfer_response(
+            voucherNumber1="PRE/0001", paymentBlock=True, prebookDate="2025-05-01T00:00:00Z"
+        )
+        response = self.prebook(invoice_id, success)
+        self.assertEqual(response.json(), success)
+        stored = self.fetch_document(invoice_id)
+        self.assertEqual(stored["processingStatus"], "Prebooked")
+        self.assertEqual((stored["voucherNumber1"], stored["paymentBlock"]), ("PRE/0001", True))
+        self.assertEqual(stored["prebookResponses"], [failure, success])
+        status = self.request_status(response)
+        self.assertEqual(status["entityType"], "PrebookResponse")
+        self.assertEqual(status["systems"][0]["items"][0]["parentExternalCode"], invoice_id)
+        self.assertEqual(
+            [r["externalCode"] for r in self.srv.received("prebookResponses")],
+            [failure["externalCode"], success["externalCode"]],
+        )
+
+        # Prebooked: another prebook response is a 409, a transfer response is not yet due.
+        conflict = self.prebook(invoice_id, transfer_response(), status=409)
+        [error] = conflict.json()["errors"]
+        self.assertEqual((error["type"], error["code"]), ("BUSINESS", "CONFLICT_IN_POST"))
+        self.assertIn("already prebooked", error["message"])
+        transfer = f"{DOCUMENTS}/{invoice_id}/transferResponses"
+        self.assertEqual(self.api("POST", transfer, json=transfer_response()).status_code, 400)
+        # Approved in P2P: offered for transfer.
+        self.srv.retransfer(invoice_id)
+        self.assertEqual(self.api("POST", transfer, json=transfer_response()).status_code, 200)
+        self.assertEqual(self.status_of(invoice_id), "Transferred")
+
+    def test_prebook_response_schema_and_conflicts(self):
+        doc = self.srv.approve_invoice(prebook=True)
+        invoice_id = doc["invoiceId"]
+        path = f"{DOCUMENTS}/{invoice_id}/prebookResponses"
+        body = transfer_response()
+        del body["paymentBlock"]
+        self.assertValidationError(
+            self.api("POST", path, json=body), "paymentBlock: field is required"
+        )
+        self.assertValidationError(
+            self.api("POST", path, json=transfer_response(transferDate="2025-05-01")),
+            "transferDate: unknown field",
+        )
+        self.prebook("nope", transfer_response(), status=404)
+        first = transfer_response(success=False)
+        self.prebook(invoice_id, first)
+        reused = self.prebook(
+            invoice_id, transfer_response(externalCode=first["externalCode"]), 409
+        )
+        self.assertEqual(reused.json()["errors"][0]["code"], "CONFLICT_IN_POST")
+        self.assertEqual(self.status_of(invoice_id), "PrebookFailed")
+        # An invoice waiting for transfer is not in the prebook phase.
+        [waiting] = self.srv.seed_accounting_documents(1)
+        self.prebook(waiting["invoiceId"], transfer_response(), status=409)
+        self.assertEqual(self.status_of(waiting["invoiceId"]), "WaitingForTransfer")
+        read_only = self.get_token("accountingDocuments.read").json()["access_token"]
+        response = self.api("POST", path, json=transfer_response(), token=read_only)
+        self.assertEqual(response.status_code, 403)
 
 
 class TestSandboxOperator(SandboxDocumentCase):
