@@ -9,6 +9,7 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 import threading
 from contextlib import AbstractContextManager
 from typing import Protocol, runtime_checkable
@@ -23,6 +24,10 @@ from .errors import (
     error_from_response,
     parse_error_body,
 )
+
+_logger = logging.getLogger(__name__)
+# How much of a non-JSON error body (a proxy's HTML page, say) is kept as its message.
+NON_JSON_ERROR_CHARS = 200
 
 
 @runtime_checkable
@@ -89,19 +94,44 @@ def url_host(url):
     return host.lower() if host else None
 
 
-def check_environment(claims, api_url):
-    """Raise BaswareEnvironmentMismatch when the token issuer is another host than the API's."""
+def url_origin(url):
+    """Scheme and host of a URL ("https://api.basware.com"), or None."""
+    parts = urlsplit(str(url or "").strip())
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def issuer_mismatch(claims, api_url, expected_issuer=None):
+    """Why the token's issuer does not fit, or None when it does (or cannot be told).
+
+    ``expected_issuer`` None means the API URL's scheme and host; "" disables the check.
+    Hosts are compared, so a trailing slash or another letter case does not matter.
+    """
+    if expected_issuer == "":
+        return None
     issuer = claims.get(c.CLAIM_ISSUER) if claims else None
-    if not issuer:
-        return
+    expected_host = url_host(url_origin(api_url) if expected_issuer is None else expected_issuer)
     issuer_host, api_host = url_host(issuer), url_host(api_url)
-    if issuer_host and api_host and issuer_host != api_host:
-        tenant = claims.get(c.CLAIM_TENANT)
-        tenant_text = f" for tenant {tenant}" if tenant else ""
-        raise BaswareEnvironmentMismatch(
-            f"The Basware token was issued by {issuer_host}{tenant_text} but the API URL "
-            f"points to {api_host}: the credentials belong to another Basware environment"
-        )
+    if not (issuer_host and expected_host) or issuer_host == expected_host:
+        return None
+    tenant = claims.get(c.CLAIM_TENANT)
+    issued = f"The Basware token was issued by {issuer_host}"
+    issued += f" for tenant {tenant}" if tenant else ""
+    if expected_host == api_host:
+        issued += f" but the API URL points to {api_host}"
+    else:
+        issued += f", not by the expected issuer {expected_host} (API URL host {api_host})"
+    return f"{issued}: the credentials may belong to another Basware environment"
+
+
+def check_environment(claims, api_url, expected_issuer=None):
+    """Raise BaswareEnvironmentMismatch when the token issuer is not the expected one.
+
+    Only the connection test calls this: which issuer Basware's test environment puts in
+    its tokens is not documented, so ordinary calls must not fail on a guess.
+    """
+    message = issuer_mismatch(claims, api_url, expected_issuer)
+    if message:
+        raise BaswareEnvironmentMismatch(message)
 
 
 def refresh_margin(lifetime, ratio):
@@ -124,8 +154,9 @@ def settings_fingerprint(config):
 class TokenManager:
     """Hands out valid access tokens, fetching new ones through ``post``.
 
-    ``post(url, data=..., auth=...)`` is the client's retrying sender: it returns the final
-    HTTP response or raises a BaswareError for connection problems.
+    ``post(url, data=..., auth=..., deadline=...)`` is the client's retrying sender: it
+    returns the final HTTP response or raises a BaswareError for connection problems.
+    ``deadline`` is the retry deadline of the API call that needs the token (None: its own).
     """
 
     def __init__(self, config, store, post, clock):
@@ -140,21 +171,21 @@ class TokenManager:
         token = self.store.load()
         return token if self._is_fresh(token) else None
 
-    def access_token(self):
+    def access_token(self, deadline=None):
         """A fresh access token, fetched (once, under the store's lock) when needed."""
         token = self.current()
         if token is None:
             with self.store.locked():
                 # Another worker may have refreshed while we waited for the lock.
-                token = self.current() or self._fetch_and_save()
+                token = self.current() or self._fetch_and_save(deadline)
         return token["access_token"]
 
-    def renew(self, rejected=None):
+    def renew(self, rejected=None, deadline=None):
         """A new token after Basware refused ``rejected`` (401), or unconditionally."""
         with self.store.locked():
             token = self.current()
             if token is None or rejected is None or token["access_token"] == rejected:
-                token = self._fetch_and_save()
+                token = self._fetch_and_save(deadline)
         return token["access_token"]
 
     def _is_fresh(self, token):
@@ -167,12 +198,12 @@ class TokenManager:
         margin = refresh_margin(lifetime, self.config.token_refresh_margin)
         return self._clock() < expires_at - margin
 
-    def _fetch_and_save(self):
-        token = self.fetch()
+    def _fetch_and_save(self, deadline=None):
+        token = self.fetch(deadline)
         self.store.save(token)
         return token
 
-    def fetch(self):
+    def fetch(self, deadline=None):
         """Ask Basware for a new token (no store involved)."""
         obtained_at = self._clock()
         response = self._post(
@@ -180,8 +211,9 @@ class TokenManager:
             data={"grant_type": c.GRANT_TYPE_CLIENT_CREDENTIALS, "scope": self.config.scope},
             # Bytes: requests would encode text credentials as latin-1.
             auth=(self.config.client_id.encode(), self.config.client_secret.encode()),
+            deadline=deadline,
         )
-        body = _json_or_none(response)
+        body = response_body(response)
         if response.status_code != 200:
             raise self._token_error(response.status_code, body)
         return self._token_from_body(body, obtained_at)
@@ -190,7 +222,7 @@ class TokenManager:
         if not isinstance(body, dict) or not body.get("access_token"):
             raise BaswareAuthError("The Basware token endpoint answered without an access token")
         claims = decode_jwt_claims(body["access_token"])
-        check_environment(claims, self.config.api_url)
+        self._note_issuer(claims)
         expires_in = _expires_in(body, claims, obtained_at)
         return {
             "access_token": body["access_token"],
@@ -203,13 +235,24 @@ class TokenManager:
             "fingerprint": self._fingerprint,
         }
 
+    def _note_issuer(self, claims):
+        # Logged, not raised: only the connection test fails on it (see check_environment).
+        mismatch = issuer_mismatch(claims, self.config.api_url, self.config.expected_issuer)
+        if mismatch:
+            _logger.info("%s", mismatch)
+
     def _token_error(self, status, body):
         errors = parse_error_body(body)
         code = body.get("error") if isinstance(body, dict) else None
         description = errors[0].get("message") if errors else None
         details = f": {description}" if description else ""
-        kwargs = {"status": status, "code": code, "errors": errors, "method": "POST"}
-        kwargs["path"] = c.TOKEN_PATH
+        kwargs = {
+            "status": status,
+            "code": code,
+            "errors": errors,
+            "method": "POST",
+            "path": c.TOKEN_PATH,
+        }
         if code == c.TOKEN_ERROR_INVALID_SCOPE or status == 403:
             return BaswareScopeError(
                 f"Basware refused the requested scope (HTTP {status}{details}). Check that the "
@@ -242,10 +285,13 @@ def _expires_in(body, claims, obtained_at):
     return max(expires_in, 0.0)
 
 
-def _json_or_none(response):
+def response_body(response):
+    """Parsed JSON, or a short text for non-JSON error bodies, or None."""
     if not response.content:
         return None
     try:
         return response.json()
     except ValueError:
+        if response.status_code >= 400:
+            return {"message": response.text[:NON_JSON_ERROR_CHARS]}
         return None

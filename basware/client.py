@@ -2,7 +2,8 @@
 
 One BaswareClient per backend and worker. Every call gets a token from the store (renewed
 shortly before expiry, and once after a 401), a new X-BW-REQUEST-ID, finite timeouts, and
-retries with backoff on connection errors, 429, 502, 503 and 504 within a total deadline.
+retries with backoff on connection errors, 429, 502, 503 and 504. One deadline covers a
+whole call: its token fetch, the retry after a 401, redirects and every retry.
 """
 
 import datetime
@@ -19,7 +20,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from . import constants as c
-from .auth import MemoryTokenStore, TokenManager
+from .auth import MemoryTokenStore, TokenManager, check_environment, response_body
 from .errors import (
     BaswareConfigError,
     BaswareConnectionError,
@@ -45,7 +46,13 @@ EPOCH_START = "2000-01-01T00:00:00Z"
 
 @dataclass
 class ClientConfig:
-    """Connection settings. The secret never shows in repr()."""
+    """Connection settings. The secret never shows in repr().
+
+    ``deadline``: seconds one call (token fetch, 401 re-try, redirects and retries included)
+    may take; nothing starts after it, but an attempt started before may still take up to
+    the timeouts. ``expected_issuer``: the token issuer the connection test expects; None
+    means the API URL's scheme and host, "" means no check.
+    """
 
     api_url: str
     token_url: str = ""
@@ -60,6 +67,7 @@ class ClientConfig:
     deadline: float = 300.0
     token_refresh_margin: float = 0.2
     user_agent: str = "basware_connector"
+    expected_issuer: "str | None" = None
 
     def __post_init__(self):
         self.api_url = (self.api_url or "").strip().rstrip("/")
@@ -67,6 +75,8 @@ class ClientConfig:
         if not self.token_url and self.api_url:
             self.token_url = self.api_url + c.TOKEN_PATH
         self.scope = " ".join((self.scope or "").split())
+        if self.expected_issuer is not None:
+            self.expected_issuer = self.expected_issuer.strip()
 
     def validate(self):
         """Raise BaswareConfigError naming the missing settings (never their values)."""
@@ -290,10 +300,16 @@ class BaswareClient:
         token = self.token_store.load()
         return dict(token.get("claims") or {}) if token else {}
 
-    def _post_token(self, url, data, auth):
+    def _post_token(self, url, data, auth, deadline=None):
         headers = {c.HEADER_ACCEPT: c.CONTENT_TYPE_JSON}
         response, _request_id = self._send(
-            METHOD_POST, url, c.TOKEN_PATH, headers=headers, data=data, auth=auth
+            METHOD_POST,
+            url,
+            c.TOKEN_PATH,
+            headers=headers,
+            deadline=self._new_deadline() if deadline is None else deadline,
+            data=data,
+            auth=auth,
         )
         return response
 
@@ -305,13 +321,24 @@ class BaswareClient:
         # passed in by the caller uses it for both (see _SplitTimeoutAdapter).
         return self.config.read_timeout
 
-    def _send(self, method, url, log_path, *, headers, params=None, data=None, auth=None):
-        """One call with retries on connection errors and 429/502/503/504.
+    def _new_deadline(self):
+        """When a call that starts now must stop retrying (on the client's clock)."""
+        return self._clock() + self.config.deadline
+
+    def _send(self, method, url, log_path, *, headers, deadline, params=None, data=None, auth=None):
+        """One HTTP exchange with retries on connection errors and 429/502/503/504.
 
         Returns (requests.Response, our request id) for any other status; raises the last
-        error when attempts or the deadline run out.
+        error when attempts run out or the next retry would start after ``deadline``.
         """
-        deadline = self._clock() + self.config.deadline
+        if self._clock() > deadline:
+            # Earlier steps of the call (token, 401 re-try, redirects) used up its time.
+            raise BaswareConnectionError(
+                f"Basware {method} {log_path} not sent: the call's retry deadline "
+                f"({self.config.deadline:g} s) has passed",
+                method=method,
+                path=log_path,
+            )
         attempt = 0
         while True:
             attempt += 1
@@ -390,7 +417,7 @@ class BaswareClient:
         )
         return error_from_response(
             response.status_code,
-            _response_body(response),
+            response_body(response),
             method=method,
             path=log_path,
             request_id=request_id,
@@ -420,23 +447,25 @@ class BaswareClient:
         headers.update(extra or {})
         return headers
 
-    def _send_authorized(self, method, path, *, params, body, headers):
+    def _send_authorized(self, method, path, *, params, body, headers, deadline):
         """Send with a bearer token; on 401 get one new token and retry exactly once."""
         url = self.config.api_url + path
-        token = self._tokens.access_token()
-        api_headers = self._api_headers(token, headers, body is not None)
-        response, request_id = self._send(
-            method, url, path, headers=api_headers, params=params, data=body
-        )
+
+        def send(token):
+            api_headers = self._api_headers(token, headers, body is not None)
+            return self._send(
+                method, url, path, headers=api_headers, deadline=deadline, params=params, data=body
+            )
+
+        token = self._tokens.access_token(deadline)
+        response, request_id = send(token)
         if response.status_code != 401:
             return response, request_id
         _logger.info("Basware %s %s: access token refused, fetching a new one", method, path)
-        token = self._tokens.renew(rejected=token)
-        api_headers = self._api_headers(token, headers, body is not None)
         # A second 401 is not retried: _call raises it as BaswareAuthError.
-        return self._send(method, url, path, headers=api_headers, params=params, data=body)
+        return send(self._tokens.renew(rejected=token, deadline=deadline))
 
-    def _follow_redirects(self, response, request_id):
+    def _follow_redirects(self, response, request_id, deadline):
         """Follow Basware's redirect (302 on accountingDocuments) without credentials.
 
         Returns the final response, its request id and the chain of redirect responses.
@@ -461,51 +490,54 @@ class BaswareClient:
                 target,
                 log_path,
                 headers={c.HEADER_ACCEPT: c.CONTENT_TYPE_JSON},
+                deadline=deadline,
                 auth=_NoAuthorization(),
             )
         return response, request_id, chain
 
-    def _call(self, method, path, *, params=None, body=None, expected=(200,), headers=None):
+    def _call(
+        self,
+        method,
+        path,
+        *,
+        params=None,
+        body=None,
+        expected=(200,),
+        headers=None,
+        deadline=None,
+    ):
+        """One logical API call: token, request, 401 re-try and redirects share one deadline."""
+        if deadline is None:
+            deadline = self._new_deadline()
         params = clean_params(params)
         response, request_id = self._send_authorized(
-            method, path, params=params, body=body, headers=headers
+            method, path, params=params, body=body, headers=headers, deadline=deadline
         )
         chain = []
         if method == METHOD_GET and response.status_code in c.REDIRECT_STATUSES:
-            response, request_id, chain = self._follow_redirects(response, request_id)
+            response, request_id, chain = self._follow_redirects(response, request_id, deadline)
         result = self._wrap(response, request_id, method, path, chain)
         self.last_response = result
         if result.status not in expected:
             raise self._unexpected(response, result)
         return result
 
-    def _wrap(self, response, request_id, method, path, chain):
-        responses = [response, *reversed(chain)]
-        token = next(
-            (
-                r.headers.get(c.HEADER_CONTINUATION_TOKEN)
-                for r in responses
-                if r.headers.get(c.HEADER_CONTINUATION_TOKEN)
-            ),
-            None,
-        )
-        amzn = next(
-            (
-                r.headers.get(c.HEADER_AMZN_REQUEST_ID)
-                for r in [*chain, response]
-                if r.headers.get(c.HEADER_AMZN_REQUEST_ID)
-            ),
-            None,
-        )
+    @staticmethod
+    def _wrap(response, request_id, method, path, chain):
+        """The BaswareResponse of ``response``, reached through the redirects in ``chain``."""
         return BaswareResponse(
             status=response.status_code,
-            data=_response_body(response),
+            data=response_body(response),
             headers=response.headers,
             request_id=request_id,
-            amzn_request_id=amzn,
+            # Basware's own id is on its first answer; the file storage may add another.
+            amzn_request_id=_first_header(c.HEADER_AMZN_REQUEST_ID, [*chain, response]),
             method=method,
             path=path,
-            continuation_token=token,
+            # The final page carries the token, or else the last redirect that had one.
+            continuation_token=_first_header(
+                c.HEADER_CONTINUATION_TOKEN, [response, *reversed(chain)]
+            ),
             redirected=bool(chain),
         )
 
@@ -525,16 +557,14 @@ class BaswareClient:
         error = self._http_error(response, result.method, result.path, result.request_id)
         error.amzn_request_id = result.amzn_request_id or error.amzn_request_id
         if result.status == 401:
-            error.message = (
+            _reword(
+                error,
                 f"Basware refused a newly issued access token (HTTP 401 on {result.method} "
-                f"{result.path}): check the API client's credentials and access rights"
+                f"{result.path}): check the API client's credentials and access rights",
             )
-            error.args = (error.message,)
-        if isinstance(error, BaswareScopeError):
-            needed = required_scope(result.method, result.path)
-            if needed:
-                error.message = f"{error.message} (the API client needs scope {needed})"
-                error.args = (error.message,)
+        needed = required_scope(result.method, result.path)
+        if isinstance(error, BaswareScopeError) and needed:
+            _reword(error, f"{error.message} (the API client needs scope {needed})")
         return error
 
     # -- generic API -------------------------------------------------------------------------
@@ -780,13 +810,20 @@ class BaswareClient:
     # -- diagnostics ---------------------------------------------------------------------------
 
     def test_connection(self):
-        """Fetch a new token and make one cheap read; returns what the settings form shows."""
-        self._tokens.renew()
+        """Fetch a new token and make one cheap read; returns what the settings form shows.
+
+        Also the only place where a token issuer other than ``config.expected_issuer``
+        raises BaswareEnvironmentMismatch (ordinary calls just log it).
+        """
+        deadline = self._new_deadline()
+        self._tokens.renew(deadline=deadline)
+        check_environment(self.token_claims, self.config.api_url, self.config.expected_issuer)
         response = self._call(
             METHOD_GET,
             c.REQUEST_STATUSES_PATH,
             params={c.PARAM_PAGE_SIZE: 1},
             expected=(200, c.STATUS_NOT_FOUND),
+            deadline=deadline,
         )
         token = self.token_store.load() or {}
         claims = dict(token.get("claims") or {})
@@ -804,22 +841,19 @@ class BaswareClient:
         }
 
 
-def _gave_up(error, reason):
-    error.message = f"{error.message} ({reason})"
-    error.args = (error.message,)
+def _reword(error, message):
+    error.message = message
+    error.args = (message,)
     return error
 
 
-def _response_body(response):
-    """Parsed JSON, or a short text for non-JSON error bodies, or None."""
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        if response.status_code >= 400:
-            return {"message": response.text[:200]}
-        return None
+def _gave_up(error, reason):
+    return _reword(error, f"{error.message} ({reason})")
+
+
+def _first_header(name, responses):
+    """The first non-empty value of header ``name`` among ``responses``, or None."""
+    return next((r.headers[name] for r in responses if r.headers.get(name)), None)
 
 
 __all__ = [

@@ -13,22 +13,12 @@ from odoo.tests.common import BaseCase
 from ..basware import BaswareClient, ClientConfig, MemoryTokenStore, errors
 from ..basware import constants as bw
 from ..sandbox import DROP, SandboxServer
+from .common import vendor
 
 CLIENT_ID = "client-tests"
 CLIENT_SECRET = "cs-client-tests-4e8b1f"
 VENDORS = bw.VENDORS_PATH
 LOGGER = "odoo.addons.basware_connector.basware"
-
-
-def vendor(index, **values):
-    record = {
-        "externalCode": f"V-{index:05d}",
-        "vendorCode": f"{index:05d}",
-        "name": f"Vendor {index}",
-        "companies": [{"companyCode": "C100"}],
-    }
-    record.update(values)
-    return record
 
 
 def closed_port():
@@ -219,15 +209,48 @@ class TestClientSandbox(BaseCase):
         self.assertFalse(caught.exception.retryable)
         self.assertEqual(sleep.calls, [])
 
-    def test_environment_mismatch(self):
-        port = self.sandbox.url.rsplit(":", 1)[1]
-        store = MemoryTokenStore()
-        client = self.make_client(store, api_url=f"http://localhost:{port}")
+    def other_host_url(self):
+        """The sandbox under another host name: its tokens' issuer is not the API host."""
+        return self.sandbox.url.replace("127.0.0.1", "localhost")
+
+    def test_issuer_mismatch_fails_the_connection_test(self):
+        client = self.make_client(api_url=self.other_host_url())
         with self.assertRaises(errors.BaswareEnvironmentMismatch) as caught:
-            client.request("GET", VENDORS)
-        self.assertIn("127.0.0.1", str(caught.exception))
-        self.assertIn("localhost", str(caught.exception))
-        self.assertIsNone(store.load(), "a token for another environment is not kept")
+            client.test_connection()
+        message = str(caught.exception)
+        self.assertIn("issued by 127.0.0.1", message)
+        self.assertIn("points to localhost", message)
+        self.assertNotIn(CLIENT_SECRET, message)
+        self.assertNotIn(client.token_store.load()["access_token"], message)
+        self.assertEqual(self.calls(bw.REQUEST_STATUSES_PATH), [], "no read call after it")
+
+    def test_issuer_mismatch_does_not_block_calls(self):
+        store = MemoryTokenStore()
+        client = self.make_client(store, api_url=self.other_host_url())
+        with self.assertLogs(LOGGER, level=logging.INFO) as logs:
+            response = client.request("GET", VENDORS, expected=(200, 404))
+        self.assertEqual(response.status, 404)
+        self.assertEqual(store.load()["claims"]["iss"], self.sandbox.url, "the token is kept")
+        self.assertTrue(
+            [line for line in logs.output if "127.0.0.1" in line and "localhost" in line],
+            "the mismatch is logged",
+        )
+        client.request("GET", VENDORS, expected=(200, 404))
+        self.assertEqual(len(self.token_calls()), 1)
+
+    def test_issuer_check_disabled(self):
+        client = self.make_client(api_url=self.other_host_url(), expected_issuer="")
+        result = client.test_connection()
+        self.assertEqual(result["issuer"], self.sandbox.url)
+
+    def test_explicit_expected_issuer(self):
+        client = self.make_client(api_url=self.other_host_url(), expected_issuer=self.sandbox.url)
+        self.assertEqual(client.test_connection()["issuer"], self.sandbox.url)
+        # As for a test tenant whose tokens would name the production host as issuer.
+        strict = self.make_client(expected_issuer="https://api.basware.com")
+        with self.assertRaises(errors.BaswareEnvironmentMismatch) as caught:
+            strict.test_connection()
+        self.assertIn("expected issuer api.basware.com", str(caught.exception))
 
     def test_concurrent_workers_share_one_token_fetch(self):
         self.sandbox.set_faults(latency=0.3)
@@ -455,6 +478,43 @@ class TestClientSandbox(BaseCase):
         self.assertEqual(sleep.calls, [])
         self.assertIn("deadline", str(caught.exception))
         self.assertEqual(caught.exception.retry_after, 10.0)
+
+    def test_one_deadline_for_the_whole_call(self):
+        deadline, read_timeout = 3.0, 0.25
+        # The token endpoint eats two seconds of the deadline, then the API keeps failing.
+        self.sandbox.fail_next(503, count=2, retry_after=1, path_prefix=bw.TOKEN_PATH)
+        self.sandbox.set_faults(rate_5xx=1.0)
+        client = self.make_client(
+            deadline=deadline,
+            backoff_base=1.0,
+            backoff_max=60.0,
+            max_attempts=50,
+            read_timeout=read_timeout,
+        )
+        started = time.monotonic()
+        with self.assertRaises(errors.BaswareServerError) as caught:
+            client.request("GET", VENDORS)
+        elapsed = time.monotonic() - started
+        self.assertGreaterEqual(elapsed, 2.0, "the token endpoint's Retry-After was honoured")
+        self.assertLess(elapsed, deadline + read_timeout)
+        self.assertIn("deadline", str(caught.exception))
+        self.assertEqual([c["status"] for c in self.token_calls()], [503, 503, 200])
+        self.assertTrue(self.calls(VENDORS))
+        self.assertEqual({c["status"] for c in self.calls(VENDORS)}, {503})
+
+    def test_nothing_starts_after_the_deadline(self):
+        # Token and API answers take 0.6 s each: the API's 401 comes after the deadline.
+        self.sandbox.set_faults(latency=0.6)
+        self.sandbox.fail_next(401, count=1, path_prefix=VENDORS)
+        client = self.make_client(deadline=1.0, read_timeout=1.0)
+        started = time.monotonic()
+        with self.assertRaises(errors.BaswareConnectionError) as caught:
+            client.request("GET", VENDORS, expected=(200, 404))
+        self.assertLess(time.monotonic() - started, 2.0)
+        self.assertIn("deadline", str(caught.exception))
+        self.assertTrue(caught.exception.retryable)
+        self.assertEqual(len(self.token_calls()), 1, "no new token after the deadline")
+        self.assertEqual([c["status"] for c in self.calls(VENDORS)], [401])
 
     def test_dropped_connection_retried(self):
         client = self.make_client()

@@ -3,14 +3,17 @@ import email.utils
 import json
 import random
 
+import requests
+
 from odoo.tests.common import BaseCase
 
 from ..basware import ClientConfig, MemoryTokenStore, RequestStatus, decode_jwt_claims, errors
 from ..basware import constants as bw
-from ..basware.auth import check_environment, refresh_margin
+from ..basware.auth import check_environment, issuer_mismatch, refresh_margin, response_body
 from ..basware.client import chunk_records, clean_params, required_scope
 from ..basware.request_status import parse_request_statuses
 from ..basware.retry import backoff_delay, parse_retry_after
+from .common import vendor
 
 SECRET = "cs-units-9d1e4b7c"
 
@@ -21,17 +24,6 @@ def _b64url(data):
 
 def make_jwt(claims):
     return f"{_b64url({'alg': 'RS256', 'typ': 'at+jwt'})}.{_b64url(claims)}.c2lnbmF0dXJl"
-
-
-def vendor(index, **values):
-    record = {
-        "externalCode": f"V-{index:05d}",
-        "vendorCode": f"{index:05d}",
-        "name": f"Vendor {index}",
-        "companies": [{"companyCode": "C100"}],
-    }
-    record.update(values)
-    return record
 
 
 class TestBackoff(BaseCase):
@@ -111,13 +103,23 @@ class TestTokenHelpers(BaseCase):
         check_environment({"iss": "https://api.basware.com"}, "https://api.basware.com")
         check_environment({"iss": "https://API.basware.com/"}, "https://api.basware.com/v1")
         check_environment({}, "https://api.basware.com")
+        production_token = {"iss": "https://api.basware.com", "bwcid": "020779-PROD"}
         with self.assertRaises(errors.BaswareEnvironmentMismatch) as caught:
-            check_environment(
-                {"iss": "https://api.basware.com", "bwcid": "020779-PROD"},
-                "https://test-api.basware.com",
-            )
-        self.assertIn("020779-PROD", str(caught.exception))
-        self.assertIn("test-api.basware.com", str(caught.exception))
+            check_environment(production_token, "https://test-api.basware.com")
+        self.assertIn("issued by api.basware.com for tenant 020779-PROD", str(caught.exception))
+        self.assertIn("points to test-api.basware.com", str(caught.exception))
+
+    def test_environment_check_expected_issuer(self):
+        production_token = {"iss": "https://api.basware.com", "bwcid": "020779-TEST1"}
+        test_api = "https://test-api.basware.com"
+        check_environment(production_token, test_api, expected_issuer="")
+        check_environment(production_token, test_api, expected_issuer="https://api.basware.com")
+        check_environment(production_token, test_api, expected_issuer="api.basware.com")
+        with self.assertRaises(errors.BaswareEnvironmentMismatch) as caught:
+            check_environment(production_token, "https://api.basware.com", test_api)
+        self.assertIn("expected issuer test-api.basware.com", str(caught.exception))
+        self.assertIsNone(issuer_mismatch(production_token, test_api, ""))
+        self.assertIn("test-api.basware.com", issuer_mismatch(production_token, test_api))
 
     def test_memory_store(self):
         store = MemoryTokenStore()
@@ -146,6 +148,13 @@ class TestConfig(BaseCase):
         with self.assertRaises(errors.BaswareConfigError):
             ClientConfig("ftp://api.basware.com", client_id="a", client_secret="b").validate()
         ClientConfig("https://api.basware.com", client_id="a", client_secret="b").validate()
+
+    def test_expected_issuer(self):
+        config = ClientConfig("https://api.basware.com", client_id="a", client_secret="b")
+        self.assertIsNone(config.expected_issuer, "None: the API URL's scheme and host")
+        config = ClientConfig("https://x", expected_issuer=" https://api.basware.com ")
+        self.assertEqual(config.expected_issuer, "https://api.basware.com")
+        self.assertEqual(ClientConfig("https://x", expected_issuer="").expected_issuer, "")
 
     def test_default_scope_is_minimal_and_space_separated(self):
         scopes = bw.DEFAULT_SCOPE.split(" ")
@@ -210,6 +219,20 @@ class TestErrors(BaseCase):
         self.assertFalse(errors.BaswareTLSError.retryable)
         self.assertTrue(issubclass(errors.BaswareTLSError, errors.BaswareConnectionError))
         self.assertTrue(errors.BaswareRequestPending.retryable)
+
+    def test_response_body(self):
+        def response(status, content):
+            answer = requests.Response()
+            answer.status_code, answer._content = status, content
+            return answer
+
+        self.assertEqual(response_body(response(200, b'{"a": 1}')), {"a": 1})
+        self.assertIsNone(response_body(response(200, b"")))
+        self.assertIsNone(response_body(response(200, b"<html>ok</html>")))
+        page = b"<html>Bad gateway</html>" + b" " * 500
+        self.assertEqual(response_body(response(502, page)), {"message": page[:200].decode()})
+        oauth = response_body(response(401, b'{"error": "invalid_client"}'))
+        self.assertEqual(errors.parse_error_body(oauth)[0]["code"], "invalid_client")
 
     def test_other_error_bodies(self):
         oauth = errors.parse_error_body({"error": "invalid_scope", "error_description": "x.y"})
