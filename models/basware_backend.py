@@ -231,6 +231,15 @@ class BaswareBackend(models.Model):
         default=constants.DEFAULT_SCOPE,
         help="Space-separated OAuth2 scopes requested with each token.",
     )
+    check_token_issuer = fields.Boolean(
+        default=True,
+        help="Test connection compares the issuer of Basware's tokens with the API host, to "
+        "catch a region or environment mismatch. Basware does not document its issuers: "
+        "untick this if a valid tenant fails the check.",
+    )
+    token_issuer = fields.Char(
+        help="Expected issuer host of Basware's tokens, when it differs from the API host.",
+    )
     signature_header = fields.Char(
         default=DEFAULT_SIGNATURE_HEADER,
         help="Header carrying the HMAC-SHA256 signature of Basware push notifications.",
@@ -506,9 +515,16 @@ class BaswareBackend(models.Model):
             "connect_timeout": float(self.connect_timeout),
             "read_timeout": float(self.read_timeout),
             "max_attempts": self.request_max_attempts,
+            "expected_issuer": self._expected_issuer(),
         }
         values.update(overrides)
         return ClientConfig(**values)
+
+    def _expected_issuer(self):
+        """None: the API host; empty: no check (see ClientConfig.expected_issuer)."""
+        if not self.check_token_issuer:
+            return ""
+        return self.token_issuer or None
 
     def _get_client(self, **overrides):
         """Return a :class:`BaswareClient` for this backend, sharing its token cache.

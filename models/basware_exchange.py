@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import psycopg2.errors
 
-from odoo import _, api, fields, models, modules, tools
+from odoo import api, fields, models, modules, tools
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
@@ -262,7 +262,9 @@ class BaswareExchange(models.Model):
         handler = getattr(self, f"_run_{self.kind}", None)
         if not handler:
             raise UserError(
-                _("No handler is installed for exchanges of kind %(kind)s.", kind=self.kind)
+                self.env._(
+                    "No handler is installed for exchanges of kind %(kind)s.", kind=self.kind
+                )
             )
         return handler
 
@@ -324,7 +326,7 @@ class BaswareExchange(models.Model):
         )
         if values["state"] == STATE_DEAD or not retryable:
             self.message_post(
-                body=_(
+                body=self.env._(
                     "Basware exchange stopped: %(error)s. Fix the cause, then replay it.",
                     error=values["error_message"],
                 )
@@ -430,19 +432,19 @@ class BaswareExchange(models.Model):
 
     def _check_manager(self):
         if not self.env.user.has_group("basware_connector.group_basware_manager"):
-            raise AccessError(_("Only a Basware manager can replay or run exchanges."))
+            raise AccessError(self.env._("Only a Basware manager can replay or run exchanges."))
 
     def action_replay(self):
         """Put failed, dead (or done) exchanges back in the queue and wake the cron."""
         self._check_manager()
         to_replay = self.filtered(lambda exchange: exchange.state in REPLAYABLE_STATES)
         if not to_replay:
-            raise UserError(_("Only failed, dead or done exchanges can be replayed."))
+            raise UserError(self.env._("Only failed, dead or done exchanges can be replayed."))
         to_replay.write(
             {"state": STATE_PENDING, "attempt_count": 0, "next_attempt_at": fields.Datetime.now()}
         )
         for exchange in to_replay:
-            exchange.message_post(body=_("Replay requested."))
+            exchange.message_post(body=self.env._("Replay requested."))
         self.env.ref("basware_connector.ir_cron_basware_exchange_process")._trigger()
         return True
 
@@ -457,7 +459,7 @@ class BaswareExchange(models.Model):
         self.ensure_one()
         record = self._get_record()
         if not record:
-            raise UserError(_("The Odoo record of this exchange no longer exists."))
+            raise UserError(self.env._("The Odoo record of this exchange no longer exists."))
         return {
             "type": "ir.actions.act_window",
             "res_model": record._name,
@@ -470,7 +472,7 @@ class BaswareExchange(models.Model):
     def _run_request_status(self, client):
         """Phase two: read Basware's per-item results of an earlier POST, then acknowledge."""
         if not self.basware_request_id:
-            raise UserError(_("This exchange has no Basware request id to look up."))
+            raise UserError(self.env._("This exchange has no Basware request id to look up."))
         status = client.get_request_status(self.basware_request_id)
         if status.is_pending:
             raise bw_errors.BaswareRequestPending(
@@ -480,7 +482,7 @@ class BaswareExchange(models.Model):
         rejected = [item for item in status.items if item.is_error]
         if rejected and self.parent_id:
             self.parent_id.message_post(
-                body=_(
+                body=self.env._(
                     "Basware rejected %(count)s item(s) of request %(request)s.",
                     count=len(rejected),
                     request=self.basware_request_id,

@@ -6,6 +6,7 @@ from . import test_crypto
 from . import test_exchange
 from . import test_neutralize
 from . import test_sandbox
+from . import test_sandbox_cli
 from . import test_sandbox_documents
 from . import test_sandbox_validation
 from . import test_sandbox_webhooks

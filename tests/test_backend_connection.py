@@ -60,3 +60,14 @@ class TestConnection(BaswareSandboxCase):
         self.backend.api_url = self.sandbox.url.replace("127.0.0.1", "localhost")
         self.backend.token_url = self.sandbox.token_url
         self._assert_test_fails("another region or environment")
+
+    def test_issuer_check_can_be_configured(self):
+        self.backend.api_url = self.sandbox.url.replace("127.0.0.1", "localhost")
+        self.backend.token_url = self.sandbox.token_url
+        # the issuer Basware really uses for this tenant
+        self.backend.token_issuer = self.sandbox.url
+        self.assertEqual(self.backend.action_test_connection()["params"]["type"], "success")
+        self.backend.write({"token_issuer": False, "check_token_issuer": False})
+        self.assertEqual(self.backend.action_test_connection()["params"]["type"], "success")
+        self.backend.check_token_issuer = True
+        self._assert_test_fails("another region or environment")
