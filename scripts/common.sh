@@ -15,6 +15,10 @@ export PGPORT=${PGPORT:-5432}
 # Odoo refuses to run as the PostgreSQL superuser role "postgres".
 export PGUSER=${PGUSER:-odoo}
 ODOO_BIN="$VENV/bin/python $ODOO_SRC/odoo-bin"
+# Several checkouts may share one PostgreSQL server: every database the scripts
+# create carries a short id of this checkout's path so they never clash.
+CHECKOUT_ID=$(printf '%s' "$ADDON_DIR" | sha256sum | cut -c1-6)
+DB_PREFIX=bw_$CHECKOUT_ID
 
 die() {
     printf 'error: %s\n' "$*" >&2
@@ -30,8 +34,9 @@ addons_path() {
 }
 
 # Hash of the files that decide what an install puts in the database (models, data,
-# views, security): template databases are keyed on it.
-INSTALL_INPUTS=(__manifest__.py __init__.py models views security data demo controllers i18n)
+# views, security, and basware/ whose constants feed selections and defaults):
+# template databases are keyed on it.
+INSTALL_INPUTS=(__manifest__.py __init__.py basware models views security data demo controllers i18n)
 
 addon_hash() {
     local inputs=() path

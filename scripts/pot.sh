@@ -6,7 +6,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 source "$ADDON_DIR/scripts/db.sh"
 bash "$ADDON_DIR/scripts/setup.sh"
 ensure_postgres
-db="bw_tmpl_$(addon_hash)"
+# Hold the lock until the export ends: a test run cannot copy a template in use.
+lock_databases
+db="${DB_PREFIX}_tmpl_$(addon_hash)"
 ensure_installed_db "$db" ""
 
 scratch=$(mktemp -d)

@@ -5,7 +5,10 @@
 # Idempotent: a second run with nothing changed does (almost) nothing.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-SYSTEM_PACKAGES=(libldap2-dev libsasl2-dev libpq-dev postgresql-client build-essential git curl)
+# python3-venv: Debian's python3 has no ensurepip without it; python3-dev: headers
+# for requirements built from source.
+SYSTEM_PACKAGES=(python3-venv python3-dev libldap2-dev libsasl2-dev libpq-dev postgresql-client
+    build-essential git curl)
 
 ensure_system_packages() {
     command -v dpkg-query >/dev/null || return 0
@@ -32,9 +35,10 @@ ensure_odoo_source() {
     fi
     say "Odoo 19.0 source not found in $ODOO_SRC; cloning $ODOO_GIT_URL (branch 19.0, depth 1)"
     mkdir -p "$(dirname "$ODOO_SRC")"
-    if ! git clone --quiet --depth 1 --branch 19.0 "$ODOO_GIT_URL" "$ODOO_SRC" 2>/dev/null; then
+    local out
+    if ! out=$(git clone --quiet --depth 1 --branch 19.0 "$ODOO_GIT_URL" "$ODOO_SRC" 2>&1); then
         rm -rf "$ODOO_SRC"
-        die "no Odoo 19.0 source: $ODOO_SRC is missing and cloning $ODOO_GIT_URL failed. Put an Odoo 19.0 checkout (the folder holding odoo-bin) there, or set ODOO_SRC to one."
+        die "no Odoo 19.0 source: $ODOO_SRC is missing and cloning $ODOO_GIT_URL failed ($(printf '%s' "$out" | tail -1)). Put an Odoo 19.0 checkout (the folder holding odoo-bin) there, or set ODOO_SRC to one."
     fi
 }
 
@@ -57,14 +61,29 @@ requirements_hash() {
 
 ensure_venv() {
     local stamp="$VENV/.requirements-$(requirements_hash)"
+    # A venv made without ensurepip (python3-venv missing) has python but no pip.
+    if [ -x "$VENV/bin/python" ] && [ ! -x "$VENV/bin/pip" ]; then
+        [ -f "$VENV/pyvenv.cfg" ] || die "$VENV has bin/python but no bin/pip and is not a virtualenv: set VENV elsewhere."
+        say "virtualenv $VENV has no pip (an earlier creation failed): recreating it"
+        rm -rf "$VENV"
+    fi
     [ -f "$stamp" ] && return 0
     if [ ! -x "$VENV/bin/python" ]; then
-        say "creating virtualenv $VENV"
-        "$(pick_python)" -m venv "$VENV"
+        local py
+        py=$(pick_python)
+        say "creating virtualenv $VENV with $py"
+        if ! "$py" -m venv "$VENV"; then
+            rm -rf "$VENV"
+            die "creating the virtualenv failed (on Debian/Ubuntu: apt-get install python3-venv)."
+        fi
     fi
     say "installing Python requirements into $VENV (first run takes a few minutes)"
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip wheel >/dev/null 2>&1 || true
     mkdir -p "$BUILD_DIR"
+    # --build-constraint below needs a recent pip: a failed upgrade must stop here.
+    if ! "$VENV/bin/python" -m pip install --quiet --upgrade pip wheel >"$BUILD_DIR/pip.log" 2>&1; then
+        tail -30 "$BUILD_DIR/pip.log" >&2
+        die "upgrading pip in $VENV failed (full log in $BUILD_DIR/pip.log); the requirements need pip >= 25.3. Check network access to PyPI (or PIP_INDEX_URL) and run this again."
+    fi
     if ! "$VENV/bin/python" -m pip install --quiet \
         --build-constraint "$ADDON_DIR/scripts/build-constraints.txt" \
         -r "$ODOO_SRC/requirements.txt" \

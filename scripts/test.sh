@@ -8,24 +8,26 @@ source "$ADDON_DIR/scripts/db.sh"
 bash "$ADDON_DIR/scripts/setup.sh"
 ensure_postgres
 
-mkdir -p "$BUILD_DIR"
-exec 9>"$BUILD_DIR/databases.lock"
-flock 9  # one template build or copy at a time
+lock_databases
 hash=$(addon_hash)
-template="bw_tmpl_$hash"
-test_db=${TEST_DB:-bw_test}
+template="${DB_PREFIX}_tmpl_$hash"
+test_db=${TEST_DB:-${DB_PREFIX}_test}
 ensure_installed_db "$template" ""
-ensure_installed_db "bw_demo_tmpl_$hash" "--with-demo"
+ensure_installed_db "${DB_PREFIX}_demo_tmpl_$hash" "--with-demo"
 drop_stale_databases "$hash"
 
 say "copying $template to $test_db"
-$ODOO_BIN db $(odoo_db_args) duplicate -f "$template" "$test_db" >/dev/null 2>&1 \
-    || die "could not copy $template to $test_db"
+if ! out=$($ODOO_BIN db $(odoo_db_args) duplicate -f "$template" "$test_db" 2>&1); then
+    printf '%s\n' "$out" | tail -30 >&2
+    die "could not copy $template to $test_db (odoo-bin db duplicate's output above)"
+fi
 flock -u 9
 
-write_odoo_config "$test_db" "$BUILD_DIR/odoo-test.conf"
+# One config per test database: concurrent runs must not share a dbfilter.
+conf="$BUILD_DIR/odoo-test-$test_db.conf"
+write_odoo_config "$test_db" "$conf"
 say "running the test suite"
 cd "$ADDONS_LINK_DIR/$ADDON_NAME"
 exec "$VENV/bin/python" -m pytest -p no:cacheprovider --rootdir="$ADDONS_LINK_DIR" \
-    --odoo-config="$BUILD_DIR/odoo-test.conf" --odoo-database="$test_db" --odoo-http \
+    --odoo-config="$conf" --odoo-database="$test_db" --odoo-http \
     --odoo-log-level="${ODOO_LOG_LEVEL:-warn}" "$@" "$ADDONS_LINK_DIR/$ADDON_NAME/tests"
