@@ -92,7 +92,7 @@ fi
 cat <<MSG
 
   Odoo:    http://127.0.0.1:$ODOO_PORT   (login admin / password admin)
-  Backend: Accounting > Configuration > Basware > Backends > "Basware Sandbox" > Test connection
+  Backend: Invoicing > Configuration > Basware > Backends > "Basware Sandbox" > Test connection
   Sandbox: http://127.0.0.1:$SANDBOX_PORT (client id $SANDBOX_CLIENT_ID)
   Ctrl-C stops both.
 
