@@ -28,6 +28,21 @@ def vendor(index, **values):
     return record
 
 
+def matching_order(code, supplier_code, company_code="C100", **values):
+    """A minimal valid Basware OrderEntity (matchingOrders)."""
+    record = {
+        "externalCode": code,
+        "orderNumber": code,
+        "sourceSystem": "ODOO",
+        "companyCode": company_code,
+        "organizationElementCode": company_code,
+        "currencyCode": "EUR",
+        "supplierCode": supplier_code,
+    }
+    record.update(values)
+    return record
+
+
 @contextmanager
 def encryption_key(key):
     """Run with ``key`` as the server's basware_encryption_key (a false key: none at all).

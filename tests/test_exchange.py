@@ -16,7 +16,7 @@ from ..models.basware_exchange import (
     RETENTION_PARAM,
     redact,
 )
-from .common import UNUSED_LOCAL_URL, BaswareSandboxCase
+from .common import UNUSED_LOCAL_URL, BaswareSandboxCase, matching_order
 
 SPINE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
 
@@ -131,19 +131,7 @@ class TestExchangeSpine(BaswareSandboxCase):
     def test_rejected_items_are_reported_on_the_parent(self):
         parent = self.Exchange._enqueue(self.backend, "purchase_order", "outbound")
         client = self.backend._get_client()
-        client.post_matching_orders(
-            [
-                {
-                    "externalCode": "PO-SPINE-1",
-                    "orderNumber": "PO-SPINE-1",
-                    "sourceSystem": "Odoo",
-                    "companyCode": "DEMO",
-                    "organizationElementCode": "DEMO",
-                    "currencyCode": "EUR",
-                    "supplierCode": "NO-SUCH-VENDOR",
-                }
-            ]
-        )
+        client.post_matching_orders([matching_order("PO-SPINE-1", "NO-SUCH-VENDOR")])
         exchange = self._request_status_exchange(
             client.last_response.amzn_request_id, parent_id=parent.id
         )

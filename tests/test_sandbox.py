@@ -14,6 +14,7 @@ import requests
 from odoo.tests.common import BaseCase
 
 from ..sandbox import SandboxServer
+from .common import matching_order
 
 TIMEOUT = 10
 SCOPES = (
@@ -275,15 +276,7 @@ class TestSandboxMasterData(SandboxCase):
         self.assertEqual(self.srv.received("vendors")[0]["name"], "Renamed")
 
     def test_business_errors_come_back_in_request_status(self):
-        order = {
-            "externalCode": "PO1",
-            "orderNumber": "PO1",
-            "sourceSystem": "ODOO",
-            "companyCode": "C100",
-            "organizationElementCode": "C100",
-            "currencyCode": "EUR",
-            "supplierCode": "NOPE",
-        }
+        order = matching_order("PO1", "NOPE")
         response = self.post_ok("/v1/matchingOrders", [order])
         status = self.request_status(response)
         self.assertEqual(status["requestStatus"], "Error")
@@ -336,17 +329,7 @@ class TestSandboxMasterData(SandboxCase):
         self.post_ok("/v1/vendors", [vendor("V1")])
         self.post_ok(
             "/v1/matchingOrders",
-            [
-                {
-                    "externalCode": "PO1",
-                    "orderNumber": "PO1",
-                    "sourceSystem": "ODOO",
-                    "companyCode": "C100",
-                    "organizationElementCode": "C100",
-                    "currencyCode": "EUR",
-                    "supplierCode": "V1-CODE",
-                }
-            ],
+            [matching_order("PO1", "V1-CODE")],
         )
         gr1 = {"externalCode": "GR1", "goodsReceiptNumber": "WH/IN/1", "quantity": 2}
         self.post_ok(

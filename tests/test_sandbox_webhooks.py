@@ -10,6 +10,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from .common import matching_order
 from .test_sandbox import SandboxCase, vendor
 
 SECRET = "whsec-sandbox-test-9d2c"
@@ -180,15 +181,7 @@ class TestSandboxNotifications(WebhookCase):
 
     def test_request_status_notification(self):
         self.subscribe(taskType="RequestStatus", taskSubType=None)
-        order = {
-            "externalCode": "PO1",
-            "orderNumber": "PO1",
-            "sourceSystem": "ODOO",
-            "companyCode": "C100",
-            "organizationElementCode": "C100",
-            "currencyCode": "EUR",
-            "supplierCode": "NOPE",
-        }
+        order = matching_order("PO1", "NOPE")
         self.post_ok("/v1/vendors", [vendor("V1")])  # Success: not pushed (default: Error)
         failed = self.post_ok("/v1/matchingOrders", [order])
         calls = self.receiver.wait_for(2)
