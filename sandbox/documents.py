@@ -236,21 +236,19 @@ class DocumentRoutes:
         self.store.put(ENTITY, doc["invoiceId"], doc)
 
 
+def _refused(response, status, code, why):
+    """The business error Basware answers to a response the document's status refuses."""
+    message = f"Accounting document {why}"
+    return ApiError(status, [error(response["externalCode"], TYPE_BUSINESS, code, message)])
+
+
 def _apply_prebook_response(doc, response):
     """WaitingForPrebook / PrebookInProgress / PrebookFailed -> Prebooked or PrebookFailed."""
     status = doc["processingStatus"]
     if status not in OPEN_FOR_PREBOOK_RESPONSE:
         reason = "already prebooked" if status == PREBOOKED else status
-        raise ApiError(
-            409,
-            [
-                error(
-                    response["externalCode"],
-                    TYPE_BUSINESS,
-                    CODE_CONFLICT,
-                    f"Accounting document is {reason}; a prebook response is not allowed",
-                )
-            ],
+        raise _refused(
+            response, 409, CODE_CONFLICT, f"is {reason}; a prebook response is not allowed"
         )
     # prebookDate is not saved: P2P keeps the moment the response arrives.
     return _booked(doc, response, PREBOOKED, PREBOOK_FAILED, None)
@@ -258,17 +256,11 @@ def _apply_prebook_response(doc, response):
 
 def _apply_transfer_response(doc, response):
     if doc["processingStatus"] not in OPEN_FOR_TRANSFER_RESPONSE:
-        raise ApiError(
+        raise _refused(
+            response,
             400,
-            [
-                error(
-                    response["externalCode"],
-                    TYPE_BUSINESS,
-                    CODE_DATA,
-                    f"Accounting document is {doc['processingStatus']}; "
-                    "a transfer response is not allowed",
-                )
-            ],
+            CODE_DATA,
+            f"is {doc['processingStatus']}; a transfer response is not allowed",
         )
     return _booked(doc, response, TRANSFERRED, TRANSFER_FAILED, "transferDate")
 
@@ -291,17 +283,11 @@ def _booked(doc, response, done, failed, date_field):
 
 def _apply_payment_response(doc, response):
     if doc["processingStatus"] not in (TRANSFERRED, PAID):
-        raise ApiError(
+        raise _refused(
+            response,
             400,
-            [
-                error(
-                    response["externalCode"],
-                    TYPE_BUSINESS,
-                    CODE_DATA,
-                    f"Accounting document is {doc['processingStatus']}; "
-                    "a payment response needs a transferred invoice",
-                )
-            ],
+            CODE_DATA,
+            f"is {doc['processingStatus']}; a payment response needs a transferred invoice",
         )
     doc = dict(doc)
     if response["success"]:
