@@ -23,6 +23,14 @@ ENDPOINTS = {
     (REGION_EU, ENVIRONMENT_TEST): TEST_HOST_URL,
 }
 CONFIRMED_REGIONS = (REGION_EU,)
+# Hosts of production tenants: a neutralized database never calls them, whatever the
+# backend's environment label says. Any subdomain counts (regional production hosts).
+PRODUCTION_HOSTS = ("api.basware.com",)
+
+# Upper bounds of the transport settings: beyond them a stuck call holds a cron worker.
+MAX_CONNECT_TIMEOUT = 60
+MAX_READ_TIMEOUT = 300
+MAX_HTTP_ATTEMPTS = 10
 
 # OAuth2 client credentials (token endpoint on the API host).
 TOKEN_PATH = "/v1/tokens"
