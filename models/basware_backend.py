@@ -171,6 +171,10 @@ class BackendTokenStore:
         )
 
 
+class BackendPaused(UserError):
+    """The backend cannot call Basware now; its exchanges wait untouched."""
+
+
 class BaswareBackend(models.Model):
     _name = "basware.backend"
     _description = "Basware Backend"
@@ -295,7 +299,22 @@ class BaswareBackend(models.Model):
         "Max Retry Delay (s)", default=3600, help="Upper bound of the delay between retries."
     )
     exchange_batch_size = fields.Integer(
-        "Batch Size", default=50, help="Exchanges processed per transaction by the cron."
+        "Batch Size",
+        default=50,
+        help="Exchanges of this backend the cron runs before it turns to the next backend. "
+        "Each exchange is committed on its own.",
+    )
+    request_status_delay = fields.Integer(
+        "Phase-Two Delay (s)",
+        default=60,
+        help="Seconds between a write to Basware and the first read of its per-record "
+        "results (requestStatus); 0 reads them at once.",
+    )
+    request_status_horizon_hours = fields.Integer(
+        "Phase-Two Horizon (h)",
+        default=24,
+        help="How long the per-record results of a write are polled, at a growing interval, "
+        "before the poll gives up. Basware says some errors take minutes to appear.",
     )
     exchange_count = fields.Integer(compute="_compute_exchange_count")
 
@@ -308,6 +327,10 @@ class BaswareBackend(models.Model):
         "AND exchange_retry_max >= exchange_retry_base AND exchange_batch_size > 0)",
         "Attempts, retry delays and batch size must be positive, and the maximum retry "
         "delay cannot be shorter than the first one.",
+    )
+    _request_status_settings = models.Constraint(
+        "CHECK(request_status_delay >= 0 AND request_status_horizon_hours > 0)",
+        "The phase-two delay cannot be negative and its horizon must be positive.",
     )
     _transport_settings_positive = models.Constraint(
         "CHECK(sync_interval_minutes > 0 AND connect_timeout > 0 AND read_timeout > 0 "
@@ -539,6 +562,9 @@ class BaswareBackend(models.Model):
 
     def _check_can_connect(self):
         self.ensure_one()
+        reason = self._get_pause_reason()
+        if reason:
+            raise BackendPaused(reason)
         missing = [
             self._fields[name]._description_string(self.env)
             for name in ("api_url", "token_url", "client_id")
@@ -562,6 +588,13 @@ class BaswareBackend(models.Model):
                     backend=self.display_name,
                 )
             )
+
+    def _get_pause_reason(self):
+        """Why this backend's exchanges must wait, or False."""
+        self.ensure_one()
+        if not self.active:
+            return self.env._("The Basware backend %(backend)s is archived.", backend=self.name)
+        return False
 
     def _is_neutralized(self):
         value = self.env["ir.config_parameter"].sudo().get_param(NEUTRALIZED_PARAM)

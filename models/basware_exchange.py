@@ -1,25 +1,34 @@
 """The exchange spine: one record per unit of work with Basware, in either direction.
 
-Every send, receive, retry and replay goes through :class:`BaswareExchange`: it
-claims due work with ``SELECT ... FOR UPDATE SKIP LOCKED``, runs the handler of
-the exchange's kind, stores redacted payloads, request ids and errors, and
-schedules retries with exponential backoff until the exchange is done or dead.
+Every send, receive, retry and replay goes through :class:`BaswareExchange`. A worker
+claims one due exchange at a time with ``SELECT ... FOR UPDATE SKIP LOCKED``, runs the
+handler of its kind in the backend's company, stores redacted payloads, the ids of its
+calls and its errors, commits, and moves on: the outcome of a call that reached Basware
+is never rolled back with a later exchange. Retries follow a policy per kind until the
+exchange is done or dead.
 """
 
 import json
 import logging
+import math
+import re
 import time
 import traceback
+from dataclasses import dataclass
 from datetime import timedelta
 
 import psycopg2.errors
 
 from odoo import api, fields, models, modules, tools
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
+from ..basware import constants as bw
 from ..basware import errors as bw_errors
+from ..basware.client import chunk_records
 from ..basware.retry import backoff_delay
+from .basware_backend import BackendPaused
 
 _logger = logging.getLogger(__name__)
 
@@ -38,6 +47,8 @@ STATES = [
 # States a worker may pick up once next_attempt_at is due.
 CLAIMABLE_STATES = (STATE_PENDING, STATE_FAILED)
 REPLAYABLE_STATES = (STATE_FAILED, STATE_DEAD, STATE_DONE)
+# An enqueue of work that already has one of these exchanges returns it untouched.
+QUEUED_STATES = (STATE_PENDING, STATE_IN_PROGRESS, STATE_FAILED)
 
 DIRECTION_OUTBOUND = "outbound"
 DIRECTION_INBOUND = "inbound"
@@ -67,24 +78,74 @@ KINDS = [
 
 RETENTION_PARAM = "basware_connector.exchange_retention_days"
 DEFAULT_RETENTION_DAYS = 90
+STUCK_PARAM = "basware_connector.exchange_stuck_minutes"
+DEFAULT_STUCK_MINUTES = 60
 PURGE_CHUNK = 1000
-# Stop claiming new batches when the cron has less time than this left (seconds).
-MIN_BATCH_TIME = 30
+# No exchange starts when the cron has less time than this left (seconds): a call cut
+# by the cron's time limit would be rolled back after it reached Basware.
+MIN_TIME_LEFT = 30
+# Counting what is left stops here: the cron only needs "some" versus "none".
+COUNT_CAP = 10000
+# A request status is polled from this delay on, doubling up to the cap.
+REQUEST_STATUS_RETRY_BASE = 60
+REQUEST_STATUS_RETRY_MAX = 3600
+REQUEST_STATUS_DEDUP_PREFIX = "request_status:"
+STUCK_ERROR_CLASS = "StuckExchange"
+
 REDACTED = "***"
 SENSITIVE_KEY_PARTS = ("secret", "password", "token", "authorization", "apikey", "api_key")
+# Values that are credentials whatever their key: bearer headers and JSON web tokens.
+SENSITIVE_VALUE = re.compile(
+    r"^\s*((bearer|basic)\s+[\w.~+/-]{16,}=*|eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*)\s*$",
+    re.IGNORECASE,
+)
+
+# Only the spine's own methods write these: over RPC they would forge the audit trail.
+PROTECTED_FIELDS = frozenset(
+    {
+        "direction",
+        "kind",
+        "backend_id",
+        "parent_id",
+        "res_model",
+        "res_id",
+        "external_code",
+        "dedup_key",
+        "endpoint",
+        "request_id",
+        "basware_request_id",
+        "tracked_request_id",
+        "request_payload",
+        "response_payload",
+        "state",
+        "attempt_count",
+        "next_attempt_at",
+        "date_started",
+        "date_done",
+        "error_class",
+        "error_message",
+        "error_traceback",
+        "error_retryable",
+    }
+)
+# Errors of the data or the mapping: the same input fails again, retrying cannot help.
+DATA_ERRORS = (UserError, ValidationError, ValueError, KeyError, TypeError)
+
+
+def _is_sensitive_key(key):
+    return any(part in str(key).lower() for part in SENSITIVE_KEY_PARTS)
 
 
 def redact(value):
-    """Return a copy of a JSON-like value with secret-looking keys masked."""
+    """Return a copy of a JSON-like value with secret-looking keys and values masked."""
     if isinstance(value, dict):
         return {
-            key: REDACTED
-            if any(part in str(key).lower() for part in SENSITIVE_KEY_PARTS)
-            else redact(item)
-            for key, item in value.items()
+            key: REDACTED if _is_sensitive_key(key) else redact(item) for key, item in value.items()
         }
     if isinstance(value, list):
         return [redact(item) for item in value]
+    if isinstance(value, str) and SENSITIVE_VALUE.match(value):
+        return REDACTED
     return value
 
 
@@ -98,11 +159,48 @@ def in_test_mode():
     return bool(modules.module.current_test or tools.config.get("test_enable"))
 
 
+def is_concurrency_error(error):
+    """PostgreSQL refused for a concurrent transaction: the same work succeeds later."""
+    return isinstance(error, PG_CONCURRENCY_EXCEPTIONS_TO_RETRY)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When a retryable failure is tried again, and when the exchange gives up.
+
+    ``max_attempts`` bounds the attempts; with ``horizon`` instead, retries go on until
+    that long after the exchange was created (requestStatus results can take minutes).
+    """
+
+    base: float
+    cap: float
+    max_attempts: "int | None" = None
+    horizon: "timedelta | None" = None
+
+    def delay(self, attempt, retry_after=None):
+        """Seconds until the next attempt, never more than the cap."""
+        delay = backoff_delay(attempt, self.base, self.cap)
+        if retry_after and math.isfinite(retry_after):
+            # Basware's Retry-After wins over our backoff, up to our cap.
+            delay = max(delay, float(retry_after))
+        return min(delay, self.cap)
+
+    def gives_up(self, attempt, created, next_attempt):
+        if self.horizon is not None:
+            return next_attempt > created + self.horizon
+        return attempt >= self.max_attempts
+
+
+# Internal writes carry this object in their context; RPC cannot forge it.
+EDIT_SENTINEL = object()
+
+
 class BaswareExchange(models.Model):
     _name = "basware.exchange"
     _description = "Basware Exchange"
     _inherit = "mail.thread"
     _order = "id desc"
+    _check_company_auto = True
 
     name = fields.Char(compute="_compute_name", store=True)
     direction = fields.Selection(
@@ -113,7 +211,7 @@ class BaswareExchange(models.Model):
     )
     kind = fields.Selection(KINDS, required=True, index=True, readonly=True)
     backend_id = fields.Many2one(
-        "basware.backend", required=True, index=True, ondelete="cascade", readonly=True
+        "basware.backend", required=True, index=True, ondelete="restrict", readonly=True
     )
     company_id = fields.Many2one(
         related="backend_id.company_id", store=True, index=True, readonly=True
@@ -129,10 +227,16 @@ class BaswareExchange(models.Model):
     dedup_key = fields.Char(
         readonly=True,
         copy=False,
-        help="Identity of the unit of work: a second exchange with the same key on the same "
-        "backend is refused, so a notification or a document is handled once.",
+        help="Identity of the unit of work: enqueuing the same key again on the same backend "
+        "returns this exchange, so a notification or a document is handled once.",
     )
-    parent_id = fields.Many2one("basware.exchange", readonly=True, index="btree_not_null")
+    endpoint = fields.Char(
+        readonly=True, help="The Basware path this exchange writes its records to."
+    )
+    parent_id = fields.Many2one(
+        "basware.exchange", readonly=True, index="btree_not_null", check_company=True
+    )
+    child_ids = fields.One2many("basware.exchange", "parent_id", readonly=True)
     request_id = fields.Char(
         "Request ID", readonly=True, copy=False, help="Our X-BW-REQUEST-ID of the last call."
     )
@@ -141,7 +245,15 @@ class BaswareExchange(models.Model):
         readonly=True,
         copy=False,
         index="btree_not_null",
-        help="The x-amzn-RequestId Basware returned; phase-two results are read with it.",
+        help="The x-amzn-RequestId Basware returned for the last call of this exchange.",
+    )
+    tracked_request_id = fields.Char(
+        "Tracked Basware Request",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="The x-amzn-RequestId of the earlier write whose phase-two results this "
+        "exchange reads. It never changes, whatever calls the exchange makes.",
     )
     request_payload = fields.Text(readonly=True, copy=False)
     response_payload = fields.Text(readonly=True, copy=False)
@@ -156,7 +268,9 @@ class BaswareExchange(models.Model):
     date_done = fields.Datetime(readonly=True, copy=False, index=True)
     error_class = fields.Char(readonly=True, copy=False)
     error_message = fields.Text(readonly=True, copy=False)
-    error_traceback = fields.Text(readonly=True, copy=False)
+    error_traceback = fields.Text(
+        readonly=True, copy=False, groups="basware_connector.group_basware_manager"
+    )
     error_retryable = fields.Boolean(readonly=True, copy=False)
 
     _dedup_key_unique = models.Constraint(
@@ -186,20 +300,124 @@ class BaswareExchange(models.Model):
                 ref = f"{record._name},{record.id}" if record else False
             exchange.record_ref = ref
 
-    # === BUSINESS METHODS === #
+    # === CRUD METHODS === #
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self._is_spine_edit():
+            raise AccessError(
+                self.env._(
+                    "Basware exchanges are created by the connector itself, not by hand: "
+                    "they are its audit trail."
+                )
+            )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        protected = PROTECTED_FIELDS.intersection(vals)
+        if protected and not self._is_spine_edit():
+            raise AccessError(
+                self.env._(
+                    "These fields of a Basware exchange are its audit trail and cannot be "
+                    "changed by hand: %(fields)s. Use Replay or Process now instead.",
+                    fields=", ".join(sorted(protected)),
+                )
+            )
+        return super().write(vals)
+
+    def _spine(self):
+        """This recordset, allowed to write the protected fields (never reachable over RPC)."""
+        return self.with_context(basware_exchange_edit=EDIT_SENTINEL)
+
+    def _is_spine_edit(self):
+        return self.env.context.get("basware_exchange_edit") is EDIT_SENTINEL
+
+    # === ENQUEUE === #
 
     @api.model
-    def _enqueue(self, backend, kind, direction, *, record=None, payload=None, **values):
-        """Create a pending exchange; the spine cron (or ``_process``) runs it."""
+    def _enqueue(
+        self,
+        backend,
+        kind,
+        direction,
+        *,
+        record=None,
+        payload=None,
+        dedup_key=None,
+        rerun_done=False,
+        **values,
+    ):
+        """Queue one unit of work and return its exchange; the spine cron runs it.
+
+        With ``dedup_key``, work that already has an exchange on the backend returns that
+        exchange: a pending, running or failed one stays queued as it is, a dead one stays
+        dead until replayed, and a done one runs again only with ``rerun_done``.
+        """
         values.update(
             backend_id=backend.id,
             kind=kind,
             direction=direction,
+            dedup_key=dedup_key or False,
             request_payload=to_json_text(payload),
         )
         if record:
             values.update(res_model=record._name, res_id=record.id)
-        return self.create(values)
+        existing = self._find_dedup(backend, dedup_key)
+        if existing:
+            return existing._enqueue_again(rerun_done, values)
+        try:
+            with self.env.cr.savepoint():
+                return self._spine().create(values).with_env(self.env)
+        except psycopg2.errors.UniqueViolation:
+            # Another transaction enqueued the same work and committed meanwhile.
+            existing = self._find_dedup(backend, dedup_key)
+            if not existing:
+                raise
+            return existing._enqueue_again(rerun_done, values)
+
+    @api.model
+    def _find_dedup(self, backend, dedup_key):
+        if not dedup_key:
+            return self.browse()
+        return self.search(
+            [("backend_id", "=", backend.id), ("dedup_key", "=", dedup_key)], limit=1
+        )
+
+    def _enqueue_again(self, rerun_done, values):
+        """The answer of an enqueue whose work already has this exchange."""
+        self.ensure_one()
+        if self.state == STATE_DONE and rerun_done:
+            rerun = {
+                key: value
+                for key, value in values.items()
+                if key in ("request_payload", "res_model", "res_id", "external_code", "endpoint")
+            }
+            self._spine()._reset_to_pending(**rerun)
+            self.message_post(body=self.env._("Queued again on request."))
+        return self
+
+    @api.model
+    def _enqueue_post(self, backend, kind, endpoint, records, **values):
+        """Queue ``records`` for ``endpoint``: one exchange per HTTP write, and return them.
+
+        Records are split within Basware's per-request count and 6 MB limits, so each
+        exchange carries exactly one POST, its own x-amzn-RequestId and its own phase-two
+        poll. The stored payload is what is sent, so it must hold nothing to redact.
+        """
+        limit = bw.BULK_LIMITS.get(endpoint, bw.DEFAULT_BULK_LIMIT)
+        exchanges = self.browse()
+        for chunk, _body in chunk_records(list(records), limit):
+            if redact(chunk) != chunk:
+                raise ValueError(f"Refusing to store credentials in a payload for {endpoint}")
+            exchanges |= self._enqueue(
+                backend,
+                kind,
+                DIRECTION_OUTBOUND,
+                payload=chunk,
+                endpoint=endpoint,
+                **values,
+            )
+        return exchanges
 
     def _get_record(self):
         self.ensure_one()
@@ -207,32 +425,67 @@ class BaswareExchange(models.Model):
             return None
         return self.env[self.res_model].browse(self.res_id).exists()
 
+    # === RUNNING === #
+
     def _process(self, deadline=None):
-        """Run the exchanges now, one client per backend; return how many ran.
+        """Run these exchanges now, one client per backend; return how many ran.
+
+        The caller holds them (claimed, or in a test). Each outcome is committed before
+        the next exchange starts (outside tests), so no later failure can roll back the
+        record of a call that reached Basware. A paused backend's exchanges stay as they
+        are.
 
         :param deadline: ``time.monotonic()`` value after which no further exchange starts.
         """
         processed = 0
         for backend, exchanges in self.grouped("backend_id").items():
-            try:
-                client = backend._get_client()
-            except UserError as error:
-                # An incomplete backend: every exchange fails the same way.
-                for exchange in exchanges:
-                    exchange._start_attempt()
-                    exchange._record_failure(error, False, None)
-                processed += len(exchanges)
-                continue
-            with client:
-                for exchange in exchanges:
-                    if deadline is not None and time.monotonic() > deadline:
-                        return processed
-                    exchange._run_one(client)
-                    processed += 1
+            processed += self._run_for_backend(backend, iter(exchanges), deadline)
         return processed
 
+    @api.model
+    def _run_for_backend(self, backend, exchanges, deadline=None):
+        """Run each exchange of the iterable ``exchanges`` with one client of ``backend``."""
+        try:
+            client = backend._get_client()
+        except BackendPaused as pause:
+            _logger.warning("Basware backend %s is paused: %s", backend.id, pause)
+            return 0
+        except UserError as error:
+            # An incomplete backend: every exchange fails the same way, before any call.
+            return self._fail_all(exchanges, error, deadline)
+        processed = 0
+        with client:
+            for exchange in self._until(exchanges, deadline):
+                exchange._run_one(client)
+                processed += 1
+                self._commit_exchange()
+        return processed
+
+    def _fail_all(self, exchanges, error, deadline):
+        processed = 0
+        for exchange in self._until(exchanges, deadline):
+            exchange._start_attempt()
+            exchange._record_failure(error, False, None)
+            processed += 1
+            self._commit_exchange()
+        return processed
+
+    @staticmethod
+    def _until(exchanges, deadline):
+        """The exchanges of an iterable, taken (claimed) only while the deadline holds."""
+        exchanges = iter(exchanges)
+        while deadline is None or time.monotonic() <= deadline:
+            exchange = next(exchanges, None)
+            if exchange is None:
+                return
+            yield exchange
+
+    def _commit_exchange(self):
+        """Commit one exchange's outcome (never inside tests); return the cron's time left."""
+        return self._commit_batch(1)
+
     def _start_attempt(self):
-        self.write(
+        self._spine().write(
             {
                 "state": STATE_IN_PROGRESS,
                 "attempt_count": self.attempt_count + 1,
@@ -241,25 +494,33 @@ class BaswareExchange(models.Model):
         )
 
     def _run_one(self, client):
+        """One attempt, in the backend's company; any failure is recorded, never raised."""
         self.ensure_one()
-        self._start_attempt()
+        exchange = self.with_company(self.backend_id.company_id)
+        exchange._start_attempt()
+        # One client serves many exchanges: ids of an earlier call must not stick here.
+        client.last_response = None
         try:
             with self.env.cr.savepoint():
-                result = self._get_handler()(client)
-        except bw_errors.BaswareError as error:
-            self._record_failure(error, error.retryable, client)
-        except (UserError, ValueError, KeyError, TypeError) as error:
-            # Data or mapping problems: retrying the same input cannot succeed.
-            self._record_failure(error, False, client)
-        except Exception as error:
-            # A bug in one handler must not stall the queue behind it.
-            _logger.exception("Unexpected error in Basware exchange %s", self.id)
-            self._record_failure(error, False, client)
+                result = exchange._get_handler()(client)
+        except Exception as error:  # noqa: BLE001 - one broken exchange must not stall the queue
+            exchange._record_failure(error, exchange._is_retryable(error), client)
         else:
-            self._record_success(result, client)
+            exchange._record_success(result, client)
+
+    def _is_retryable(self, error):
+        if isinstance(error, bw_errors.BaswareError):
+            return error.retryable
+        if is_concurrency_error(error):
+            return True
+        if not isinstance(error, DATA_ERRORS):
+            _logger.exception("Unexpected error in Basware exchange %s", self.id)
+        return False
 
     def _get_handler(self):
         handler = getattr(self, f"_run_{self.kind}", None)
+        if self.endpoint and self.direction == DIRECTION_OUTBOUND:
+            handler = self._run_post
         if not handler:
             raise UserError(
                 self.env._(
@@ -268,14 +529,12 @@ class BaswareExchange(models.Model):
             )
         return handler
 
-    def _call_ids(self, client):
+    def _call_ids(self, client, error=None):
+        """Ids of this attempt's last call: the error's own, else the client's last answer."""
         response = client and client.last_response
-        if not response:
-            return {}
-        return {
-            "request_id": response.request_id,
-            "basware_request_id": response.amzn_request_id or self.basware_request_id,
-        }
+        request_id = getattr(error, "request_id", None) or (response and response.request_id)
+        amzn_id = getattr(error, "amzn_request_id", None) or (response and response.amzn_request_id)
+        return {"request_id": request_id or False, "basware_request_id": amzn_id or False}
 
     def _record_success(self, result, client):
         values = self._call_ids(client)
@@ -290,33 +549,57 @@ class BaswareExchange(models.Model):
         )
         if result is not None:
             values["response_payload"] = to_json_text(result)
-        self.write(values)
+        self._spine().write(values)
 
-    def _record_failure(self, error, retryable, client):
+    def _retry_policy(self):
         backend = self.backend_id
-        values = self._call_ids(client)
+        if self.kind == KIND_REQUEST_STATUS:
+            return RetryPolicy(
+                base=max(backend.request_status_delay, REQUEST_STATUS_RETRY_BASE),
+                cap=max(backend.exchange_retry_max, REQUEST_STATUS_RETRY_MAX),
+                horizon=timedelta(hours=backend.request_status_horizon_hours),
+            )
+        return RetryPolicy(
+            base=backend.exchange_retry_base,
+            cap=backend.exchange_retry_max,
+            max_attempts=backend.exchange_max_attempts,
+        )
+
+    def _failure_values(self, error, retryable, client):
+        values = self._call_ids(client, error)
         values.update(
             error_class=type(error).__name__,
-            error_message=str(error),
-            error_traceback=traceback.format_exc(),
+            error_message=str(error) or type(error).__name__,
+            error_traceback="".join(traceback.format_exception(error)),
             error_retryable=retryable,
+            state=STATE_FAILED,
+            next_attempt_at=False,
         )
         if isinstance(error, bw_errors.BaswareError):
             values["response_payload"] = to_json_text(error.to_dict())
-        if retryable and self.attempt_count >= backend.exchange_max_attempts:
-            values.update(state=STATE_DEAD, next_attempt_at=False)
-        elif retryable:
-            delay = backoff_delay(
-                self.attempt_count, backend.exchange_retry_base, backend.exchange_retry_max
-            )
-            retry_after = getattr(error, "retry_after", None) or 0
-            values.update(
-                state=STATE_FAILED,
-                next_attempt_at=fields.Datetime.now() + timedelta(seconds=max(delay, retry_after)),
-            )
-        else:
-            values.update(state=STATE_FAILED, next_attempt_at=False)
-        self.write(values)
+        if retryable:
+            policy = self._retry_policy()
+            now = fields.Datetime.now()
+            delay = policy.delay(self.attempt_count, getattr(error, "retry_after", None))
+            next_attempt = now + timedelta(seconds=delay)
+            if policy.gives_up(self.attempt_count, self.create_date or now, next_attempt):
+                values["state"] = STATE_DEAD
+            else:
+                values["next_attempt_at"] = next_attempt
+        return values
+
+    def _record_failure(self, error, retryable, client):
+        """Store the failure and schedule the retry. This cannot fail in its turn: a failure
+        here would roll back the attempt, although its call may have reached Basware.
+        """
+        try:
+            with self.env.cr.savepoint():
+                values = self._failure_values(error, retryable, client)
+                self._spine().write(values)
+        except Exception:
+            _logger.exception("Could not record the failure of Basware exchange %s", self.id)
+            values = self._fallback_failure_values(error)
+            self._spine().write(values)
         _logger.info(
             "Basware exchange %s (%s) failed on attempt %s: %s",
             self.id,
@@ -324,13 +607,41 @@ class BaswareExchange(models.Model):
             self.attempt_count,
             values["error_class"],
         )
-        if values["state"] == STATE_DEAD or not retryable:
-            self.message_post(
-                body=self.env._(
-                    "Basware exchange stopped: %(error)s. Fix the cause, then replay it.",
-                    error=values["error_message"],
+        if values["state"] == STATE_DEAD or not values["error_retryable"]:
+            self._notify_stopped(values["error_message"])
+
+    def _notify_stopped(self, error_message):
+        try:
+            with self.env.cr.savepoint():
+                self.message_post(
+                    body=self.env._(
+                        "Basware exchange stopped: %(error)s. Fix the cause, then replay it.",
+                        error=error_message.rstrip("."),
+                    )
                 )
-            )
+        except Exception:
+            _logger.exception("Could not post on Basware exchange %s", self.id)
+
+    def _fallback_failure_values(self, error):
+        """Failed and retried after the longest delay: the safe outcome of any error."""
+        return {
+            "state": STATE_FAILED,
+            "error_class": type(error).__name__,
+            "error_message": str(error)[:1000] or type(error).__name__,
+            "error_traceback": False,
+            "error_retryable": True,
+            "next_attempt_at": fields.Datetime.now()
+            + timedelta(seconds=self.backend_id.exchange_retry_max),
+        }
+
+    def _reset_to_pending(self, **values):
+        values.update(
+            state=STATE_PENDING,
+            attempt_count=0,
+            next_attempt_at=fields.Datetime.now(),
+            date_done=False,
+        )
+        self._spine().write(values)
 
     # === CLAIMING AND CRONS === #
 
@@ -370,51 +681,146 @@ class BaswareExchange(models.Model):
         return self.browse(ids)
 
     @api.model
-    def _due_count(self):
-        return self.search_count(
-            [("state", "in", CLAIMABLE_STATES), ("next_attempt_at", "<=", fields.Datetime.now())]
+    def _iter_claim_due(self, backend, limit=None):
+        """Claim due exchanges one at a time, up to ``limit``: each is locked only while
+        it runs, since committing its outcome ends the lock.
+        """
+        count = 0
+        while limit is None or count < limit:
+            exchange = self._claim_due(backend, 1)
+            if not exchange:
+                return
+            count += 1
+            yield exchange
+
+    @api.model
+    def _iter_claim_ids(self, backend, ids):
+        for exchange_id in ids:
+            exchange = self._claim_due(backend, 1, ids=[exchange_id])
+            if exchange:
+                yield exchange
+
+    @api.model
+    def _runnable_backends(self):
+        """Active backends that may call Basware now (not paused by a key or host problem)."""
+        backends = self.env["basware.backend"].search([("active", "=", True)])
+        return backends.filtered(lambda backend: not backend._get_pause_reason())
+
+    @api.model
+    def _due_count(self, backends=None):
+        """How many exchanges the cron can run now: due, of a runnable backend, and not
+        held by another worker. It must be exact, or the cron would reschedule itself
+        at once for work it cannot do.
+        """
+        if backends is None:
+            backends = self._runnable_backends()
+        if not backends:
+            return 0
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT count(*) FROM (
+                    SELECT id FROM basware_exchange
+                     WHERE backend_id IN %s AND state IN %s AND next_attempt_at <= %s
+                     LIMIT %s
+                       FOR UPDATE SKIP LOCKED
+                ) AS due
+                """,
+                tuple(backends.ids),
+                CLAIMABLE_STATES,
+                fields.Datetime.now(),
+                COUNT_CAP,
+            )
         )
+        return self.env.cr.fetchone()[0]
 
     def _commit_batch(self, processed, remaining=None):
-        """Commit between batches (never inside tests); return the cron's remaining time."""
+        """Commit the work done so far (never inside tests); return the cron's time left."""
         if in_test_mode():
             return float("inf")
         return self.env["ir.cron"]._commit_progress(processed, remaining=remaining)
 
     @api.model
     def _cron_process_due(self):
-        time_left = self._commit_batch(0, remaining=self._due_count())
-        for backend in self.env["basware.backend"].search([("active", "=", True)]):
+        self._requeue_stuck()
+        backends = self._runnable_backends()
+        time_left = self._commit_batch(0, remaining=self._due_count(backends))
+        for backend in backends:
             time_left = self._process_backend_queue(backend, time_left=time_left)
-            if time_left < MIN_BATCH_TIME:
+            if time_left < MIN_TIME_LEFT:
                 break
+        self._commit_batch(0, remaining=self._due_count(backends))
 
     @api.model
-    def _process_backend_queue(self, backend, max_batches=None, time_left=float("inf")):
-        """Claim and run bounded batches of due exchanges; return the cron's time left.
+    def _process_backend_queue(self, backend, limit=None, time_left=float("inf")):
+        """Claim and run due exchanges of ``backend``, one transaction each; return the
+        cron's time left.
 
-        No exchange starts within MIN_BATCH_TIME of the cron's time limit, so a batch
-        is never cut by the limit and rolled back after its calls reached Basware.
+        At most ``limit`` exchanges (default: the backend's batch size, so that one busy
+        backend does not starve the others). No exchange starts within MIN_TIME_LEFT of
+        the cron's time limit.
         """
-        batches = 0
-        while (max_batches is None or batches < max_batches) and time_left >= MIN_BATCH_TIME:
-            batch = self._claim_due(backend, backend.exchange_batch_size)
-            if not batch:
-                break
-            deadline = time.monotonic() + time_left - MIN_BATCH_TIME
-            processed = batch._process(deadline=deadline)
-            batches += 1
-            time_left = self._commit_batch(processed, remaining=self._due_count())
-        return time_left
+        if time_left < MIN_TIME_LEFT:
+            return time_left
+        limit = backend.exchange_batch_size if limit is None else limit
+        deadline = time.monotonic() + time_left - MIN_TIME_LEFT
+        self._run_for_backend(backend, self._iter_claim_due(backend, limit), deadline)
+        return max(deadline + MIN_TIME_LEFT - time.monotonic(), 0)
+
+    @api.model
+    def _stuck_minutes(self):
+        return self._int_param(STUCK_PARAM, DEFAULT_STUCK_MINUTES)
+
+    @api.model
+    def _requeue_stuck(self):
+        """Put back exchanges left in progress by a worker that died (crash, time limit).
+
+        A running exchange is locked by its worker, so SKIP LOCKED leaves it alone; a
+        stuck one may have reached Basware, so it counts as a failed, retryable attempt.
+        """
+        cutoff = fields.Datetime.now() - timedelta(minutes=self._stuck_minutes())
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id FROM basware_exchange
+                 WHERE state = %s AND date_started < %s
+                   FOR UPDATE SKIP LOCKED
+                """,
+                STATE_IN_PROGRESS,
+                cutoff,
+            )
+        )
+        stuck = self.browse([row[0] for row in self.env.cr.fetchall()])
+        if stuck:
+            _logger.warning("Requeuing %s stuck Basware exchanges: %s", len(stuck), stuck.ids)
+            stuck._spine().write(
+                {
+                    "state": STATE_FAILED,
+                    "error_class": STUCK_ERROR_CLASS,
+                    "error_message": self.env._(
+                        "The worker running this exchange stopped before it finished (crash "
+                        "or time limit). It is retried; Basware may have received it already."
+                    ),
+                    "error_retryable": True,
+                    "next_attempt_at": fields.Datetime.now(),
+                }
+            )
+        return stuck
+
+    @api.model
+    def _int_param(self, key, default):
+        value = self.env["ir.config_parameter"].sudo().get_param(key)
+        try:
+            return max(int(value), 1) if value else default
+        except ValueError:
+            _logger.warning("Ignoring invalid %s=%r", key, value)
+            return default
 
     @api.model
     def _retention_days(self):
-        value = self.env["ir.config_parameter"].sudo().get_param(RETENTION_PARAM)
-        try:
-            return max(int(value), 1) if value else DEFAULT_RETENTION_DAYS
-        except ValueError:
-            _logger.warning("Ignoring invalid %s=%r", RETENTION_PARAM, value)
-            return DEFAULT_RETENTION_DAYS
+        return self._int_param(RETENTION_PARAM, DEFAULT_RETENTION_DAYS)
 
     @api.model
     def _cron_purge_done(self, chunk=PURGE_CHUNK):
@@ -440,9 +846,7 @@ class BaswareExchange(models.Model):
         to_replay = self.filtered(lambda exchange: exchange.state in REPLAYABLE_STATES)
         if not to_replay:
             raise UserError(self.env._("Only failed, dead or done exchanges can be replayed."))
-        to_replay.write(
-            {"state": STATE_PENDING, "attempt_count": 0, "next_attempt_at": fields.Datetime.now()}
-        )
+        to_replay._reset_to_pending()
         for exchange in to_replay:
             exchange.message_post(body=self.env._("Replay requested."))
         self.env.ref("basware_connector.ir_cron_basware_exchange_process")._trigger()
@@ -452,7 +856,10 @@ class BaswareExchange(models.Model):
         """Run the selected pending or failed exchanges now; skip those a worker holds."""
         self._check_manager()
         for backend, exchanges in self.grouped("backend_id").items():
-            self._claim_due(backend, len(exchanges), ids=exchanges.ids)._process()
+            reason = backend._get_pause_reason()
+            if reason:
+                raise UserError(reason)
+            self._run_for_backend(backend, self._iter_claim_ids(backend, exchanges.ids))
         return True
 
     def action_open_record(self):
@@ -469,23 +876,43 @@ class BaswareExchange(models.Model):
 
     # === HANDLERS === #
 
+    def _run_post(self, client):
+        """Phase one: one POST of the stored records, then queue its phase-two poll."""
+        records = json.loads(self.request_payload or "[]")
+        response = client.post_records(self.endpoint, records)
+        if response.amzn_request_id:
+            self._enqueue_request_status(response.amzn_request_id)
+        return response.data
+
+    def _enqueue_request_status(self, basware_request_id):
+        backend = self.backend_id
+        return self._enqueue(
+            backend,
+            KIND_REQUEST_STATUS,
+            self.direction,
+            parent_id=self.id,
+            tracked_request_id=basware_request_id,
+            external_code=self.external_code,
+            dedup_key=REQUEST_STATUS_DEDUP_PREFIX + basware_request_id,
+            next_attempt_at=fields.Datetime.now() + timedelta(seconds=backend.request_status_delay),
+        )
+
     def _run_request_status(self, client):
         """Phase two: read Basware's per-item results of an earlier POST, then acknowledge."""
-        if not self.basware_request_id:
+        tracked = self.tracked_request_id
+        if not tracked:
             raise UserError(self.env._("This exchange has no Basware request id to look up."))
-        status = client.get_request_status(self.basware_request_id)
+        status = client.get_request_status(tracked)
         if status.is_pending:
-            raise bw_errors.BaswareRequestPending(
-                f"Basware is still processing request {self.basware_request_id}."
-            )
-        client.acknowledge_request_status([self.basware_request_id])
+            raise bw_errors.BaswareRequestPending(f"Basware is still processing request {tracked}.")
+        client.acknowledge_request_status([tracked])
         rejected = [item for item in status.items if item.is_error]
         if rejected and self.parent_id:
             self.parent_id.message_post(
                 body=self.env._(
                     "Basware rejected %(count)s item(s) of request %(request)s.",
                     count=len(rejected),
-                    request=self.basware_request_id,
+                    request=tracked,
                 )
             )
         return status.to_dict()

@@ -12,7 +12,7 @@ from odoo.tools import mute_logger
 
 from ..models.basware_exchange import (
     DEFAULT_RETENTION_DAYS,
-    MIN_BATCH_TIME,
+    MIN_TIME_LEFT,
     RETENTION_PARAM,
     redact,
 )
@@ -60,7 +60,7 @@ class TestExchangeSpine(BaswareSandboxCase):
             self.backend,
             "request_status",
             "outbound",
-            basware_request_id=request_id or self._posted_request_id(),
+            tracked_request_id=request_id or self._posted_request_id(),
             **values,
         )
 
@@ -140,9 +140,19 @@ class TestExchangeSpine(BaswareSandboxCase):
         self.assertIn("Error", exchange.response_payload)
         self.assertIn("rejected 1 item", parent.message_ids[0].body)
 
+    def _vendor_post(self):
+        code = uuid.uuid4().hex[:20]
+        record = {
+            "externalCode": code,
+            "vendorCode": code,
+            "name": "Spine Vendor",
+            "companies": [{"companyCode": "DEMO"}],
+        }
+        return self.Exchange._enqueue_post(self.backend, "vendor", "/v1/vendors", [record])
+
     @mute_logger(SPINE_LOGGER)
     def test_retryable_error_becomes_dead_after_max_attempts(self):
-        exchange = self._request_status_exchange()
+        exchange = self._vendor_post()
         self.sandbox.set_faults(rate_5xx=1.0, status_5xx=502)
         delays = []
         for _attempt in range(3):
@@ -175,7 +185,7 @@ class TestExchangeSpine(BaswareSandboxCase):
 
     @mute_logger(SPINE_LOGGER)
     def test_replay_dead_exchange(self):
-        exchange = self._request_status_exchange()
+        exchange = self._vendor_post()
         self.sandbox.set_faults(rate_5xx=1.0)
         for _attempt in range(3):
             exchange._process()
@@ -185,7 +195,7 @@ class TestExchangeSpine(BaswareSandboxCase):
         self.assertEqual(exchange.state, "pending")
         self.assertEqual(exchange.attempt_count, 0)
         self.assertIn(exchange, self.Exchange._claim_due(self.backend, 10))
-        self.Exchange._process_backend_queue(self.backend, max_batches=1)
+        self.Exchange._process_backend_queue(self.backend, limit=1)
         self.assertEqual(exchange.state, "done")
 
     @mute_logger(SPINE_LOGGER)
@@ -208,7 +218,7 @@ class TestExchangeSpine(BaswareSandboxCase):
     def test_cron_processes_only_due_exchanges(self):
         due = self._request_status_exchange()
         later = self._request_status_exchange()
-        later.next_attempt_at = fields.Datetime.now() + timedelta(hours=1)
+        later._spine().next_attempt_at = fields.Datetime.now() + timedelta(hours=1)
         self.Exchange._cron_process_due()
         self.assertEqual(due.state, "done")
         self.assertEqual(later.state, "pending")
@@ -219,15 +229,15 @@ class TestExchangeSpine(BaswareSandboxCase):
         for _index in range(5):
             exchanges |= self._request_status_exchange()
         self.assertEqual(len(self.Exchange._claim_due(self.backend, 2)), 2)
-        self.Exchange._process_backend_queue(self.backend, max_batches=1)
-        self.assertEqual(exchanges.mapped("state").count("done"), 2)
         self.Exchange._process_backend_queue(self.backend)
+        self.assertEqual(exchanges.mapped("state").count("done"), 2)
+        self.Exchange._process_backend_queue(self.backend, limit=10)
         self.assertEqual(set(exchanges.mapped("state")), {"done"})
 
     def test_no_exchange_starts_past_the_time_budget(self):
         exchange = self._request_status_exchange()
         self.assertEqual(exchange._process(deadline=time.monotonic() - 1), 0)
-        self.Exchange._process_backend_queue(self.backend, time_left=MIN_BATCH_TIME - 1)
+        self.Exchange._process_backend_queue(self.backend, time_left=MIN_TIME_LEFT - 1)
         self.assertEqual(exchange.state, "pending")
         self.assertEqual(exchange.attempt_count, 0)
 
@@ -252,13 +262,13 @@ class TestExchangeSpine(BaswareSandboxCase):
 
     @mute_logger(SPINE_LOGGER)
     def test_retry_after_from_basware_delays_the_next_attempt(self):
-        exchange = self._request_status_exchange()
-        self.sandbox.fail_next(429, count=1, retry_after=5000, path_prefix="/v1/requestStatus")
+        exchange = self._vendor_post()
+        self.sandbox.fail_next(429, count=1, retry_after=500, path_prefix="/v1/vendors")
         before = fields.Datetime.now()
         exchange._process()
         self.assertEqual(exchange.state, "failed")
         self.assertEqual(exchange.error_class, "BaswareRateLimitError")
-        self.assertGreaterEqual(exchange.next_attempt_at, before + timedelta(seconds=5000))
+        self.assertGreaterEqual(exchange.next_attempt_at, before + timedelta(seconds=500))
 
     @mute_logger(SPINE_LOGGER)
     def test_process_now_runs_a_failed_exchange_before_its_time(self):
@@ -281,11 +291,11 @@ class TestExchangeSpine(BaswareSandboxCase):
         self.assertIn("incomplete", exchange.error_message)
 
     def test_dedup_key_is_unique_per_backend(self):
-        self.Exchange._enqueue(self.backend, "webhook_notification", "inbound", dedup_key="task-1")
+        first = self.Exchange._enqueue(
+            self.backend, "webhook_notification", "inbound", dedup_key="task-1"
+        )
         with self.assertRaises(UniqueViolation), mute_logger("odoo.sql_db"), self.cr.savepoint():
-            self.Exchange._enqueue(
-                self.backend, "webhook_notification", "inbound", dedup_key="task-1"
-            )
+            first._spine().copy({"dedup_key": "task-1"})
 
     def test_retention_purges_only_old_done_exchanges(self):
         now = fields.Datetime.now()
@@ -294,10 +304,10 @@ class TestExchangeSpine(BaswareSandboxCase):
         recent_done = self.Exchange._enqueue(self.backend, "vendor", "outbound")
         old_failed = self.Exchange._enqueue(self.backend, "vendor", "outbound")
         old_dead = self.Exchange._enqueue(self.backend, "vendor", "outbound")
-        old_done.write({"state": "done", "date_done": old})
-        recent_done.write({"state": "done", "date_done": now})
-        old_failed.write({"state": "failed", "date_done": old})
-        old_dead.write({"state": "dead", "date_done": old})
+        old_done._spine().write({"state": "done", "date_done": old})
+        recent_done._spine().write({"state": "done", "date_done": now})
+        old_failed._spine().write({"state": "failed", "date_done": old})
+        old_dead._spine().write({"state": "dead", "date_done": old})
         purged = self.Exchange._cron_purge_done(chunk=1)
         self.assertEqual(purged, 1)
         self.assertFalse(old_done.exists())
@@ -308,7 +318,9 @@ class TestExchangeSpine(BaswareSandboxCase):
     def test_retention_days_come_from_system_parameter(self):
         self.env["ir.config_parameter"].sudo().set_param(RETENTION_PARAM, "3")
         done = self.Exchange._enqueue(self.backend, "vendor", "outbound")
-        done.write({"state": "done", "date_done": fields.Datetime.now() - timedelta(days=4)})
+        done._spine().write(
+            {"state": "done", "date_done": fields.Datetime.now() - timedelta(days=4)}
+        )
         self.Exchange._cron_purge_done()
         self.assertFalse(done.exists())
 

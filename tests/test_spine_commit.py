@@ -1,0 +1,112 @@
+"""Commit per exchange, shown with real transactions: committed rows, separate cursors.
+
+A worker killed while it runs the third of three exchanges loses only that one: the
+outcomes of the first two are committed, and the next run sends only the third.
+"""
+
+from unittest.mock import patch
+
+from cryptography.fernet import Fernet
+
+from odoo.tests import TransactionCase, tagged
+
+from ..basware import constants as bw
+from ..models import basware_exchange
+from ..sandbox import SandboxServer
+from .common import CLIENT_ID, CLIENT_SECRET, encryption_key, vendor
+
+
+class WorkerKilled(BaseException):
+    """Stands for a killed process: nothing in the spine may catch it."""
+
+
+@tagged("post_install", "-at_install")
+class TestCommitPerExchange(TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        key_context = encryption_key(Fernet.generate_key().decode())
+        key_context.__enter__()
+        cls.addClassCleanup(key_context.__exit__, None, None, None)
+        cls.sandbox = SandboxServer(port=0, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+        cls.sandbox.start()
+        cls.addClassCleanup(cls.sandbox.stop)
+
+    def _committed_setup(self):
+        """A backend and three one-vendor writes, committed as a real enqueue would be."""
+        with self.env.registry.cursor() as cr:
+            env = self.env(cr=cr)
+            backend = env["basware.backend"].create(
+                {
+                    "name": "Commit per exchange",
+                    "environment": "test",
+                    "api_url": self.sandbox.url,
+                    "token_url": self.sandbox.token_url,
+                    "client_id": CLIENT_ID,
+                    "client_secret": CLIENT_SECRET,
+                    "request_max_attempts": 1,
+                    # phase two is not part of this test: its polls are not due yet
+                    "request_status_delay": 3600,
+                }
+            )
+            exchanges = env["basware.exchange"]
+            for index in range(3):
+                exchanges |= exchanges._enqueue_post(
+                    backend, "vendor", bw.VENDORS_PATH, [vendor(index)]
+                )
+            ids, backend_id = exchanges.ids, backend.id
+        self.addCleanup(self._drop_committed, backend_id)
+        return backend_id, ids
+
+    def _run_queue(self, backend_id):
+        """One worker run in its own transaction, committing as outside tests."""
+        with (
+            patch.object(basware_exchange, "in_test_mode", return_value=False),
+            self.env.registry.cursor() as cr,
+        ):
+            env = self.env(cr=cr)
+            env["basware.exchange"]._process_backend_queue(
+                env["basware.backend"].browse(backend_id)
+            )
+
+    def _read_states(self, ids):
+        with self.env.registry.cursor() as cr:
+            exchanges = self.env(cr=cr)["basware.exchange"].browse(ids)
+            return [(exchange.state, exchange.attempt_count) for exchange in exchanges]
+
+    def _vendor_posts(self):
+        return [
+            entry
+            for entry in self.sandbox.requests
+            if entry["method"] == "POST" and entry["path"] == bw.VENDORS_PATH
+        ]
+
+    def test_outcomes_survive_a_killed_worker(self):
+        backend_id, ids = self._committed_setup()
+        exchange_class = type(self.env["basware.exchange"])
+        run_post = exchange_class._run_post
+
+        def killed_on_third(exchange, client):
+            if exchange.id == ids[2]:
+                raise WorkerKilled()
+            return run_post(exchange, client)
+
+        with (
+            patch.object(exchange_class, "_run_post", killed_on_third),
+            self.assertRaises(WorkerKilled),
+        ):
+            self._run_queue(backend_id)
+        self.assertEqual(self._read_states(ids), [("done", 1), ("done", 1), ("pending", 0)])
+        self.assertEqual(len(self._vendor_posts()), 2)
+
+        self._run_queue(backend_id)
+        self.assertEqual(self._read_states(ids), [("done", 1)] * 3)
+        posts = self._vendor_posts()
+        self.assertEqual(len(posts), 3, "nothing is sent twice")
+        self.assertEqual(len({entry["request_id"] for entry in posts}), 3)
+
+    def _drop_committed(self, backend_id):
+        with self.env.registry.cursor() as cr:
+            env = self.env(cr=cr)
+            env["basware.exchange"].search([("backend_id", "=", backend_id)]).unlink()
+            env["basware.backend"].browse(backend_id).unlink()
