@@ -12,3 +12,4 @@ from . import test_sandbox_validation
 from . import test_sandbox_webhooks
 from . import test_security
 from . import test_signature
+from . import test_urls
