@@ -20,6 +20,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from . import constants as c
+from . import urls
 from .auth import MemoryTokenStore, TokenManager, check_environment, response_body
 from .errors import (
     BaswareConfigError,
@@ -42,6 +43,12 @@ METHOD_DELETE = "DELETE"
 SCOPE_ACCESS = {METHOD_GET: "read", METHOD_DELETE: "delete"}
 # Used with DELETE /v1/subscriptions, whose lastUpdated filter is mandatory.
 EPOCH_START = "2000-01-01T00:00:00Z"
+URL_SETTINGS = ("api_url", "token_url")
+# Settings in seconds and their upper bounds: beyond them a stuck call holds a worker.
+SECONDS_BOUNDS = (
+    ("connect_timeout", c.MAX_CONNECT_TIMEOUT),
+    ("read_timeout", c.MAX_READ_TIMEOUT),
+)
 
 
 @dataclass
@@ -79,7 +86,7 @@ class ClientConfig:
             self.expected_issuer = self.expected_issuer.strip()
 
     def validate(self):
-        """Raise BaswareConfigError naming the missing settings (never their values)."""
+        """Raise BaswareConfigError naming the missing or invalid setting (never its value)."""
         missing = [
             name
             for name in ("api_url", "token_url", "client_id", "client_secret", "scope")
@@ -87,13 +94,24 @@ class ClientConfig:
         ]
         if missing:
             raise BaswareConfigError(f"Basware settings missing: {', '.join(missing)}")
-        for name in ("api_url", "token_url"):
-            if urlsplit(getattr(self, name)).scheme not in ("http", "https"):
-                raise BaswareConfigError(f"Basware setting {name} must be an http(s) URL")
-        if self.connect_timeout <= 0 or self.read_timeout <= 0:
-            raise BaswareConfigError("Basware timeouts must be positive")
-        if self.max_attempts < 1:
-            raise BaswareConfigError("Basware max_attempts must be at least 1")
+        for name in URL_SETTINGS:
+            reason = urls.url_problem(getattr(self, name))
+            if reason:
+                # The reason only: the URL itself may carry credentials.
+                raise BaswareConfigError(
+                    f"Basware setting {name} is not allowed: {urls.MESSAGES[reason]}"
+                )
+        for name, upper in SECONDS_BOUNDS:
+            if not 0 < getattr(self, name) <= upper:
+                raise BaswareConfigError(
+                    f"Basware setting {name} must be above 0 and at most {upper} seconds"
+                )
+        if not 0 < self.deadline:
+            raise BaswareConfigError("Basware setting deadline must be above 0 seconds")
+        if not 1 <= self.max_attempts <= c.MAX_HTTP_ATTEMPTS:
+            raise BaswareConfigError(
+                f"Basware setting max_attempts must be between 1 and {c.MAX_HTTP_ATTEMPTS}"
+            )
 
     @property
     def timeout(self):

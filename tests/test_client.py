@@ -488,7 +488,7 @@ class TestClientSandbox(BaseCase):
             deadline=deadline,
             backoff_base=1.0,
             backoff_max=60.0,
-            max_attempts=50,
+            max_attempts=bw.MAX_HTTP_ATTEMPTS,
             read_timeout=read_timeout,
         )
         started = time.monotonic()
