@@ -3,7 +3,8 @@
 One BaswareClient per backend and worker. Every call gets a token from the store (renewed
 shortly before expiry, and once after a 401), a new X-BW-REQUEST-ID, finite timeouts, and
 retries with backoff on connection errors, 429, 502, 503 and 504. One deadline covers a
-whole call: its token fetch, the retry after a 401, redirects and every retry.
+whole call: its token fetch, the retry after a 401, redirects and every retry, down to an
+answer that arrives too slowly (see basware.transport).
 """
 
 import datetime
@@ -17,7 +18,6 @@ from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from . import constants as c
 from . import urls
@@ -34,6 +34,7 @@ from .errors import (
 )
 from .request_status import RequestStatus, parse_request_statuses
 from .retry import backoff_delay, parse_retry_after
+from .transport import AttemptWatch, DeadlineAdapter, cap_timeout
 
 _logger = logging.getLogger(__name__)
 
@@ -56,9 +57,9 @@ class ClientConfig:
     """Connection settings. The secret never shows in repr().
 
     ``deadline``: seconds one call (token fetch, 401 re-try, redirects and retries included)
-    may take; nothing starts after it, but an attempt started before may still take up to
-    the timeouts. ``expected_issuer``: the token issuer the connection test expects; None
-    means the API URL's scheme and host, "" means no check.
+    may take; nothing starts after it, and an attempt under way is cut off at it, even one
+    whose answer trickles in. ``expected_issuer``: the token issuer the connection test
+    expects; None means the API URL's scheme and host, "" means no check.
     """
 
     api_url: str
@@ -142,21 +143,6 @@ class BaswareResponse:
             "amzn_request_id": self.amzn_request_id,
             "redirected": self.redirected,
         }
-
-
-class _SplitTimeoutAdapter(HTTPAdapter):
-    """Applies separate connect and read timeouts on the sessions the client creates.
-
-    Calls still pass ``timeout=`` (the read timeout, one number: some test harnesses wrap
-    Session.send and compare it with numbers); the adapter sends the (connect, read) pair.
-    """
-
-    def __init__(self, connect_timeout, read_timeout):
-        self._timeouts = (connect_timeout, read_timeout)
-        super().__init__(max_retries=0)
-
-    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
-        return super().send(request, stream, self._timeouts, verify, cert, proxies)
 
 
 class _NoAuthorization(requests.auth.AuthBase):
@@ -291,7 +277,7 @@ class BaswareClient:
 
     def _new_session(self):
         session = requests.Session()
-        adapter = _SplitTimeoutAdapter(*self.config.timeout)
+        adapter = DeadlineAdapter(*self.config.timeout)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         session.headers[c.HEADER_USER_AGENT] = self.config.user_agent
@@ -333,46 +319,38 @@ class BaswareClient:
 
     # -- sending -------------------------------------------------------------------------------
 
-    @property
-    def _timeout(self):
-        # One number. Our own sessions' adapter applies the (connect, read) pair; a session
-        # passed in by the caller uses it for both (see _SplitTimeoutAdapter).
-        return self.config.read_timeout
-
     def _new_deadline(self):
-        """When a call that starts now must stop retrying (on the client's clock)."""
+        """When a call that starts now must end (on the client's clock)."""
         return self._clock() + self.config.deadline
 
     def _send(self, method, url, log_path, *, headers, deadline, params=None, data=None, auth=None):
         """One HTTP exchange with retries on connection errors and 429/502/503/504.
 
         Returns (requests.Response, our request id) for any other status; raises the last
-        error when attempts run out or the next retry would start after ``deadline``.
+        error when attempts run out or the next retry would start after ``deadline``, and
+        BaswareConnectionError when ``deadline`` cuts an attempt short.
         """
-        if self._clock() > deadline:
-            # Earlier steps of the call (token, 401 re-try, redirects) used up its time.
-            raise BaswareConnectionError(
-                f"Basware {method} {log_path} not sent: the call's retry deadline "
-                f"({self.config.deadline:g} s) has passed",
-                method=method,
-                path=log_path,
-            )
         attempt = 0
         while True:
             attempt += 1
             request_id = str(uuid.uuid4())
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                # Earlier steps of the call (token, 401 re-try, redirects) used up its time.
+                raise self._deadline_error(method, log_path, request_id, sent=False)
             sent_headers = dict(headers, **{c.HEADER_REQUEST_ID: request_id})
             started = time.monotonic()
             try:
-                response = self.session.request(
+                response = self._attempt(
                     method,
                     url,
+                    log_path,
+                    request_id,
+                    remaining,
                     params=params,
                     data=data,
                     headers=sent_headers,
                     auth=auth,
-                    timeout=self._timeout,
-                    allow_redirects=False,
                 )
             except requests.exceptions.RequestException as exc:
                 error = self._connection_error(exc, method, url, log_path, request_id)
@@ -389,6 +367,43 @@ class BaswareClient:
                     return response, request_id
                 error = self._http_error(response, method, log_path, request_id)
             self._sleep(self._retry_wait(error, attempt, deadline))
+
+    def _attempt(self, method, url, log_path, request_id, remaining, **kwargs):
+        """One HTTP request, its answer read in full, ended after ``remaining`` seconds."""
+        response = None
+        with AttemptWatch(remaining) as watch:
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    # One number, for a session passed in by the caller: the client's own
+                    # session applies the (connect, read) pair (see DeadlineAdapter).
+                    timeout=cap_timeout(self.config.read_timeout, remaining),
+                    allow_redirects=False,
+                    **kwargs,
+                )
+            except requests.exceptions.RequestException:
+                if not watch.expired:
+                    raise
+        if watch.expired:
+            # Also when an answer came: the socket may have been shut down under its body.
+            _logger.warning(
+                "Basware %s %s stopped at the call deadline (X-BW-REQUEST-ID %s)",
+                method,
+                log_path,
+                request_id,
+            )
+            raise self._deadline_error(method, log_path, request_id)
+        return response
+
+    def _deadline_error(self, method, log_path, request_id, sent=True):
+        what = "did not complete within" if sent else "not sent: it would start after"
+        return BaswareConnectionError(
+            f"Basware {method} {log_path} {what} the call deadline of {self.config.deadline:g} s",
+            method=method,
+            path=log_path,
+            request_id=request_id,
+        )
 
     def _retry_wait(self, error, attempt, deadline):
         """Seconds to wait before the next attempt, or raise ``error`` when giving up."""

@@ -1,6 +1,7 @@
 from . import test_backend
 from . import test_backend_connection
 from . import test_client
+from . import test_client_hardening
 from . import test_client_units
 from . import test_crypto
 from . import test_exchange

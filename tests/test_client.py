@@ -504,19 +504,35 @@ class TestClientSandbox(BaseCase):
         self.assertTrue(self.calls(VENDORS))
         self.assertEqual({c["status"] for c in self.calls(VENDORS)}, {503})
 
-    def test_nothing_starts_after_the_deadline(self):
-        # Token and API answers take 0.6 s each: the API's 401 comes after the deadline.
+    def test_attempt_under_way_is_cut_at_the_deadline(self):
+        # Token and API answers take 0.6 s each: the API's 401 would come after the deadline.
         self.sandbox.set_faults(latency=0.6)
         self.sandbox.fail_next(401, count=1, path_prefix=VENDORS)
         client = self.make_client(deadline=1.0, read_timeout=1.0)
         started = time.monotonic()
         with self.assertRaises(errors.BaswareConnectionError) as caught:
             client.request("GET", VENDORS, expected=(200, 404))
-        self.assertLess(time.monotonic() - started, 2.0)
-        self.assertIn("deadline", str(caught.exception))
+        self.assertLess(time.monotonic() - started, 1.5)
+        self.assertIn("did not complete within the call deadline of 1 s", str(caught.exception))
         self.assertTrue(caught.exception.retryable)
         self.assertEqual(len(self.token_calls()), 1, "no new token after the deadline")
-        self.assertEqual([c["status"] for c in self.calls(VENDORS)], [401])
+        self.assertEqual(len(self.calls(VENDORS)), 1)
+
+    def test_nothing_starts_after_the_deadline(self):
+        clock = ShiftedClock()
+
+        def oversleep(seconds):
+            # A suspended worker wakes up late: past the call's deadline.
+            clock.offset += seconds + 10
+
+        client = self.make_client(sleep=oversleep, clock=clock, deadline=5.0)
+        self.sandbox.fail_next(503, count=1, retry_after=1, path_prefix=VENDORS)
+        with self.assertRaises(errors.BaswareConnectionError) as caught:
+            client.request("GET", VENDORS, expected=(200, 404))
+        self.assertIn("not sent", str(caught.exception))
+        self.assertIn("deadline", str(caught.exception))
+        self.assertTrue(caught.exception.retryable)
+        self.assertEqual([c["status"] for c in self.calls(VENDORS)], [503])
 
     def test_dropped_connection_retried(self):
         client = self.make_client()

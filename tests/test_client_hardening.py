@@ -1,0 +1,187 @@
+"""The client against small throwaway servers on loopback: slow answers.
+
+The sandbox answers like Basware; these servers answer like a broken or hostile peer
+(one byte per second).
+"""
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from odoo.tests.common import BaseCase
+
+from ..basware import BaswareClient, ClientConfig, errors
+from ..basware import constants as bw
+
+VENDORS = bw.VENDORS_PATH
+# A slow peer gives up after this long: it ends the test quickly if the client does not.
+DRIP_SECONDS = 12
+# Deadline and read timeout of the slow-answer tests, and the margin the bound allows.
+DEADLINE, READ_TIMEOUT, MARGIN = 3.0, 2.0, 1.5
+
+
+class ScriptedServer:
+    """A threaded HTTP server on 127.0.0.1 whose answers a test sets per path.
+
+    ``routes`` maps (method, path) to ``answer(handler)``; a path ending in "/" also
+    matches what follows it. Tokens are handed out unless a test overrides the route.
+    """
+
+    def __init__(self):
+        self.requests = []
+        self.routes = {("POST", bw.TOKEN_PATH): self.answer_token}
+        self.stopping = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass  # keep the test output clean
+
+            def do_GET(self):
+                server.dispatch(self)
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                server.dispatch(self)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stopping.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+    def dispatch(self, handler):
+        path = urlsplit(handler.path).path
+        self.requests.append(
+            {"method": handler.command, "path": path, "headers": dict(handler.headers)}
+        )
+        for (method, route), answer in self.routes.items():
+            if method == handler.command and (
+                path == route or (route.endswith("/") and path.startswith(route))
+            ):
+                return answer(handler)
+        return self.send(handler, 404, {"message": "no route"})
+
+    def paths(self, method="GET"):
+        return [entry["path"] for entry in self.requests if entry["method"] == method]
+
+    @staticmethod
+    def send(handler, status, body=None, headers=None):
+        data = json.dumps(body).encode() if body is not None else b""
+        handler.send_response(status)
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
+        handler.send_header("Content-Type", bw.CONTENT_TYPE_JSON)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def answer_token(self, handler):
+        token = {"access_token": "token-1", "token_type": "Bearer", "expires_in": 3600}
+        self.send(handler, 200, token)
+
+    def drip(self, handler, data):
+        """Send ``data`` one byte a second, until sent, the client leaves or time is up."""
+        try:
+            for index in range(min(len(data), DRIP_SECONDS)):
+                if self.stopping.is_set():
+                    return
+                handler.wfile.write(data[index : index + 1])
+                handler.wfile.flush()
+                time.sleep(1)
+        except OSError:
+            return  # the client shut the connection: what the tests expect
+        handler.close_connection = True
+
+
+def raw_answer(body):
+    data = json.dumps(body).encode()
+    head = (
+        f"HTTP/1.1 200 OK\r\nContent-Type: {bw.CONTENT_TYPE_JSON}\r\n"
+        f"Content-Length: {len(data)}\r\n\r\n"
+    )
+    return head.encode(), data
+
+
+class ScriptedServerCase(BaseCase):
+    def setUp(self):
+        super().setUp()
+        self.server = ScriptedServer()
+        self.server.__enter__()
+        self.addCleanup(self.server.__exit__, None, None, None)
+
+    def make_client(self, **overrides):
+        values = {
+            "api_url": self.server.url,
+            "client_id": "client-hardening",
+            "client_secret": "cs-hardening-2c9d",
+            "max_attempts": 3,
+            "backoff_base": 0.05,
+            "backoff_max": 0.2,
+            "deadline": 30.0,
+        }
+        values.update(overrides)
+        client = BaswareClient(ClientConfig(**values))
+        self.addCleanup(client.close)
+        return client
+
+
+class TestSlowAnswers(ScriptedServerCase):
+    """Item 15: one deadline bounds a whole call, also against an answer that trickles in."""
+
+    def drip_route(self, method, path, drip_head):
+        head, body = raw_answer({"vendorEntities": []})
+
+        def answer(handler):
+            if drip_head:
+                self.server.drip(handler, head + body)
+            else:
+                handler.wfile.write(head)
+                self.server.drip(handler, body)
+
+        self.server.routes[(method, path)] = answer
+
+    def assertCutAtDeadline(self, call):
+        client = self.make_client(deadline=DEADLINE, read_timeout=READ_TIMEOUT)
+        started = time.monotonic()
+        with self.assertRaises(errors.BaswareConnectionError) as caught:
+            call(client)
+        elapsed = time.monotonic() - started
+        self.assertLess(elapsed, DEADLINE + MARGIN)
+        self.assertGreater(elapsed, DEADLINE - MARGIN)
+        self.assertIs(type(caught.exception), errors.BaswareConnectionError)
+        self.assertTrue(caught.exception.retryable)
+        self.assertIn(f"within the call deadline of {DEADLINE:g} s", str(caught.exception))
+        return client, caught.exception
+
+    def test_slow_status_line_and_headers(self):
+        self.drip_route("GET", VENDORS, drip_head=True)
+        _client, error = self.assertCutAtDeadline(lambda c: c.request("GET", VENDORS))
+        self.assertEqual((error.method, error.path), ("GET", VENDORS))
+        self.assertTrue(error.request_id)
+
+    def test_slow_body(self):
+        self.drip_route("GET", VENDORS, drip_head=False)
+        client, _error = self.assertCutAtDeadline(lambda c: c.request("GET", VENDORS))
+        self.assertEqual(self.server.paths(), [VENDORS], "no retry after the deadline")
+        # The pool holds no broken connection: the client's next call works.
+        self.server.routes[("GET", VENDORS)] = lambda h: self.server.send(h, 200, [])
+        self.assertEqual(client.request("GET", VENDORS).status, 200)
+
+    def test_slow_token_endpoint(self):
+        self.drip_route("POST", bw.TOKEN_PATH, drip_head=True)
+        self.assertCutAtDeadline(lambda c: c.request("GET", VENDORS))
+        self.assertEqual(self.server.paths(), [], "the API is not called after the deadline")
