@@ -29,6 +29,7 @@ from .errors import (
     BaswareScopeError,
     BaswareServerError,
     BaswareTLSError,
+    BaswareUnsafeRedirectError,
     BaswareValidationError,
     error_from_response,
 )
@@ -45,6 +46,8 @@ SCOPE_ACCESS = {METHOD_GET: "read", METHOD_DELETE: "delete"}
 # Used with DELETE /v1/subscriptions, whose lastUpdated filter is mandatory.
 EPOCH_START = "2000-01-01T00:00:00Z"
 URL_SETTINGS = ("api_url", "token_url")
+# URL rules about the host alone: their messages may name the host.
+HOST_REASONS = frozenset({urls.REASON_METADATA, urls.REASON_LINK_LOCAL, urls.REASON_PRIVATE})
 # Settings in seconds and their upper bounds: beyond them a stuck call holds a worker.
 SECONDS_BOUNDS = (
     ("connect_timeout", c.MAX_CONNECT_TIMEOUT),
@@ -498,10 +501,11 @@ class BaswareClient:
         # A second 401 is not retried: _call raises it as BaswareAuthError.
         return send(self._tokens.renew(rejected=token, deadline=deadline))
 
-    def _follow_redirects(self, response, request_id, deadline):
+    def _follow_redirects(self, response, request_id, deadline, path):
         """Follow Basware's redirect (302 on accountingDocuments) without credentials.
 
-        Returns the final response, its request id and the chain of redirect responses.
+        Every target must pass the URL rules of basware.urls. Returns the final response,
+        its request id and the chain of redirect responses.
         """
         chain = []
         while response.status_code in c.REDIRECT_STATUSES:
@@ -510,12 +514,15 @@ class BaswareClient:
                 break
             if len(chain) >= c.MAX_REDIRECTS:
                 raise BaswareError(
-                    f"Basware redirected more than {c.MAX_REDIRECTS} times",
+                    f"Basware redirected GET {path} more than {c.MAX_REDIRECTS} times",
                     status=response.status_code,
+                    method=METHOD_GET,
+                    path=path,
                     request_id=request_id,
                 )
             chain.append(response)
             target = urljoin(response.url, location)
+            _check_redirect_target(target, response, request_id, path)
             # Only the path: presigned query strings carry signatures.
             log_path = urlsplit(target).path
             response, request_id = self._send(
@@ -548,7 +555,9 @@ class BaswareClient:
         )
         chain = []
         if method == METHOD_GET and response.status_code in c.REDIRECT_STATUSES:
-            response, request_id, chain = self._follow_redirects(response, request_id, deadline)
+            response, request_id, chain = self._follow_redirects(
+                response, request_id, deadline, path
+            )
         result = self._wrap(response, request_id, method, path, chain)
         self.last_response = result
         if result.status not in expected:
@@ -872,6 +881,29 @@ class BaswareClient:
             "request_id": response.request_id,
             "amzn_request_id": response.amzn_request_id,
         }
+
+
+def _check_redirect_target(target, response, request_id, path):
+    """Raise BaswareUnsafeRedirectError when the URL rules forbid following to ``target``.
+
+    The message gives the reason and, for a refused host, the host; never the query string
+    (presigned URLs carry signatures) nor credentials.
+    """
+    reason = urls.url_problem(target)
+    if reason is None:
+        return
+    detail = urls.MESSAGES[reason]
+    if reason in HOST_REASONS:
+        detail += f" ({urlsplit(target).hostname})"
+    raise BaswareUnsafeRedirectError(
+        f"Basware's redirect on GET {path} was not followed: {detail}",
+        reason=reason,
+        status=response.status_code,
+        method=METHOD_GET,
+        path=path,
+        request_id=request_id,
+        amzn_request_id=response.headers.get(c.HEADER_AMZN_REQUEST_ID),
+    )
 
 
 def _reword(error, message):

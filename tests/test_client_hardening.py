@@ -1,7 +1,7 @@
-"""The client against small throwaway servers on loopback: slow answers.
+"""The client against small throwaway servers on loopback: slow answers and redirects.
 
 The sandbox answers like Basware; these servers answer like a broken or hostile peer
-(one byte per second).
+(one byte per second, redirects to where the connector must not go).
 """
 
 import json
@@ -12,10 +12,15 @@ from urllib.parse import urlsplit
 
 from odoo.tests.common import BaseCase
 
-from ..basware import BaswareClient, ClientConfig, errors
+from ..basware import BaswareClient, ClientConfig, errors, urls
 from ..basware import constants as bw
 
+DOCUMENT = bw.ACCOUNTING_DOCUMENT_PATH.format(invoice_id="INV-1")
 VENDORS = bw.VENDORS_PATH
+HOP_PATH = "/_hop/"
+STORAGE_PATH = "/_storage/page"
+SIGNATURE = "X-Amz-Signature=6b1f9c-secret-signature"
+PAGE = {"accountingDocuments": [{"invoiceId": "INV-1"}]}
 # A slow peer gives up after this long: it ends the test quickly if the client does not.
 DRIP_SECONDS = 12
 # Deadline and read timeout of the slow-answer tests, and the margin the bound allows.
@@ -185,3 +190,84 @@ class TestSlowAnswers(ScriptedServerCase):
         self.drip_route("POST", bw.TOKEN_PATH, drip_head=True)
         self.assertCutAtDeadline(lambda c: c.request("GET", VENDORS))
         self.assertEqual(self.server.paths(), [], "the API is not called after the deadline")
+
+
+class TestRedirectTargets(ScriptedServerCase):
+    """Item 16: a redirect is followed only to a URL the connector could be set to."""
+
+    def redirect_to(self, location):
+        self.server.routes[("GET", DOCUMENT)] = lambda h: self.server.send(
+            h, 302, headers={bw.HEADER_LOCATION: location, bw.HEADER_AMZN_REQUEST_ID: "amzn-1"}
+        )
+
+    def serve_storage(self):
+        self.server.routes[("GET", STORAGE_PATH)] = lambda h: self.server.send(h, 200, PAGE)
+
+    def assertRefused(self, location, reason):
+        self.redirect_to(location)
+        client = self.make_client()
+        with self.assertRaises(errors.BaswareUnsafeRedirectError) as caught:
+            client.get_accounting_document("INV-1")
+        error = caught.exception
+        self.assertEqual(error.reason, reason)
+        self.assertFalse(error.retryable)
+        self.assertEqual((error.status, error.method), (302, "GET"))
+        self.assertEqual(error.amzn_request_id, "amzn-1")
+        message = str(error)
+        self.assertIn(urls.MESSAGES[reason], message)
+        self.assertNotIn("Signature", message)
+        self.assertNotIn("secret", message)
+        self.assertNotIn("pw", message)
+        self.assertEqual(self.server.paths(), [DOCUMENT], "the target is not called")
+        return error
+
+    def test_followed_to_a_loopback_target(self):
+        self.serve_storage()
+        self.redirect_to(f"{STORAGE_PATH}?{SIGNATURE}")
+        document = self.make_client().get_accounting_document("INV-1")
+        self.assertEqual(document, PAGE["accountingDocuments"][0])
+        self.assertEqual(self.server.paths(), [DOCUMENT, STORAGE_PATH])
+
+    def test_metadata_address(self):
+        error = self.assertRefused(
+            f"http://169.254.169.254/latest/meta-data/iam?{SIGNATURE}", urls.REASON_METADATA
+        )
+        self.assertIn("169.254.169.254", str(error), "the refused host is named")
+
+    def test_metadata_in_legacy_and_ipv6_forms(self):
+        self.assertRefused("https://2852039166/latest/meta-data/", urls.REASON_METADATA)
+        self.server.requests.clear()
+        self.assertRefused("https://[::ffff:a9fe:a9fe]/latest/", urls.REASON_METADATA)
+
+    def test_private_address(self):
+        self.assertRefused(f"https://10.0.0.7/bucket/page?{SIGNATURE}", urls.REASON_PRIVATE)
+
+    def test_plain_http_elsewhere(self):
+        self.assertRefused(f"http://storage.example.com/page?{SIGNATURE}", urls.REASON_PLAIN_HTTP)
+
+    def test_credentials_in_the_target(self):
+        self.serve_storage()
+        target = f"http://user:pw@127.0.0.1:{self.server.httpd.server_port}{STORAGE_PATH}"
+        self.assertRefused(f"{target}?{SIGNATURE}", urls.REASON_CREDENTIALS)
+
+    def test_hop_limit(self):
+        def hop(handler):
+            number = int(urlsplit(handler.path).path.rsplit("/", 1)[1])
+            if number < self.hops:
+                location = f"{HOP_PATH}{number + 1}"
+                return self.server.send(handler, 302, headers={bw.HEADER_LOCATION: location})
+            return self.server.send(handler, 200, PAGE)
+
+        self.server.routes[("GET", HOP_PATH)] = hop
+        self.redirect_to(f"{HOP_PATH}1")
+        client = self.make_client()
+        self.hops = bw.MAX_REDIRECTS
+        self.assertEqual(client.get_accounting_document("INV-1")["invoiceId"], "INV-1")
+        self.assertEqual(len(self.server.paths()), 1 + bw.MAX_REDIRECTS)
+        self.server.requests.clear()
+        self.hops = bw.MAX_REDIRECTS + 1
+        with self.assertRaises(errors.BaswareError) as caught:
+            client.get_accounting_document("INV-1")
+        self.assertIn(f"more than {bw.MAX_REDIRECTS} times", str(caught.exception))
+        self.assertFalse(caught.exception.retryable)
+        self.assertEqual(len(self.server.paths()), 1 + bw.MAX_REDIRECTS, "no hop past the limit")
