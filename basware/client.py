@@ -46,6 +46,7 @@ SCOPE_ACCESS = {METHOD_GET: "read", METHOD_DELETE: "delete"}
 # Used with DELETE /v1/subscriptions, whose lastUpdated filter is mandatory.
 EPOCH_START = "2000-01-01T00:00:00Z"
 URL_SETTINGS = ("api_url", "token_url")
+LISTS_PREFIX = c.LISTS_PATH.split("{", 1)[0]
 # URL rules about the host alone: their messages may name the host.
 HOST_REASONS = frozenset({urls.REASON_METADATA, urls.REASON_LINK_LOCAL, urls.REASON_PRIVATE})
 # Settings in seconds and their upper bounds: beyond them a stuck call holds a worker.
@@ -239,6 +240,20 @@ def required_scope(method, path):
     return f"{segments[1]}.{SCOPE_ACCESS.get(method, 'write')}"
 
 
+def list_items_path(list_key):
+    """The path of a generic list, e.g. /v1/lists/ACC_LIST_1; unknown keys raise."""
+    if list_key not in c.LIST_KEYS:
+        raise BaswareConfigError(f"Unknown Basware list key {list_key!r}")
+    return c.LISTS_PATH.format(list_key=list_key)
+
+
+def bulk_limit(path):
+    """How many records one POST to ``path`` may carry (list paths: known keys only)."""
+    if path.startswith(LISTS_PREFIX):
+        list_items_path(path[len(LISTS_PREFIX) :])
+    return c.BULK_LIMITS.get(path, c.DEFAULT_BULK_LIMIT)
+
+
 def _page_items(data, wrapper_key):
     if data is None:
         return []
@@ -253,7 +268,7 @@ def _page_items(data, wrapper_key):
 
 
 def _default_wrapper_key(path):
-    if path.startswith(c.LISTS_PATH.split("{", 1)[0]):
+    if path.startswith(LISTS_PREFIX):
         return c.LIST_ITEMS_KEY
     return c.WRAPPER_KEYS.get(path)
 
@@ -665,6 +680,32 @@ class BaswareClient:
         for page in self.iter_pages(path, params, page_size, wrapper_key):
             yield from page
 
+    def split_for_post(self, path, records):
+        """``records`` cut into lists that each fit one POST to ``path`` (count and size).
+
+        One list per exchange, then :meth:`post_records` for each: one exchange, one write.
+        """
+        return [chunk for chunk, _body in chunk_records(list(records), bulk_limit(path))]
+
+    def post_records(self, path, records):
+        """POST ``records`` to ``path`` in exactly one request; returns its BaswareResponse.
+
+        Raises BaswareValidationError, before anything is sent, when they do not fit one
+        request: :meth:`split_for_post` cuts them to size.
+        """
+        records = list(records)
+        limit = bulk_limit(path)
+        chunks = chunk_records(records, limit)
+        if len(chunks) != 1:
+            raise BaswareValidationError(
+                f"{len(records)} records do not fit one POST {path} (at most {limit} records "
+                f"and {c.MAX_REQUEST_BYTES} bytes): split them with split_for_post",
+                method=METHOD_POST,
+                path=path,
+            )
+        [(_chunk, body)] = chunks
+        return self._call(METHOD_POST, path, body=body)
+
     def post_bulk(self, path, records, *, limit=None):
         """POST records as JSON arrays within Basware's count and 6 MB limits.
 
@@ -672,7 +713,7 @@ class BaswareClient:
         ``responses`` (the chunks already accepted) and ``chunk_index``.
         """
         if limit is None:
-            limit = c.BULK_LIMITS.get(path, c.DEFAULT_BULK_LIMIT)
+            limit = bulk_limit(path)
         responses = []
         for index, (_chunk, body) in enumerate(chunk_records(list(records), limit)):
             try:
@@ -695,10 +736,7 @@ class BaswareClient:
         return self.post_bulk(c.COST_CENTERS_PATH, records)
 
     def post_list_items(self, list_key, records):
-        if list_key not in c.LIST_KEYS:
-            raise BaswareConfigError(f"Unknown Basware list key {list_key!r}")
-        path = c.LISTS_PATH.format(list_key=list_key)
-        return self.post_bulk(path, records, limit=c.DEFAULT_BULK_LIMIT)
+        return self.post_bulk(list_items_path(list_key), records)
 
     def post_projects(self, records):
         return self.post_bulk(c.PROJECTS_PATH, records)
@@ -925,9 +963,11 @@ __all__ = [
     "BaswareClient",
     "BaswareResponse",
     "ClientConfig",
+    "bulk_limit",
     "chunk_records",
     "clean_params",
     "encode_json",
     "format_datetime",
+    "list_items_path",
     "required_scope",
 ]

@@ -384,6 +384,56 @@ class TestClientSandbox(BaseCase):
         self.assertEqual(len(self.sandbox.received("vendors")), 450)
         self.assertEqual(len({r.amzn_request_id for r in responses}), 3)
 
+    def test_split_for_post_450_vendors(self):
+        client = self.make_client()
+        records = [vendor(i) for i in range(450)]
+        parts = client.split_for_post(VENDORS, records)
+        self.assertEqual([len(part) for part in parts], [200, 200, 50])
+        self.assertEqual([r for part in parts for r in part], records, "order kept")
+        self.assertEqual(self.sandbox.requests, [], "splitting sends nothing")
+
+    def test_post_records_too_many_sends_nothing(self):
+        client = self.make_client()
+        with self.assertRaises(errors.BaswareValidationError) as caught:
+            client.post_records(VENDORS, [vendor(i) for i in range(201)])
+        self.assertIn("split_for_post", str(caught.exception))
+        self.assertFalse(caught.exception.retryable)
+        self.assertEqual(self.sandbox.requests, [], "not even a token request")
+        with self.assertRaises(errors.BaswareValidationError):
+            client.post_records(VENDORS, [])
+        self.assertEqual(self.sandbox.requests, [])
+
+    def test_post_records_makes_one_post(self):
+        client = self.make_client()
+        response = client.post_records(VENDORS, [vendor(i) for i in range(200)])
+        [call] = self.calls(VENDORS, "POST")
+        self.assertEqual(call["request_id"], response.request_id)
+        self.assertEqual(response.status, 200)
+        self.assertEqual(len(response.data), 200)
+        self.assertTrue(response.amzn_request_id)
+        self.assertEqual(response.amzn_request_id, response.headers[bw.HEADER_AMZN_REQUEST_ID])
+        self.assertEqual(len(self.sandbox.received("vendors")), 200)
+        status = client.get_request_status(response.amzn_request_id)
+        self.assertEqual(len(status.items), 200)
+
+    def test_post_records_to_a_list(self):
+        client = self.make_client()
+        item = {
+            "externalCode": "D1",
+            "text_1": "Dept 1",
+            "companies": [{"companyCode": "C100", "active": True}],
+        }
+        path = "/v1/lists/ACC_LIST_3"
+        self.assertEqual(len(client.split_for_post(path, [item] * 501)), 2, "500 per list POST")
+        response = client.post_records(path, [item])
+        self.assertEqual(response.status, 200)
+        self.assertEqual(len(self.calls(path, "POST")), 1)
+        self.sandbox.clear_requests()
+        for unknown in ("/v1/lists/ACC_LIST_36", "/v1/lists/"):
+            with self.subTest(path=unknown), self.assertRaises(errors.BaswareConfigError):
+                client.post_records(unknown, [item])
+        self.assertEqual(self.sandbox.requests, [])
+
     def test_chunking_matching_order_lines_by_100(self):
         client = self.make_client()
         lines = [
