@@ -289,6 +289,8 @@ class BaswareClient:
         self._sleep = sleep
         self._clock = clock
         self._tokens = TokenManager(config, self.token_store, self._post_token, clock)
+        # The answer of the last call, also an error answer; None while a call runs and
+        # after a call that got no answer.
         self.last_response = None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -562,6 +564,8 @@ class BaswareClient:
         deadline=None,
     ):
         """One logical API call: token, request, 401 re-try and redirects share one deadline."""
+        # Until this call has an answer, no earlier call's answer may pass for it.
+        self.last_response = None
         if deadline is None:
             deadline = self._new_deadline()
         params = clean_params(params)

@@ -300,6 +300,21 @@ class TestClientSandbox(BaseCase):
         self.assertEqual(last.request_id, logged[-1])
         self.assertEqual(last.status, 200)
 
+    def test_last_response_belongs_to_the_last_call(self):
+        client = self.make_client(max_attempts=1)
+        client.post_vendors([vendor(1)])
+        self.assertEqual(client.last_response.path, VENDORS)
+        # A call without an answer leaves no answer behind, not the previous call's.
+        self.sandbox.fail_next(DROP, count=1, path_prefix=VENDORS)
+        with self.assertRaises(errors.BaswareConnectionError):
+            client.request("GET", VENDORS)
+        self.assertIsNone(client.last_response)
+        # An error answer is the call's answer.
+        with self.assertRaises(errors.BaswareNotFoundError) as caught:
+            client.request("GET", bw.ACCOUNTS_PATH)
+        self.assertEqual(client.last_response.status, 404)
+        self.assertEqual(client.last_response.request_id, caught.exception.request_id)
+
     def test_amzn_request_id_is_kept(self):
         client = self.make_client()
         [response] = client.post_vendors([vendor(1)])
