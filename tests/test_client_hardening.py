@@ -4,11 +4,20 @@ The sandbox answers like Basware; these servers answer like a broken or hostile 
 (one byte per second, redirects to where the connector must not go).
 """
 
+import datetime
+import ipaddress
 import json
+import ssl
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from odoo.tests.common import BaseCase
 
@@ -34,7 +43,7 @@ class ScriptedServer:
     matches what follows it. Tokens are handed out unless a test overrides the route.
     """
 
-    def __init__(self):
+    def __init__(self, tls_context=None):
         self.requests = []
         self.routes = {("POST", bw.TOKEN_PATH): self.answer_token}
         self.stopping = threading.Event()
@@ -55,7 +64,11 @@ class ScriptedServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        scheme = "http"
+        if tls_context:
+            self.httpd.socket = tls_context.wrap_socket(self.httpd.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self):
@@ -121,10 +134,54 @@ def raw_answer(body):
     return head.encode(), data
 
 
+def loopback_certificate(folder):
+    """A self-signed certificate for 127.0.0.1: paths of the certificate and of its key."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = f"{folder}/cert.pem", f"{folder}/key.pem"
+    with open(cert_path, "wb") as cert_file:
+        cert_file.write(certificate.public_bytes(serialization.Encoding.PEM))
+    with open(key_path, "wb") as key_file:
+        key_file.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    return cert_path, key_path
+
+
 class ScriptedServerCase(BaseCase):
+    tls = False
+
     def setUp(self):
         super().setUp()
-        self.server = ScriptedServer()
+        self.certificate = None
+        tls_context = None
+        if self.tls:
+            folder = tempfile.TemporaryDirectory()
+            self.addCleanup(folder.cleanup)
+            self.certificate, key_path = loopback_certificate(folder.name)
+            tls_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            tls_context.load_cert_chain(self.certificate, key_path)
+        self.server = ScriptedServer(tls_context)
         self.server.__enter__()
         self.addCleanup(self.server.__exit__, None, None, None)
 
@@ -141,6 +198,10 @@ class ScriptedServerCase(BaseCase):
         values.update(overrides)
         client = BaswareClient(ClientConfig(**values))
         self.addCleanup(client.close)
+        if self.certificate:
+            client.session.verify = self.certificate
+            # Else a CA bundle named in the environment would replace it.
+            client.session.trust_env = False
         return client
 
 
@@ -190,6 +251,16 @@ class TestSlowAnswers(ScriptedServerCase):
         self.drip_route("POST", bw.TOKEN_PATH, drip_head=True)
         self.assertCutAtDeadline(lambda c: c.request("GET", VENDORS))
         self.assertEqual(self.server.paths(), [], "the API is not called after the deadline")
+
+
+class TestSlowAnswersOverTLS(TestSlowAnswers):
+    """The same over TLS, as Basware is reached: the socket is shut down below TLS."""
+
+    tls = True
+
+    def test_tls_answer(self):
+        self.server.routes[("GET", VENDORS)] = lambda h: self.server.send(h, 200, [])
+        self.assertEqual(self.make_client().request("GET", VENDORS).status, 200)
 
 
 class TestRedirectTargets(ScriptedServerCase):
