@@ -3,7 +3,8 @@
 One BaswareClient per backend and worker. Every call gets a token from the store (renewed
 shortly before expiry, and once after a 401), a new X-BW-REQUEST-ID, finite timeouts, and
 retries with backoff on connection errors, 429, 502, 503 and 504. One deadline covers a
-whole call: its token fetch, the retry after a 401, redirects and every retry.
+whole call: its token fetch, the retry after a 401, redirects and every retry, down to an
+answer that arrives too slowly (see basware.transport).
 """
 
 import datetime
@@ -17,9 +18,9 @@ from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from . import constants as c
+from . import urls
 from .auth import MemoryTokenStore, TokenManager, check_environment, response_body
 from .errors import (
     BaswareConfigError,
@@ -28,11 +29,13 @@ from .errors import (
     BaswareScopeError,
     BaswareServerError,
     BaswareTLSError,
+    BaswareUnsafeRedirectError,
     BaswareValidationError,
     error_from_response,
 )
 from .request_status import RequestStatus, parse_request_statuses
 from .retry import backoff_delay, parse_retry_after
+from .transport import AttemptWatch, DeadlineAdapter, cap_timeout
 
 _logger = logging.getLogger(__name__)
 
@@ -42,6 +45,15 @@ METHOD_DELETE = "DELETE"
 SCOPE_ACCESS = {METHOD_GET: "read", METHOD_DELETE: "delete"}
 # Used with DELETE /v1/subscriptions, whose lastUpdated filter is mandatory.
 EPOCH_START = "2000-01-01T00:00:00Z"
+URL_SETTINGS = ("api_url", "token_url")
+LISTS_PREFIX = c.LISTS_PATH.split("{", 1)[0]
+# URL rules about the host alone: their messages may name the host.
+HOST_REASONS = frozenset({urls.REASON_METADATA, urls.REASON_LINK_LOCAL, urls.REASON_PRIVATE})
+# Settings in seconds and their upper bounds: beyond them a stuck call holds a worker.
+SECONDS_BOUNDS = (
+    ("connect_timeout", c.MAX_CONNECT_TIMEOUT),
+    ("read_timeout", c.MAX_READ_TIMEOUT),
+)
 
 
 @dataclass
@@ -49,9 +61,9 @@ class ClientConfig:
     """Connection settings. The secret never shows in repr().
 
     ``deadline``: seconds one call (token fetch, 401 re-try, redirects and retries included)
-    may take; nothing starts after it, but an attempt started before may still take up to
-    the timeouts. ``expected_issuer``: the token issuer the connection test expects; None
-    means the API URL's scheme and host, "" means no check.
+    may take; nothing starts after it, and an attempt under way is cut off at it, even one
+    whose answer trickles in. ``expected_issuer``: the token issuer the connection test
+    expects; None means the API URL's scheme and host, "" means no check.
     """
 
     api_url: str
@@ -79,7 +91,7 @@ class ClientConfig:
             self.expected_issuer = self.expected_issuer.strip()
 
     def validate(self):
-        """Raise BaswareConfigError naming the missing settings (never their values)."""
+        """Raise BaswareConfigError naming the missing or invalid setting (never its value)."""
         missing = [
             name
             for name in ("api_url", "token_url", "client_id", "client_secret", "scope")
@@ -87,13 +99,24 @@ class ClientConfig:
         ]
         if missing:
             raise BaswareConfigError(f"Basware settings missing: {', '.join(missing)}")
-        for name in ("api_url", "token_url"):
-            if urlsplit(getattr(self, name)).scheme not in ("http", "https"):
-                raise BaswareConfigError(f"Basware setting {name} must be an http(s) URL")
-        if self.connect_timeout <= 0 or self.read_timeout <= 0:
-            raise BaswareConfigError("Basware timeouts must be positive")
-        if self.max_attempts < 1:
-            raise BaswareConfigError("Basware max_attempts must be at least 1")
+        for name in URL_SETTINGS:
+            reason = urls.url_problem(getattr(self, name))
+            if reason:
+                # The reason only: the URL itself may carry credentials.
+                raise BaswareConfigError(
+                    f"Basware setting {name} is not allowed: {urls.MESSAGES[reason]}"
+                )
+        for name, upper in SECONDS_BOUNDS:
+            if not 0 < getattr(self, name) <= upper:
+                raise BaswareConfigError(
+                    f"Basware setting {name} must be above 0 and at most {upper} seconds"
+                )
+        if not 0 < self.deadline:
+            raise BaswareConfigError("Basware setting deadline must be above 0 seconds")
+        if not 1 <= self.max_attempts <= c.MAX_HTTP_ATTEMPTS:
+            raise BaswareConfigError(
+                f"Basware setting max_attempts must be between 1 and {c.MAX_HTTP_ATTEMPTS}"
+            )
 
     @property
     def timeout(self):
@@ -124,21 +147,6 @@ class BaswareResponse:
             "amzn_request_id": self.amzn_request_id,
             "redirected": self.redirected,
         }
-
-
-class _SplitTimeoutAdapter(HTTPAdapter):
-    """Applies separate connect and read timeouts on the sessions the client creates.
-
-    Calls still pass ``timeout=`` (the read timeout, one number: some test harnesses wrap
-    Session.send and compare it with numbers); the adapter sends the (connect, read) pair.
-    """
-
-    def __init__(self, connect_timeout, read_timeout):
-        self._timeouts = (connect_timeout, read_timeout)
-        super().__init__(max_retries=0)
-
-    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
-        return super().send(request, stream, self._timeouts, verify, cert, proxies)
 
 
 class _NoAuthorization(requests.auth.AuthBase):
@@ -232,6 +240,20 @@ def required_scope(method, path):
     return f"{segments[1]}.{SCOPE_ACCESS.get(method, 'write')}"
 
 
+def list_items_path(list_key):
+    """The path of a generic list, e.g. /v1/lists/ACC_LIST_1; unknown keys raise."""
+    if list_key not in c.LIST_KEYS:
+        raise BaswareConfigError(f"Unknown Basware list key {list_key!r}")
+    return c.LISTS_PATH.format(list_key=list_key)
+
+
+def bulk_limit(path):
+    """How many records one POST to ``path`` may carry (list paths: known keys only)."""
+    if path.startswith(LISTS_PREFIX):
+        list_items_path(path[len(LISTS_PREFIX) :])
+    return c.BULK_LIMITS.get(path, c.DEFAULT_BULK_LIMIT)
+
+
 def _page_items(data, wrapper_key):
     if data is None:
         return []
@@ -246,7 +268,7 @@ def _page_items(data, wrapper_key):
 
 
 def _default_wrapper_key(path):
-    if path.startswith(c.LISTS_PATH.split("{", 1)[0]):
+    if path.startswith(LISTS_PREFIX):
         return c.LIST_ITEMS_KEY
     return c.WRAPPER_KEYS.get(path)
 
@@ -267,13 +289,15 @@ class BaswareClient:
         self._sleep = sleep
         self._clock = clock
         self._tokens = TokenManager(config, self.token_store, self._post_token, clock)
+        # The answer of the last call, also an error answer; None while a call runs and
+        # after a call that got no answer.
         self.last_response = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def _new_session(self):
         session = requests.Session()
-        adapter = _SplitTimeoutAdapter(*self.config.timeout)
+        adapter = DeadlineAdapter(*self.config.timeout)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         session.headers[c.HEADER_USER_AGENT] = self.config.user_agent
@@ -315,46 +339,38 @@ class BaswareClient:
 
     # -- sending -------------------------------------------------------------------------------
 
-    @property
-    def _timeout(self):
-        # One number. Our own sessions' adapter applies the (connect, read) pair; a session
-        # passed in by the caller uses it for both (see _SplitTimeoutAdapter).
-        return self.config.read_timeout
-
     def _new_deadline(self):
-        """When a call that starts now must stop retrying (on the client's clock)."""
+        """When a call that starts now must end (on the client's clock)."""
         return self._clock() + self.config.deadline
 
     def _send(self, method, url, log_path, *, headers, deadline, params=None, data=None, auth=None):
         """One HTTP exchange with retries on connection errors and 429/502/503/504.
 
         Returns (requests.Response, our request id) for any other status; raises the last
-        error when attempts run out or the next retry would start after ``deadline``.
+        error when attempts run out or the next retry would start after ``deadline``, and
+        BaswareConnectionError when ``deadline`` cuts an attempt short.
         """
-        if self._clock() > deadline:
-            # Earlier steps of the call (token, 401 re-try, redirects) used up its time.
-            raise BaswareConnectionError(
-                f"Basware {method} {log_path} not sent: the call's retry deadline "
-                f"({self.config.deadline:g} s) has passed",
-                method=method,
-                path=log_path,
-            )
         attempt = 0
         while True:
             attempt += 1
             request_id = str(uuid.uuid4())
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                # Earlier steps of the call (token, 401 re-try, redirects) used up its time.
+                raise self._deadline_error(method, log_path, request_id, sent=False)
             sent_headers = dict(headers, **{c.HEADER_REQUEST_ID: request_id})
             started = time.monotonic()
             try:
-                response = self.session.request(
+                response = self._attempt(
                     method,
                     url,
+                    log_path,
+                    request_id,
+                    remaining,
                     params=params,
                     data=data,
                     headers=sent_headers,
                     auth=auth,
-                    timeout=self._timeout,
-                    allow_redirects=False,
                 )
             except requests.exceptions.RequestException as exc:
                 error = self._connection_error(exc, method, url, log_path, request_id)
@@ -371,6 +387,43 @@ class BaswareClient:
                     return response, request_id
                 error = self._http_error(response, method, log_path, request_id)
             self._sleep(self._retry_wait(error, attempt, deadline))
+
+    def _attempt(self, method, url, log_path, request_id, remaining, **kwargs):
+        """One HTTP request, its answer read in full, ended after ``remaining`` seconds."""
+        response = None
+        with AttemptWatch(remaining) as watch:
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    # One number, for a session passed in by the caller: the client's own
+                    # session applies the (connect, read) pair (see DeadlineAdapter).
+                    timeout=cap_timeout(self.config.read_timeout, remaining),
+                    allow_redirects=False,
+                    **kwargs,
+                )
+            except requests.exceptions.RequestException:
+                if not watch.expired:
+                    raise
+        if watch.expired:
+            # Also when an answer came: the socket may have been shut down under its body.
+            _logger.warning(
+                "Basware %s %s stopped at the call deadline (X-BW-REQUEST-ID %s)",
+                method,
+                log_path,
+                request_id,
+            )
+            raise self._deadline_error(method, log_path, request_id)
+        return response
+
+    def _deadline_error(self, method, log_path, request_id, sent=True):
+        what = "did not complete within" if sent else "not sent: it would start after"
+        return BaswareConnectionError(
+            f"Basware {method} {log_path} {what} the call deadline of {self.config.deadline:g} s",
+            method=method,
+            path=log_path,
+            request_id=request_id,
+        )
 
     def _retry_wait(self, error, attempt, deadline):
         """Seconds to wait before the next attempt, or raise ``error`` when giving up."""
@@ -465,10 +518,11 @@ class BaswareClient:
         # A second 401 is not retried: _call raises it as BaswareAuthError.
         return send(self._tokens.renew(rejected=token, deadline=deadline))
 
-    def _follow_redirects(self, response, request_id, deadline):
+    def _follow_redirects(self, response, request_id, deadline, path):
         """Follow Basware's redirect (302 on accountingDocuments) without credentials.
 
-        Returns the final response, its request id and the chain of redirect responses.
+        Every target must pass the URL rules of basware.urls. Returns the final response,
+        its request id and the chain of redirect responses.
         """
         chain = []
         while response.status_code in c.REDIRECT_STATUSES:
@@ -477,12 +531,15 @@ class BaswareClient:
                 break
             if len(chain) >= c.MAX_REDIRECTS:
                 raise BaswareError(
-                    f"Basware redirected more than {c.MAX_REDIRECTS} times",
+                    f"Basware redirected GET {path} more than {c.MAX_REDIRECTS} times",
                     status=response.status_code,
+                    method=METHOD_GET,
+                    path=path,
                     request_id=request_id,
                 )
             chain.append(response)
             target = urljoin(response.url, location)
+            _check_redirect_target(target, response, request_id, path)
             # Only the path: presigned query strings carry signatures.
             log_path = urlsplit(target).path
             response, request_id = self._send(
@@ -507,6 +564,8 @@ class BaswareClient:
         deadline=None,
     ):
         """One logical API call: token, request, 401 re-try and redirects share one deadline."""
+        # Until this call has an answer, no earlier call's answer may pass for it.
+        self.last_response = None
         if deadline is None:
             deadline = self._new_deadline()
         params = clean_params(params)
@@ -515,7 +574,9 @@ class BaswareClient:
         )
         chain = []
         if method == METHOD_GET and response.status_code in c.REDIRECT_STATUSES:
-            response, request_id, chain = self._follow_redirects(response, request_id, deadline)
+            response, request_id, chain = self._follow_redirects(
+                response, request_id, deadline, path
+            )
         result = self._wrap(response, request_id, method, path, chain)
         self.last_response = result
         if result.status not in expected:
@@ -623,6 +684,32 @@ class BaswareClient:
         for page in self.iter_pages(path, params, page_size, wrapper_key):
             yield from page
 
+    def split_for_post(self, path, records):
+        """``records`` cut into lists that each fit one POST to ``path`` (count and size).
+
+        One list per exchange, then :meth:`post_records` for each: one exchange, one write.
+        """
+        return [chunk for chunk, _body in chunk_records(list(records), bulk_limit(path))]
+
+    def post_records(self, path, records):
+        """POST ``records`` to ``path`` in exactly one request; returns its BaswareResponse.
+
+        Raises BaswareValidationError, before anything is sent, when they do not fit one
+        request: :meth:`split_for_post` cuts them to size.
+        """
+        records = list(records)
+        limit = bulk_limit(path)
+        chunks = chunk_records(records, limit)
+        if len(chunks) != 1:
+            raise BaswareValidationError(
+                f"{len(records)} records do not fit one POST {path} (at most {limit} records "
+                f"and {c.MAX_REQUEST_BYTES} bytes): split them with split_for_post",
+                method=METHOD_POST,
+                path=path,
+            )
+        [(_chunk, body)] = chunks
+        return self._call(METHOD_POST, path, body=body)
+
     def post_bulk(self, path, records, *, limit=None):
         """POST records as JSON arrays within Basware's count and 6 MB limits.
 
@@ -630,7 +717,7 @@ class BaswareClient:
         ``responses`` (the chunks already accepted) and ``chunk_index``.
         """
         if limit is None:
-            limit = c.BULK_LIMITS.get(path, c.DEFAULT_BULK_LIMIT)
+            limit = bulk_limit(path)
         responses = []
         for index, (_chunk, body) in enumerate(chunk_records(list(records), limit)):
             try:
@@ -657,10 +744,7 @@ class BaswareClient:
         return self.post_bulk(c.COST_CENTERS_PATH, records)
 
     def post_list_items(self, list_key, records):
-        if list_key not in c.LIST_KEYS:
-            raise BaswareConfigError(f"Unknown Basware list key {list_key!r}")
-        path = c.LISTS_PATH.format(list_key=list_key)
-        return self.post_bulk(path, records, limit=c.DEFAULT_BULK_LIMIT)
+        return self.post_bulk(list_items_path(list_key), records)
 
     def post_projects(self, records):
         return self.post_bulk(c.PROJECTS_PATH, records)
@@ -845,6 +929,29 @@ class BaswareClient:
         }
 
 
+def _check_redirect_target(target, response, request_id, path):
+    """Raise BaswareUnsafeRedirectError when the URL rules forbid following to ``target``.
+
+    The message gives the reason and, for a refused host, the host; never the query string
+    (presigned URLs carry signatures) nor credentials.
+    """
+    reason = urls.url_problem(target)
+    if reason is None:
+        return
+    detail = urls.MESSAGES[reason]
+    if reason in HOST_REASONS:
+        detail += f" ({urlsplit(target).hostname})"
+    raise BaswareUnsafeRedirectError(
+        f"Basware's redirect on GET {path} was not followed: {detail}",
+        reason=reason,
+        status=response.status_code,
+        method=METHOD_GET,
+        path=path,
+        request_id=request_id,
+        amzn_request_id=response.headers.get(c.HEADER_AMZN_REQUEST_ID),
+    )
+
+
 def _reword(error, message):
     error.message = message
     error.args = (message,)
@@ -864,9 +971,11 @@ __all__ = [
     "BaswareClient",
     "BaswareResponse",
     "ClientConfig",
+    "bulk_limit",
     "chunk_records",
     "clean_params",
     "encode_json",
     "format_datetime",
+    "list_items_path",
     "required_scope",
 ]

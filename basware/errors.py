@@ -131,6 +131,17 @@ class BaswareConflictError(BaswareError):
     default_message = "Basware refused the call in the record's current state"
 
 
+class BaswareUnsafeRedirectError(BaswareError):
+    """Basware redirected to a URL the connector refuses (see basware.urls); ``reason`` says
+    which rule. Not retryable: the same answer would come again."""
+
+    default_message = "Basware redirected to a URL the connector does not call"
+
+    def __init__(self, message=None, *, reason=None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.reason = reason
+
+
 class BaswareRequestPending(BaswareError):
     """Phase two is not finished: requestStatus still says InProgress (or not known yet)."""
 

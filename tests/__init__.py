@@ -1,6 +1,7 @@
 from . import test_backend
 from . import test_backend_connection
 from . import test_client
+from . import test_client_hardening
 from . import test_client_units
 from . import test_crypto
 from . import test_exchange
@@ -12,3 +13,4 @@ from . import test_sandbox_validation
 from . import test_sandbox_webhooks
 from . import test_security
 from . import test_signature
+from . import test_urls

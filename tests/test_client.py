@@ -300,6 +300,21 @@ class TestClientSandbox(BaseCase):
         self.assertEqual(last.request_id, logged[-1])
         self.assertEqual(last.status, 200)
 
+    def test_last_response_belongs_to_the_last_call(self):
+        client = self.make_client(max_attempts=1)
+        client.post_vendors([vendor(1)])
+        self.assertEqual(client.last_response.path, VENDORS)
+        # A call without an answer leaves no answer behind, not the previous call's.
+        self.sandbox.fail_next(DROP, count=1, path_prefix=VENDORS)
+        with self.assertRaises(errors.BaswareConnectionError):
+            client.request("GET", VENDORS)
+        self.assertIsNone(client.last_response)
+        # An error answer is the call's answer.
+        with self.assertRaises(errors.BaswareNotFoundError) as caught:
+            client.request("GET", bw.ACCOUNTS_PATH)
+        self.assertEqual(client.last_response.status, 404)
+        self.assertEqual(client.last_response.request_id, caught.exception.request_id)
+
     def test_amzn_request_id_is_kept(self):
         client = self.make_client()
         [response] = client.post_vendors([vendor(1)])
@@ -383,6 +398,56 @@ class TestClientSandbox(BaseCase):
         self.assertEqual(len(self.calls(VENDORS, "POST")), 3)
         self.assertEqual(len(self.sandbox.received("vendors")), 450)
         self.assertEqual(len({r.amzn_request_id for r in responses}), 3)
+
+    def test_split_for_post_450_vendors(self):
+        client = self.make_client()
+        records = [vendor(i) for i in range(450)]
+        parts = client.split_for_post(VENDORS, records)
+        self.assertEqual([len(part) for part in parts], [200, 200, 50])
+        self.assertEqual([r for part in parts for r in part], records, "order kept")
+        self.assertEqual(self.sandbox.requests, [], "splitting sends nothing")
+
+    def test_post_records_too_many_sends_nothing(self):
+        client = self.make_client()
+        with self.assertRaises(errors.BaswareValidationError) as caught:
+            client.post_records(VENDORS, [vendor(i) for i in range(201)])
+        self.assertIn("split_for_post", str(caught.exception))
+        self.assertFalse(caught.exception.retryable)
+        self.assertEqual(self.sandbox.requests, [], "not even a token request")
+        with self.assertRaises(errors.BaswareValidationError):
+            client.post_records(VENDORS, [])
+        self.assertEqual(self.sandbox.requests, [])
+
+    def test_post_records_makes_one_post(self):
+        client = self.make_client()
+        response = client.post_records(VENDORS, [vendor(i) for i in range(200)])
+        [call] = self.calls(VENDORS, "POST")
+        self.assertEqual(call["request_id"], response.request_id)
+        self.assertEqual(response.status, 200)
+        self.assertEqual(len(response.data), 200)
+        self.assertTrue(response.amzn_request_id)
+        self.assertEqual(response.amzn_request_id, response.headers[bw.HEADER_AMZN_REQUEST_ID])
+        self.assertEqual(len(self.sandbox.received("vendors")), 200)
+        status = client.get_request_status(response.amzn_request_id)
+        self.assertEqual(len(status.items), 200)
+
+    def test_post_records_to_a_list(self):
+        client = self.make_client()
+        item = {
+            "externalCode": "D1",
+            "text_1": "Dept 1",
+            "companies": [{"companyCode": "C100", "active": True}],
+        }
+        path = "/v1/lists/ACC_LIST_3"
+        self.assertEqual(len(client.split_for_post(path, [item] * 501)), 2, "500 per list POST")
+        response = client.post_records(path, [item])
+        self.assertEqual(response.status, 200)
+        self.assertEqual(len(self.calls(path, "POST")), 1)
+        self.sandbox.clear_requests()
+        for unknown in ("/v1/lists/ACC_LIST_36", "/v1/lists/"):
+            with self.subTest(path=unknown), self.assertRaises(errors.BaswareConfigError):
+                client.post_records(unknown, [item])
+        self.assertEqual(self.sandbox.requests, [])
 
     def test_chunking_matching_order_lines_by_100(self):
         client = self.make_client()
@@ -488,7 +553,7 @@ class TestClientSandbox(BaseCase):
             deadline=deadline,
             backoff_base=1.0,
             backoff_max=60.0,
-            max_attempts=50,
+            max_attempts=bw.MAX_HTTP_ATTEMPTS,
             read_timeout=read_timeout,
         )
         started = time.monotonic()
@@ -504,19 +569,35 @@ class TestClientSandbox(BaseCase):
         self.assertTrue(self.calls(VENDORS))
         self.assertEqual({c["status"] for c in self.calls(VENDORS)}, {503})
 
-    def test_nothing_starts_after_the_deadline(self):
-        # Token and API answers take 0.6 s each: the API's 401 comes after the deadline.
+    def test_attempt_under_way_is_cut_at_the_deadline(self):
+        # Token and API answers take 0.6 s each: the API's 401 would come after the deadline.
         self.sandbox.set_faults(latency=0.6)
         self.sandbox.fail_next(401, count=1, path_prefix=VENDORS)
         client = self.make_client(deadline=1.0, read_timeout=1.0)
         started = time.monotonic()
         with self.assertRaises(errors.BaswareConnectionError) as caught:
             client.request("GET", VENDORS, expected=(200, 404))
-        self.assertLess(time.monotonic() - started, 2.0)
-        self.assertIn("deadline", str(caught.exception))
+        self.assertLess(time.monotonic() - started, 1.5)
+        self.assertIn("did not complete within the call deadline of 1 s", str(caught.exception))
         self.assertTrue(caught.exception.retryable)
         self.assertEqual(len(self.token_calls()), 1, "no new token after the deadline")
-        self.assertEqual([c["status"] for c in self.calls(VENDORS)], [401])
+        self.assertEqual(len(self.calls(VENDORS)), 1)
+
+    def test_nothing_starts_after_the_deadline(self):
+        clock = ShiftedClock()
+
+        def oversleep(seconds):
+            # A suspended worker wakes up late: past the call's deadline.
+            clock.offset += seconds + 10
+
+        client = self.make_client(sleep=oversleep, clock=clock, deadline=5.0)
+        self.sandbox.fail_next(503, count=1, retry_after=1, path_prefix=VENDORS)
+        with self.assertRaises(errors.BaswareConnectionError) as caught:
+            client.request("GET", VENDORS, expected=(200, 404))
+        self.assertIn("not sent", str(caught.exception))
+        self.assertIn("deadline", str(caught.exception))
+        self.assertTrue(caught.exception.retryable)
+        self.assertEqual([c["status"] for c in self.calls(VENDORS)], [503])
 
     def test_dropped_connection_retried(self):
         client = self.make_client()

@@ -7,7 +7,7 @@ import requests
 
 from odoo.tests.common import BaseCase
 
-from ..basware import ClientConfig, MemoryTokenStore, RequestStatus, decode_jwt_claims, errors
+from ..basware import ClientConfig, MemoryTokenStore, RequestStatus, decode_jwt_claims, errors, urls
 from ..basware import constants as bw
 from ..basware.auth import check_environment, issuer_mismatch, refresh_margin, response_body
 from ..basware.client import chunk_records, clean_params, required_scope
@@ -148,6 +148,57 @@ class TestConfig(BaseCase):
         with self.assertRaises(errors.BaswareConfigError):
             ClientConfig("ftp://api.basware.com", client_id="a", client_secret="b").validate()
         ClientConfig("https://api.basware.com", client_id="a", client_secret="b").validate()
+
+    def test_validate_bounds(self):
+        def config(**values):
+            return ClientConfig(
+                "https://api.basware.com", client_id="a", client_secret="b", **values
+            )
+
+        config(
+            connect_timeout=bw.MAX_CONNECT_TIMEOUT,
+            read_timeout=bw.MAX_READ_TIMEOUT,
+            max_attempts=bw.MAX_HTTP_ATTEMPTS,
+        ).validate()
+        refused = {
+            "connect_timeout": (0, -1, bw.MAX_CONNECT_TIMEOUT + 1, float("nan")),
+            "read_timeout": (0, bw.MAX_READ_TIMEOUT + 0.5, float("inf")),
+            "max_attempts": (0, bw.MAX_HTTP_ATTEMPTS + 1),
+            "deadline": (0, -5),
+        }
+        for name, values in refused.items():
+            for value in values:
+                with self.subTest(name=name, value=value):
+                    with self.assertRaises(errors.BaswareConfigError) as caught:
+                        config(**{name: value}).validate()
+                    self.assertIn(name, str(caught.exception))
+
+    def test_validate_urls(self):
+        secret_url = "https://user:pw-9f3@api.basware.com/?sig=abc"
+        refused = {
+            "api_url": (
+                "http://api.basware.com",
+                "https://169.254.169.254",
+                "https://10.1.2.3",
+                secret_url,
+            ),
+            "token_url": ("http://login.example.com/v1/tokens", "https://[::ffff:a9fe:a9fe]/t"),
+        }
+        for name, values in refused.items():
+            for value in values:
+                with self.subTest(name=name, value=value):
+                    values = {"api_url": "https://api.basware.com", name: value}
+                    config = ClientConfig(client_id="a", client_secret="b", **values)
+                    with self.assertRaises(errors.BaswareConfigError) as caught:
+                        config.validate()
+                    message = str(caught.exception)
+                    self.assertIn(name, message)
+                    self.assertIn(urls.MESSAGES[urls.url_problem(value)], message)
+                    self.assertNotIn("pw-9f3", message)
+                    self.assertNotIn("sig=abc", message)
+        # Loopback stays open to plain http: the local sandbox and the tests use it.
+        ClientConfig("http://127.0.0.1:8900", client_id="a", client_secret="b").validate()
+        ClientConfig("http://localhost:8900", client_id="a", client_secret="b").validate()
 
     def test_expected_issuer(self):
         config = ClientConfig("https://api.basware.com", client_id="a", client_secret="b")
