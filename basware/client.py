@@ -728,10 +728,6 @@ class BaswareClient:
                 raise
         return responses
 
-    def post_records(self, path, records):
-        """POST ``records`` in exactly one request."""
-        return self._call(METHOD_POST, path, body=encode_json(list(records)))
-
     # -- master data -------------------------------------------------------------------------
 
     def post_vendors(self, records):

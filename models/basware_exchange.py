@@ -26,7 +26,7 @@ from odoo.tools import SQL
 
 from ..basware import constants as bw
 from ..basware import errors as bw_errors
-from ..basware.client import chunk_records
+from ..basware.client import bulk_limit, chunk_records
 from ..basware.retry import backoff_delay
 from .basware_backend import BackendPaused
 
@@ -404,9 +404,8 @@ class BaswareExchange(models.Model):
         exchange carries exactly one POST, its own x-amzn-RequestId and its own phase-two
         poll. The stored payload is what is sent, so it must hold nothing to redact.
         """
-        limit = bw.BULK_LIMITS.get(endpoint, bw.DEFAULT_BULK_LIMIT)
         exchanges = self.browse()
-        for chunk, _body in chunk_records(list(records), limit):
+        for chunk, _body in chunk_records(list(records), bulk_limit(endpoint)):
             if redact(chunk) != chunk:
                 raise ValueError(f"Refusing to store credentials in a payload for {endpoint}")
             exchanges |= self._enqueue(
