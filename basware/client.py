@@ -39,6 +39,8 @@ from .transport import AttemptWatch, DeadlineAdapter, cap_timeout
 
 _logger = logging.getLogger(__name__)
 
+# Seconds of timer inaccuracy tolerated when telling a deadline cut from a plain timeout.
+DEADLINE_SLACK = 0.05
 METHOD_GET = "GET"
 METHOD_POST = "POST"
 METHOD_DELETE = "DELETE"
@@ -391,6 +393,7 @@ class BaswareClient:
     def _attempt(self, method, url, log_path, request_id, remaining, **kwargs):
         """One HTTP request, its answer read in full, ended after ``remaining`` seconds."""
         response = None
+        started = time.monotonic()
         with AttemptWatch(remaining) as watch:
             try:
                 response = self.session.request(
@@ -402,9 +405,14 @@ class BaswareClient:
                     allow_redirects=False,
                     **kwargs,
                 )
-            except requests.exceptions.RequestException:
-                if not watch.expired:
+            except requests.exceptions.RequestException as exc:
+                # A timeout cut to the time left is the deadline too, whoever fired first.
+                timed_out_at_deadline = isinstance(exc, requests.exceptions.Timeout) and (
+                    time.monotonic() - started >= remaining - DEADLINE_SLACK
+                )
+                if not (watch.expired or timed_out_at_deadline):
                     raise
+                watch.expired = True
         if watch.expired:
             # Also when an answer came: the socket may have been shut down under its body.
             _logger.warning(

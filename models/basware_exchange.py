@@ -24,7 +24,6 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
-from ..basware import constants as bw
 from ..basware import errors as bw_errors
 from ..basware.client import bulk_limit, chunk_records
 from ..basware.retry import backoff_delay
