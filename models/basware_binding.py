@@ -1,0 +1,152 @@
+"""Which Odoo record a Basware code stands for, per backend: the binder of the sync flows.
+
+One small generic model instead of one binding model per Odoo model: a binding ties an
+Odoo record to its Basware ``externalCode`` (stable for the life of the record) and the
+business code sent (vendorCode, accountCode, ...), remembers the hash of the last
+payload sent, the exchanges that carried it and Basware's last answer about it.
+"""
+
+import hashlib
+import json
+import uuid
+
+from odoo import api, fields, models
+
+ENTITY_VENDOR = "vendor"
+ENTITY_ACCOUNT = "account"
+ENTITY_TAX_CODE = "tax_code"
+ENTITY_PAYMENT_TERM = "payment_term"
+ENTITY_COST_CENTER = "cost_center"
+ENTITY_LIST_ITEM = "list_item"
+ENTITY_PROJECT = "project"
+ENTITY_ORDER = "matching_order"
+ENTITY_ORDER_LINE = "matching_order_line"
+ENTITIES = [
+    (ENTITY_VENDOR, "Vendor"),
+    (ENTITY_ACCOUNT, "GL Account"),
+    (ENTITY_TAX_CODE, "Tax Code"),
+    (ENTITY_PAYMENT_TERM, "Payment Term"),
+    (ENTITY_COST_CENTER, "Cost Center"),
+    (ENTITY_LIST_ITEM, "List Item"),
+    (ENTITY_PROJECT, "Project"),
+    (ENTITY_ORDER, "Matching Order"),
+    (ENTITY_ORDER_LINE, "Matching Order Line"),
+]
+
+SYNC_WAITING = "waiting"
+SYNC_SENT = "sent"
+SYNC_DONE = "done"
+SYNC_ERROR = "error"
+SYNC_STATES = [
+    (SYNC_WAITING, "Waiting"),
+    (SYNC_SENT, "Sent"),
+    (SYNC_DONE, "Accepted"),
+    (SYNC_ERROR, "Rejected"),
+]
+# Per-record answers of Basware's phase two (requestStatus items).
+ITEM_SUCCESS = "Success"
+ITEM_NOT_PROCESSED = "NotProcessed"
+ITEM_ERROR = "Error"
+ACCEPTED_ITEM_STATUSES = (ITEM_SUCCESS, ITEM_NOT_PROCESSED)
+EXTERNAL_CODE_MAX = 36
+
+
+def external_code(namespace, record, suffix=""):
+    """The stable Basware externalCode of ``record``: a name-based UUID (36 characters).
+
+    It depends only on the namespace (database and backend) and the record's model and id,
+    so a lost binding is rebuilt with the same code and Basware never gets a duplicate.
+    """
+    return str(uuid.uuid5(namespace, f"{record._name},{record.id}{suffix}"))
+
+
+def payload_hash(payload):
+    """Hash of a payload, independent of key order: an unchanged record is not re-sent."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class BaswareBinding(models.Model):
+    _name = "basware.binding"
+    _description = "Basware Binding"
+    _order = "id desc"
+    _rec_name = "code"
+
+    backend_id = fields.Many2one(
+        "basware.backend", required=True, index=True, ondelete="cascade", readonly=True
+    )
+    company_id = fields.Many2one(
+        related="backend_id.company_id", store=True, index=True, readonly=True
+    )
+    entity = fields.Selection(ENTITIES, required=True, index=True, readonly=True)
+    res_model = fields.Char("Odoo Model", required=True, index=True, readonly=True)
+    res_id = fields.Many2oneReference(
+        "Odoo Record ID", model_field="res_model", required=True, index=True, readonly=True
+    )
+    record_ref = fields.Reference(
+        selection="_selection_record_ref", compute="_compute_record_ref", string="Odoo Record"
+    )
+    external_code = fields.Char(
+        "Basware External Code", size=EXTERNAL_CODE_MAX, required=True, readonly=True
+    )
+    code = fields.Char(
+        "Basware Code",
+        index=True,
+        help="The business code sent: vendorCode, accountCode, taxCode, orderNumber...",
+    )
+    payload_hash = fields.Char(readonly=True, copy=False)
+    sync_state = fields.Selection(SYNC_STATES, index=True, readonly=True, copy=False)
+    sync_message = fields.Text(
+        readonly=True, copy=False, help="Why the record waits, or what Basware answered."
+    )
+    sync_date = fields.Datetime(readonly=True, copy=False)
+    basware_status = fields.Char(
+        "Basware Answer", readonly=True, copy=False, help="Phase-two status of the last write."
+    )
+    exchange_ids = fields.Many2many(
+        "basware.exchange",
+        "basware_binding_exchange_rel",
+        "binding_id",
+        "exchange_id",
+        string="Exchanges",
+        readonly=True,
+        copy=False,
+    )
+    last_exchange_id = fields.Many2one("basware.exchange", readonly=True, copy=False)
+
+    _record_unique = models.Constraint(
+        "UNIQUE(backend_id, res_model, res_id)",
+        "This Odoo record already has a Basware binding on this backend.",
+    )
+    _external_code_unique = models.Constraint(
+        "UNIQUE(backend_id, entity, external_code)",
+        "This Basware external code is already bound on this backend.",
+    )
+
+    @api.model
+    def _selection_record_ref(self):
+        return [(model.model, model.name) for model in self.env["ir.model"].sudo().search([])]
+
+    @api.depends("res_model", "res_id")
+    def _compute_record_ref(self):
+        for binding in self:
+            ref = False
+            if binding.res_model in self.env and binding.res_id:
+                ref = f"{binding.res_model},{binding.res_id}"
+            binding.record_ref = ref
+
+    @api.model
+    def _for_records(self, backend, records):
+        """Existing bindings of ``records`` on ``backend``, by record id (one query)."""
+        bindings = self.search(
+            [
+                ("backend_id", "=", backend.id),
+                ("res_model", "=", records._name),
+                ("res_id", "in", records.ids),
+            ]
+        )
+        return {binding.res_id: binding for binding in bindings}
+
+    def _is_accepted(self):
+        """Whether Basware has accepted this record (a dependant may be sent)."""
+        return self.sync_state == SYNC_DONE
