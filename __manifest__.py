@@ -10,7 +10,7 @@
     "author": "basware_connector authors",
     "license": "LGPL-3",
     "development_status": "Alpha",
-    "depends": ["base", "mail", "account", "purchase", "analytic"],
+    "depends": ["base", "mail", "account", "purchase", "analytic", "uom"],
     "external_dependencies": {"python": ["cryptography", "requests"]},
     "data": [
         "security/security.xml",

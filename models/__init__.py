@@ -4,3 +4,4 @@ from . import res_config_settings
 from . import basware_binding
 from . import basware_analytic_mapping
 from . import basware_backend_sync
+from . import basware_codes
