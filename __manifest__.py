@@ -19,7 +19,9 @@
         "views/basware_backend_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",
+        "views/basware_sync_views.xml",
         "data/ir_cron.xml",
+        "data/ir_cron_sync.xml",
     ],
     "demo": ["demo/basware_demo.xml"],
 }

@@ -5,3 +5,6 @@ from . import basware_binding
 from . import basware_analytic_mapping
 from . import basware_backend_sync
 from . import basware_codes
+from . import basware_sync_flow
+from . import basware_sync
+from . import basware_sync_preview

@@ -10,6 +10,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..basware import constants as bw
+from .basware_binding import ENTITY_COST_CENTER, ENTITY_LIST_ITEM, ENTITY_PROJECT
 
 TARGET_COST_CENTER = "cost_center"
 TARGET_LIST = "list"
@@ -27,6 +28,17 @@ CODING_FIELDS = [
     (CODING_PROJECT, "Project (projectCode)"),
     *[(f"dimCode{n}", f"Dimension {n} (dimCode{n})") for n in range(1, 11)],
 ]
+BINDING_ENTITIES = {
+    TARGET_COST_CENTER: ENTITY_COST_CENTER,
+    TARGET_LIST: ENTITY_LIST_ITEM,
+    TARGET_PROJECT: ENTITY_PROJECT,
+}
+# The payload key holding the business code, per target.
+CODE_KEYS = {
+    TARGET_COST_CENTER: "costCenterCode",
+    TARGET_LIST: "text_1",
+    TARGET_PROJECT: "projectCode",
+}
 DEFAULT_CODING_FIELD = {
     TARGET_COST_CENTER: CODING_COST_CENTER,
     TARGET_PROJECT: CODING_PROJECT,
@@ -94,6 +106,14 @@ class BaswareAnalyticMapping(models.Model):
         if self.target == TARGET_PROJECT:
             return bw.PROJECTS_PATH
         return bw.COST_CENTERS_PATH
+
+    def _binding_entity(self):
+        self.ensure_one()
+        return BINDING_ENTITIES[self.target]
+
+    def _code_key(self):
+        self.ensure_one()
+        return CODE_KEYS[self.target]
 
     @api.constrains("target", "list_key")
     def _check_list_key(self):

@@ -11,6 +11,7 @@ import json
 import uuid
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 ENTITY_VENDOR = "vendor"
 ENTITY_ACCOUNT = "account"
@@ -150,3 +151,135 @@ class BaswareBinding(models.Model):
     def _is_accepted(self):
         """Whether Basware has accepted this record (a dependant may be sent)."""
         return self.sync_state == SYNC_DONE
+
+    @api.model
+    def _mark_sent(self, sent):
+        """Record ``sent`` [(binding id, payload hash)] as sent, in one statement."""
+        if not sent:
+            return
+        self.env.flush_all()
+        rows = SQL(", ").join(SQL("(%s, %s)", binding_id, digest) for binding_id, digest in sent)
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE basware_binding AS binding
+                   SET payload_hash = sent.digest, sync_state = %s, sync_message = NULL,
+                       sync_date = %s, write_date = %s, write_uid = %s
+                  FROM (VALUES %s) AS sent(id, digest)
+                 WHERE binding.id = sent.id
+                """,
+                SYNC_SENT,
+                fields.Datetime.now(),
+                fields.Datetime.now(),
+                self.env.uid,
+                rows,
+            )
+        )
+        self.invalidate_model(["payload_hash", "sync_state", "sync_message", "sync_date"])
+
+    def _take_item_results(self, status):
+        """Basware's per-record phase-two answers, onto these bindings and their records."""
+        items = {item.external_code: item for item in status.items if item.external_code}
+        accepted = self.browse()
+        for binding in self:
+            item = items.get(binding.external_code)
+            if item is None or item.status in ACCEPTED_ITEM_STATUSES:
+                accepted |= binding
+            elif item.is_error:
+                binding._reject(item.status, "; ".join(item.error_messages) or item.status)
+        accepted.write(
+            {
+                "sync_state": SYNC_DONE,
+                "sync_message": False,
+                "basware_status": ITEM_SUCCESS,
+                "sync_date": fields.Datetime.now(),
+            }
+        )
+        for binding in accepted:
+            item = items.get(binding.external_code)
+            if item is not None and item.status != ITEM_SUCCESS:
+                binding.basware_status = item.status
+
+    def _reject(self, status, message):
+        """Basware refused the record: say so on the binding and, once, on the record."""
+        self.ensure_one()
+        repeated = self.sync_state == SYNC_ERROR and self.sync_message == message
+        self.write(
+            {
+                "sync_state": SYNC_ERROR,
+                "sync_message": message,
+                "basware_status": status,
+                "sync_date": fields.Datetime.now(),
+            }
+        )
+        record = self.env[self.res_model].browse(self.res_id).exists()
+        if not repeated and record and hasattr(record, "message_post"):
+            record.message_post(
+                body=self.env._(
+                    "Basware rejected this %(entity)s: %(message)s",
+                    entity=dict(ENTITIES).get(self.entity, self.entity).lower(),
+                    message=message,
+                )
+            )
+
+
+class BaswareExchange(models.Model):
+    _inherit = "basware.exchange"
+
+    binding_ids = fields.Many2many(
+        "basware.binding",
+        "basware_binding_exchange_rel",
+        "exchange_id",
+        "binding_id",
+        string="Records Carried",
+        readonly=True,
+        copy=False,
+    )
+
+    def _link_bindings(self, bindings):
+        """Link the bindings this exchange carries, in one statement each way."""
+        self.ensure_one()
+        if not bindings:
+            return
+        ids = [binding.id for binding in bindings]
+        self.env.flush_all()
+        rows = SQL(", ").join(SQL("(%s, %s)", binding_id, self.id) for binding_id in ids)
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO basware_binding_exchange_rel (binding_id, exchange_id) VALUES %s "
+                "ON CONFLICT DO NOTHING",
+                rows,
+            )
+        )
+        self.env.cr.execute(
+            SQL(
+                "UPDATE basware_binding SET last_exchange_id = %s WHERE id IN %s",
+                self.id,
+                tuple(ids),
+            )
+        )
+        self.env["basware.binding"].invalidate_model(["last_exchange_id", "exchange_ids"])
+        self.invalidate_recordset(["binding_ids"])
+
+    def _apply_phase_two(self, status):
+        super()._apply_phase_two(status)
+        self.binding_ids._take_item_results(status)
+
+    def _record_failure(self, error, retryable, client):
+        super()._record_failure(error, retryable, client)
+        if self.binding_ids and (self.state == "dead" or not self.error_retryable):
+            # The whole write failed: no per-record answer, so no post on each record.
+            self.binding_ids.write(
+                {
+                    "sync_state": SYNC_ERROR,
+                    "sync_message": self.error_message,
+                    "basware_status": self.error_class,
+                    "sync_date": fields.Datetime.now(),
+                }
+            )
+
+    def _reset_to_pending(self, **values):
+        super()._reset_to_pending(**values)
+        self.binding_ids.filtered(lambda binding: binding.sync_state == SYNC_ERROR).write(
+            {"sync_state": SYNC_SENT}
+        )

@@ -61,6 +61,8 @@ KIND_ANALYTIC = "analytic"
 KIND_ACCOUNTING_DOCUMENT = "accounting_document"
 KIND_TRANSFER_RESPONSE = "transfer_response"
 KIND_REQUEST_STATUS = "request_status"
+KIND_PAYMENT_TERM = "payment_term"
+KIND_PURCHASE_ORDER_LINE = "purchase_order_line"
 KIND_WEBHOOK = "webhook_notification"
 KINDS = [
     (KIND_VENDOR, "Vendor"),
@@ -72,6 +74,8 @@ KINDS = [
     (KIND_ACCOUNTING_DOCUMENT, "Accounting Document"),
     (KIND_TRANSFER_RESPONSE, "Transfer Response"),
     (KIND_REQUEST_STATUS, "Request Status"),
+    (KIND_PAYMENT_TERM, "Payment Term"),
+    (KIND_PURCHASE_ORDER_LINE, "Purchase Order Line"),
     (KIND_WEBHOOK, "Webhook Notification"),
 ]
 
@@ -396,26 +400,32 @@ class BaswareExchange(models.Model):
         return self
 
     @api.model
-    def _enqueue_post(self, backend, kind, endpoint, records, **values):
+    def _enqueue_post(self, backend, kind, endpoint, records, bindings=None, **values):
         """Queue ``records`` for ``endpoint``: one exchange per HTTP write, and return them.
 
         Records are split within Basware's per-request count and 6 MB limits, so each
         exchange carries exactly one POST, its own x-amzn-RequestId and its own phase-two
-        poll. The stored payload is what is sent, so it must hold nothing to redact.
+        poll. ``bindings`` (one per record, in the same order) are linked to the exchange
+        that carries their record. The stored payload is what is sent, so it must hold
+        nothing to redact.
         """
         exchanges = self.browse()
+        start = 0
         for chunk, _body in chunk_records(list(records), bulk_limit(endpoint)):
             if redact(chunk) != chunk:
                 raise ValueError(f"Refusing to store credentials in a payload for {endpoint}")
-            exchanges |= self._enqueue(
-                backend,
-                kind,
-                DIRECTION_OUTBOUND,
-                payload=chunk,
-                endpoint=endpoint,
-                **values,
+            exchange = self._enqueue(
+                backend, kind, DIRECTION_OUTBOUND, payload=chunk, endpoint=endpoint, **values
             )
+            if bindings is not None:
+                exchange._link_bindings(bindings[start : start + len(chunk)])
+            start += len(chunk)
+            exchanges |= exchange
         return exchanges
+
+    def _link_bindings(self, bindings):
+        """Hook: the sync flows record which bindings this exchange carries."""
+        return
 
     def _get_record(self):
         self.ensure_one()
@@ -904,13 +914,19 @@ class BaswareExchange(models.Model):
         if status.is_pending:
             raise bw_errors.BaswareRequestPending(f"Basware is still processing request {tracked}.")
         client.acknowledge_request_status([tracked])
+        if self.parent_id:
+            self.parent_id._apply_phase_two(status)
+        return status.to_dict()
+
+    def _apply_phase_two(self, status):
+        """Take Basware's per-item results of this exchange's write (the sync flows extend it)."""
+        self.ensure_one()
         rejected = [item for item in status.items if item.is_error]
-        if rejected and self.parent_id:
-            self.parent_id.message_post(
+        if rejected:
+            self.message_post(
                 body=self.env._(
                     "Basware rejected %(count)s item(s) of request %(request)s.",
                     count=len(rejected),
-                    request=tracked,
+                    request=status.request_id,
                 )
             )
-        return status.to_dict()

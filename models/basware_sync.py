@@ -1,0 +1,490 @@
+"""Outbound sync: detect changed records, build their payloads, queue one exchange per write.
+
+Each flow of a backend (payment terms, tax codes, GL accounts, analytic dimensions,
+vendors, purchase orders) examines the records changed since its high-water mark, and
+the related records that change them (bank accounts, addresses, lines, receipts). It
+builds their payloads with the builders next to the records, drops those whose payload
+hash is unchanged, holds back those whose dependency Basware has not accepted yet, and
+queues the rest on the exchange spine in chunks of one HTTP write each.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
+from odoo.tools import SQL
+
+from ..basware import constants as bw
+from . import basware_binding as binding_model
+from . import basware_exchange as exchange_model
+from .basware_binding import payload_hash
+from .basware_sync_flow import DEFAULT_INTERVALS, DEFAULT_MASTER_INTERVAL, FLOW_KEYS
+
+_logger = logging.getLogger(__name__)
+
+# action_sync_now runs the queue within this many seconds, in the caller's request.
+SYNC_NOW_BUDGET = 120
+SYNC_NOW_MAX_EXCHANGES = 10000
+# How many payloads of each entity the preview shows.
+PREVIEW_SAMPLE = 20
+MANAGER_GROUP = "basware_connector.group_basware_manager"
+# Earliest start of the other open transactions: what they write may not be visible yet.
+OLDEST_OPEN_TRANSACTION = """
+    SELECT min(xact_start) AT TIME ZONE 'UTC'
+      FROM pg_stat_activity
+     WHERE datname = current_database() AND pid <> pg_backend_pid()
+       AND xact_start IS NOT NULL
+"""
+
+
+@dataclass
+class OutboundSet:
+    """Records of one Basware entity to examine, and how to send them."""
+
+    entity: str
+    kind: str
+    endpoint: str
+    records: object
+    build: Callable
+    code_key: str
+    # record -> the records Basware must have accepted before this one is sent
+    dependencies: "Callable | None" = None
+
+
+@dataclass
+class SetResult:
+    entity: str
+    examined: int = 0
+    sent: int = 0
+    unchanged: int = 0
+    waiting: int = 0
+    exchanges: object = None
+    payloads: list = field(default_factory=list)
+
+
+class BaswareBackend(models.Model):
+    _inherit = "basware.backend"
+
+    sync_flow_ids = fields.One2many("basware.sync.flow", "backend_id", string="Outbound Flows")
+    binding_count = fields.Integer(compute="_compute_binding_count")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        backends = super().create(vals_list)
+        backends._ensure_sync_flows()
+        return backends
+
+    def _compute_binding_count(self):
+        counts = dict(
+            self.env["basware.binding"]._read_group(
+                [("backend_id", "in", self.ids)], ["backend_id"], ["__count"]
+            )
+        )
+        for backend in self:
+            backend.binding_count = counts.get(backend, 0)
+
+    def _ensure_sync_flows(self):
+        """Every backend has one flow record per outbound flow."""
+        missing = []
+        for backend in self:
+            present = set(backend.sync_flow_ids.mapped("flow"))
+            missing += [
+                {
+                    "backend_id": backend.id,
+                    "flow": key,
+                    "interval_minutes": DEFAULT_INTERVALS.get(key, DEFAULT_MASTER_INTERVAL),
+                }
+                for key in FLOW_KEYS
+                if key not in present
+            ]
+        if missing:
+            self.env["basware.sync.flow"].create(missing)
+        return self.sync_flow_ids
+
+    def _check_manager_rights(self):
+        if not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(self.env._("Only a Basware manager can run or reset the sync."))
+
+    # === CHANGE DETECTION === #
+
+    def _basware_changed(self, scope, since, related=()):
+        """The records of ``scope`` changed since ``since`` (all of them without a mark).
+
+        ``related`` lists (model, path to the scope's records): a change of a bank account,
+        an address or a line changes the record it belongs to.
+        """
+        if not since:
+            return scope
+        changed = scope.filtered(lambda record: record.write_date >= since)
+        for model, path in related:
+            touched = self.env[model].with_context(active_test=False).search(
+                [("write_date", ">=", since)]
+            )
+            changed |= touched.mapped(path) & scope
+        return changed
+
+    def _basware_waiting(self, scope, entity):
+        """Records of ``scope`` held back earlier: examined again at every run."""
+        waiting = self.env["basware.binding"].search(
+            [
+                ("backend_id", "=", self.id),
+                ("entity", "=", entity),
+                ("sync_state", "=", binding_model.SYNC_WAITING),
+            ]
+        )
+        return scope.browse(waiting.mapped("res_id")) & scope
+
+    def _basware_new_mark(self):
+        """The next high-water mark: now, or the start of an older open transaction."""
+        self.env.cr.execute(SQL(OLDEST_OPEN_TRANSACTION))
+        oldest = self.env.cr.fetchone()[0]
+        now = self.env.cr.now()
+        return min(now, oldest) if oldest else now
+
+    # === FLOWS === #
+
+    def _basware_flow_sets(self, flow, since):
+        """The OutboundSets of one flow, in the order they must be sent."""
+        return getattr(self, f"_basware_sets_{flow}")(since)
+
+    def _basware_sets_payment_term(self, since):
+        scope = self._basware_payment_term_records()
+        records = self._basware_changed(
+            scope, since, [("account.payment.term.line", "payment_id")]
+        )
+        return [
+            OutboundSet(
+                binding_model.ENTITY_PAYMENT_TERM,
+                exchange_model.KIND_PAYMENT_TERM,
+                bw.PAYMENT_TERMS_PATH,
+                records,
+                lambda term: term._basware_payment_term_values(self),
+                "paymentTermCode",
+            )
+        ]
+
+    def _basware_sets_tax_code(self, since):
+        scope = self._basware_tax_records()
+        return [
+            OutboundSet(
+                binding_model.ENTITY_TAX_CODE,
+                exchange_model.KIND_TAX_CODE,
+                bw.TAX_CODES_PATH,
+                self._basware_changed(scope, since),
+                lambda tax: tax._basware_tax_code_values(self),
+                "taxCode",
+            )
+        ]
+
+    def _basware_sets_account(self, since):
+        scope = self._basware_account_records()
+        return [
+            OutboundSet(
+                binding_model.ENTITY_ACCOUNT,
+                exchange_model.KIND_ACCOUNT,
+                bw.ACCOUNTS_PATH,
+                self._basware_changed(scope, since),
+                lambda account: account._basware_account_values(self),
+                "accountCode",
+            )
+        ]
+
+    def _basware_sets_analytic(self, since):
+        sets = []
+        for mapping in self.analytic_mapping_ids.filtered("active"):
+            endpoint = mapping._get_endpoint()
+            if not endpoint:
+                continue
+            scope = self._basware_analytic_records(mapping)
+            sets.append(
+                OutboundSet(
+                    mapping._binding_entity(),
+                    exchange_model.KIND_ANALYTIC,
+                    endpoint,
+                    self._basware_changed(scope, since),
+                    lambda analytic, mapping=mapping: analytic._basware_dimension_values(
+                        self, mapping
+                    ),
+                    mapping._code_key(),
+                )
+            )
+        return sets
+
+    def _basware_sets_vendor(self, since):
+        scope = self._basware_vendor_records()
+        related = [
+            ("res.partner.bank", "partner_id.commercial_partner_id"),
+            ("res.partner", "commercial_partner_id"),
+        ]
+        records = self._basware_changed(scope, since, related)
+        records |= self._basware_waiting(scope, binding_model.ENTITY_VENDOR)
+        return [
+            OutboundSet(
+                binding_model.ENTITY_VENDOR,
+                exchange_model.KIND_VENDOR,
+                bw.VENDORS_PATH,
+                records,
+                lambda partner: partner._basware_vendor_values(self),
+                "vendorCode",
+            )
+        ]
+
+    def _basware_sets_purchase_order(self, since):
+        scope = self._basware_order_records()
+        related = [("purchase.order.line", "order_id")]
+        if "stock.move" in self.env:
+            related.append(("stock.move", "purchase_line_id.order_id"))
+        orders = self._basware_changed(scope, since, related)
+        orders |= self._basware_waiting(scope, binding_model.ENTITY_ORDER)
+        orders = self._basware_drop_unsent_cancelled(orders)
+        lines = self._basware_order_line_records(orders)
+        lines |= self._basware_waiting(
+            self._basware_order_line_records(scope), binding_model.ENTITY_ORDER_LINE
+        )
+        return [
+            OutboundSet(
+                binding_model.ENTITY_ORDER,
+                exchange_model.KIND_PURCHASE_ORDER,
+                bw.MATCHING_ORDERS_PATH,
+                orders,
+                lambda order: order._basware_order_values(self),
+                "orderNumber",
+                dependencies=lambda order: order.partner_id.commercial_partner_id,
+            ),
+            OutboundSet(
+                binding_model.ENTITY_ORDER_LINE,
+                exchange_model.KIND_PURCHASE_ORDER_LINE,
+                bw.MATCHING_ORDER_LINES_PATH,
+                lines,
+                lambda line: line._basware_order_line_values(self),
+                "lineNumber",
+                dependencies=lambda line: line.order_id,
+            ),
+        ]
+
+    def _basware_drop_unsent_cancelled(self, orders):
+        """A cancelled order goes out (closed) only when Basware knows it already."""
+        cancelled = orders.filtered(lambda order: order.state == "cancel")
+        if not cancelled:
+            return orders
+        known = self.env["basware.binding"]._for_records(self, cancelled)
+        return orders - cancelled.filtered(lambda order: order.id not in known)
+
+    # === SENDING === #
+
+    def _basware_sync_set(self, outbound, preview=False):
+        """Queue the changed records of one set; return a SetResult."""
+        self.ensure_one()
+        Binding = self.env["basware.binding"]
+        result = SetResult(outbound.entity, examined=len(outbound.records))
+        bindings = Binding._for_records(self, outbound.records)
+        changed = []
+        for record in outbound.records:
+            payload = outbound.build(record)
+            digest = payload_hash(payload)
+            binding = bindings.get(record.id)
+            if (
+                binding
+                and binding.payload_hash == digest
+                and binding.sync_state != binding_model.SYNC_WAITING
+            ):
+                result.unchanged += 1
+                continue
+            changed.append((record, payload, digest))
+        ready, waiting = self._basware_split_ready(outbound, changed)
+        result.waiting = len(waiting)
+        result.sent = len(ready)
+        if preview:
+            result.payloads = [payload for _record, payload, _digest in ready[:PREVIEW_SAMPLE]]
+            return result
+        bindings.update(self._basware_create_bindings(outbound, changed, bindings))
+        self._basware_hold_back(outbound, waiting, bindings)
+        if ready:
+            result.exchanges = self._basware_queue(outbound, ready, bindings)
+        return result
+
+    def _basware_split_ready(self, outbound, changed):
+        """(ready, waiting): records whose dependencies Basware has accepted, and the rest."""
+        if not outbound.dependencies or not changed:
+            return changed, []
+        dependencies = {record.id: outbound.dependencies(record) for record, *_rest in changed}
+        accepted = self._basware_accepted_ids(
+            self.env[next(iter(dependencies.values()))._name].union(*dependencies.values())
+        )
+        ready, waiting = [], []
+        for item in changed:
+            target = ready if dependencies[item[0].id].id in accepted else waiting
+            target.append(item)
+        return ready, waiting
+
+    def _basware_accepted_ids(self, records):
+        bindings = self.env["basware.binding"]._for_records(self, records)
+        return {res_id for res_id, binding in bindings.items() if binding._is_accepted()}
+
+    def _basware_create_bindings(self, outbound, changed, bindings):
+        """Bindings for the records that have none yet, created in one batch."""
+        values = [
+            {
+                "backend_id": self.id,
+                "entity": outbound.entity,
+                "res_model": record._name,
+                "res_id": record.id,
+                "external_code": payload.get("externalCode"),
+                "code": str(payload.get(outbound.code_key) or "") or False,
+            }
+            for record, payload, _digest in changed
+            if record.id not in bindings
+        ]
+        created = self.env["basware.binding"].create(values)
+        return {binding.res_id: binding for binding in created}
+
+    def _basware_hold_back(self, outbound, waiting, bindings):
+        if not waiting:
+            return
+        held = self.env["basware.binding"].union(
+            *(bindings[record.id] for record, *_rest in waiting)
+        )
+        message = self.env._(
+            "Waiting until Basware accepts what this record refers to (its vendor or order)."
+        )
+        held.write(
+            {
+                "sync_state": binding_model.SYNC_WAITING,
+                "sync_message": message,
+                "sync_date": fields.Datetime.now(),
+            }
+        )
+
+    def _basware_queue(self, outbound, ready, bindings):
+        """One exchange per write; the bindings remember the payload hash and the exchange."""
+        carried = [bindings[record.id] for record, *_rest in ready]
+        exchanges = self.env["basware.exchange"]._enqueue_post(
+            self,
+            outbound.kind,
+            outbound.endpoint,
+            [payload for _record, payload, _digest in ready],
+            bindings=carried,
+        )
+        self.env["basware.binding"]._mark_sent(
+            [(bindings[record.id].id, digest) for record, _payload, digest in ready]
+        )
+        return exchanges
+
+    # === RUNS === #
+
+    def _basware_run_flow(self, flow_record, preview=False):
+        """Examine and queue one flow; return its SetResults."""
+        self.ensure_one()
+        mark = False if preview else self._basware_new_mark()
+        sets = self._basware_flow_sets(flow_record.flow, flow_record.high_water_mark)
+        results = [self._basware_sync_set(outbound, preview=preview) for outbound in sets]
+        if not preview:
+            flow_record.write(
+                {
+                    "high_water_mark": mark,
+                    "last_run_date": fields.Datetime.now(),
+                    "last_success_date": fields.Datetime.now(),
+                    "last_sent_count": sum(result.sent for result in results),
+                    "last_waiting_count": sum(result.waiting for result in results),
+                    "last_message": False,
+                }
+            )
+        return results
+
+    def _basware_sync_outbound(self, flows=None, preview=False):
+        """Run the enabled flows of this backend in dependency order; return SetResults."""
+        self.ensure_one()
+        self._ensure_sync_flows()
+        results = []
+        for flow_record in self.sync_flow_ids.sorted("sequence"):
+            if not flow_record.active or (flows is not None and flow_record.flow not in flows):
+                continue
+            results += self._basware_run_flow(flow_record, preview=preview)
+            if not preview:
+                # The exchanges exist, committed, before any call can reach Basware.
+                self.env["basware.exchange"]._commit_batch(0)
+        return results
+
+    @api.model
+    def _cron_sync_flow(self, flow):
+        """Cron of one outbound flow: every backend whose interval for it has passed."""
+        for backend in self.search([("active", "=", True)]):
+            if backend._get_pause_reason():
+                continue
+            flow_record = backend._ensure_sync_flows().filtered(lambda f, key=flow: f.flow == key)
+            if not (flow_record.active and flow_record._is_due()):
+                continue
+            backend._basware_run_flow(flow_record)
+            self.env["basware.exchange"]._commit_batch(0)
+        self.env.ref("basware_connector.ir_cron_basware_exchange_process")._trigger()
+
+    def _basware_forget_hashes(self, flow):
+        """Forget what was sent for one flow: its records all go out at the next run."""
+        entities = [outbound.entity for outbound in self._basware_flow_sets(flow, False)]
+        bindings = self.env["basware.binding"].search(
+            [("backend_id", "=", self.id), ("entity", "in", entities)]
+        )
+        bindings.write({"payload_hash": False})
+
+    # === ACTIONS === #
+
+    def action_sync_now(self):
+        """Run one full cycle now: detect, queue and send, then report the counts."""
+        self.ensure_one()
+        self._check_manager_rights()
+        reason = self._get_pause_reason()
+        if reason:
+            return self._notification(self.env._("Sync not started"), reason, "warning")
+        results = self._basware_sync_outbound()
+        Exchange = self.env["basware.exchange"]
+        Exchange._process_backend_queue(self, limit=SYNC_NOW_MAX_EXCHANGES, time_left=SYNC_NOW_BUDGET)
+        return self._notification(
+            self.env._("Sync finished"), self._sync_summary(results), "success"
+        )
+
+    def _sync_summary(self, results):
+        sent = sum(result.sent for result in results)
+        waiting = sum(result.waiting for result in results)
+        unchanged = sum(result.unchanged for result in results)
+        failed = self.env["basware.exchange"].search_count(
+            [("backend_id", "=", self.id), ("state", "in", ("failed", "dead"))]
+        )
+        return self.env._(
+            "%(sent)s record(s) sent, %(unchanged)s unchanged, %(waiting)s waiting for a "
+            "dependency; %(failed)s exchange(s) failed or dead.",
+            sent=sent,
+            unchanged=unchanged,
+            waiting=waiting,
+            failed=failed,
+        )
+
+    def _notification(self, title, message, kind):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"title": title, "message": message, "type": kind, "sticky": False},
+        }
+
+    def action_preview_sync(self):
+        """What the next sync would send, built by the same builders; nothing is sent."""
+        self.ensure_one()
+        results = self._basware_sync_outbound(preview=True)
+        preview = self.env["basware.sync.preview"]._from_results(self, results)
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Sync Preview"),
+            "res_model": "basware.sync.preview",
+            "res_id": preview.id,
+            "view_mode": "form",
+            "target": "new",
+        }
+
+    def action_view_bindings(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "basware_connector.basware_binding_action"
+        )
+        action["domain"] = [("backend_id", "=", self.id)]
+        return action
