@@ -5,12 +5,10 @@ It never talks HTTP itself: :meth:`BaswareBackend._get_client` hands a configure
 :class:`BaswareClient` to whoever needs one (the exchange spine, the webhook).
 """
 
-import ipaddress
 import json
 import logging
 from contextlib import contextmanager
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import psycopg2.errors
 
@@ -18,7 +16,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, str2bool
 
-from ..basware import BaswareClient, ClientConfig, constants, errors
+from ..basware import BaswareClient, ClientConfig, constants, errors, urls
 from ..basware.signature import DEFAULT_SIGNATURE_HEADER
 from . import basware_crypto
 
@@ -34,15 +32,12 @@ ENVIRONMENT_SELECTION = [
     (constants.ENVIRONMENT_PRODUCTION, "Production"),
     (constants.ENVIRONMENT_TEST, "Test"),
 ]
-# Plain http is only accepted for a server on this machine (the local sandbox).
-LOOPBACK_HOSTNAMES = ("localhost",)
-SECURE_SCHEME = "https"
-LOCAL_SCHEME = "http"
 # How long a worker waits for another one renewing the access token.
 TOKEN_LOCK_TIMEOUT_MS = 10000
 # A connection test must answer quickly: no transport retries.
 TEST_CONNECTION_ATTEMPTS = 1
 NEUTRALIZED_PARAM = "database.is_neutralized"
+URL_FIELDS = ("api_url", "token_url")
 # Changing one of these makes the cached token useless (other tenant, client or scope).
 TOKEN_INVALIDATING_FIELDS = frozenset(
     {
@@ -61,25 +56,6 @@ SECRET_COLUMNS = {
     "client_secret": "client_secret_encrypted",
     "webhook_secret": "webhook_secret_encrypted",
 }
-
-
-def is_allowed_url(url):
-    """Return whether ``url`` is https, or http on a loopback host."""
-    parts = urlsplit(url or "")
-    if not parts.hostname:
-        return False
-    if parts.scheme == SECURE_SCHEME:
-        return True
-    return parts.scheme == LOCAL_SCHEME and is_loopback_host(parts.hostname)
-
-
-def is_loopback_host(hostname):
-    if hostname.lower() in LOOPBACK_HOSTNAMES:
-        return True
-    try:
-        return ipaddress.ip_address(hostname).is_loopback
-    except ValueError:
-        return False
 
 
 def default_api_url(region, environment):
@@ -378,16 +354,49 @@ class BaswareBackend(models.Model):
     @api.constrains("api_url", "token_url")
     def _check_urls(self):
         for backend in self:
-            for field_name in ("api_url", "token_url"):
-                if not is_allowed_url(backend[field_name]):
-                    raise ValidationError(
-                        self.env._(
-                            "%(field)s must be an https:// URL (plain http:// is only "
-                            "accepted for a test server on this machine, such as "
-                            "http://127.0.0.1).",
-                            field=self._fields[field_name]._description_string(self.env),
-                        )
-                    )
+            for field_name in URL_FIELDS:
+                reason = urls.url_problem(backend[field_name])
+                if reason:
+                    raise ValidationError(self._url_problem_message(field_name, reason))
+
+    def _url_problem_message(self, field_name, reason):
+        """Why ``field_name`` cannot hold its URL, for a ``basware.urls`` REASON_* code."""
+        field = self._fields[field_name]._description_string(self.env)
+        _ = self.env._
+        messages = {
+            urls.REASON_EMPTY: _(
+                "%(field)s needs a complete URL with a host, such as https://api.basware.com.",
+                field=field,
+            ),
+            urls.REASON_CONTROL: _("%(field)s contains spaces or control characters.", field=field),
+            urls.REASON_SCHEME: _("%(field)s must be an https:// URL.", field=field),
+            urls.REASON_CREDENTIALS: _(
+                "%(field)s must not contain a user name or password (user:password@): the "
+                "connector signs in with the client ID and secret.",
+                field=field,
+            ),
+            urls.REASON_METADATA: _(
+                "%(field)s points at a cloud instance-metadata service: the connector never "
+                "calls it.",
+                field=field,
+            ),
+            urls.REASON_LINK_LOCAL: _(
+                "%(field)s points at a link-local address (169.254.0.0/16 or fe80::/10): the "
+                "connector never calls it.",
+                field=field,
+            ),
+            urls.REASON_PRIVATE: _(
+                "%(field)s points at a private or reserved network address: only public hosts, "
+                "or this machine (loopback) for a local test server, are allowed.",
+                field=field,
+            ),
+            urls.REASON_PLAIN_HTTP: _(
+                "%(field)s must be an https:// URL (plain http:// is only accepted for a test "
+                "server on this machine, such as http://127.0.0.1).",
+                field=field,
+            ),
+        }
+        return messages.get(reason) or _("%(field)s is not an allowed URL.", field=field)
 
     # === CRUD METHODS === #
 

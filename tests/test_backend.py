@@ -65,6 +65,38 @@ class TestBackendConfiguration(BaswareBackendCase):
         with self.assertRaises(ValidationError):
             self.backend.token_url = "http://evil.example.com/v1/tokens"
 
+    def test_url_rules_name_the_field_and_the_reason(self):
+        cases = [
+            ("https://169.254.10.1", "link-local address"),
+            ("https://[fe80::1]", "link-local address"),
+            ("https://metadata.google.internal", "instance-metadata service"),
+            ("https://100.100.100.200", "instance-metadata service"),
+            ("https://10.1.2.3", "private or reserved network"),
+            ("https://192.168.0.10:8443", "private or reserved network"),
+            ("https://user:password@api.basware.com", "user name or password"),
+            ("https://api.basware.com/v1\ttokens", "control characters"),
+            ("https://api.basware.com/v1 tokens", "control characters"),
+            ("http://api.basware.com", "plain http:// is only accepted"),
+            ("ftp://api.basware.com", "must be an https:// URL."),
+            ("api.basware.com", "must be an https:// URL."),
+            ("https://", "complete URL with a host"),
+        ]
+        for url, fragment in cases:
+            for field_name, label in (("api_url", "API URL"), ("token_url", "Token URL")):
+                with (
+                    self.subTest(url=url, field=field_name),
+                    self.assertRaises(ValidationError) as caught,
+                    self.env.cr.savepoint(),
+                ):
+                    self.backend.write({field_name: url})
+                message = str(caught.exception)
+                self.assertIn(label, message)
+                self.assertIn(fragment, message)
+        # the local sandbox stays reachable
+        self.backend.write(
+            {"api_url": "http://127.0.0.1:8900", "token_url": "http://localhost:8900/v1/tokens"}
+        )
+
     @mute_logger("odoo.sql_db")
     def test_name_unique_per_company(self):
         other_company = self.env["res.company"].create({"name": "Other Co"})
