@@ -38,6 +38,9 @@ TOKEN_LOCK_TIMEOUT_MS = 10000
 TEST_CONNECTION_ATTEMPTS = 1
 NEUTRALIZED_PARAM = "database.is_neutralized"
 URL_FIELDS = ("api_url", "token_url")
+# A retry farther away than a week is an outage to look at, not a backoff (and keeps
+# the next attempt date far from any overflow).
+MAX_RETRY_DELAY = 7 * 24 * 3600
 # Changing one of these makes the cached token useless (other tenant, client or scope).
 TOKEN_INVALIDATING_FIELDS = frozenset(
     {
@@ -249,13 +252,14 @@ class BaswareBackend(models.Model):
         help="Minimum time between two pulls of approved invoices from Basware.",
     )
     last_sync_date = fields.Datetime(readonly=True, copy=False)
-    connect_timeout = fields.Integer("Connect Timeout (s)", default=5)
-    read_timeout = fields.Integer("Read Timeout (s)", default=30)
+    connect_timeout = fields.Integer("Connect Timeout (s)", default=5, help="At most 60 seconds.")
+    read_timeout = fields.Integer("Read Timeout (s)", default=30, help="At most 300 seconds.")
     request_max_attempts = fields.Integer(
         "HTTP Attempts",
         default=3,
         help="Attempts of one HTTP call on a rate limit (429), a 502/503/504 or a lost "
-        "connection, with exponential backoff, before the exchange itself is retried later.",
+        "connection, with exponential backoff, before the exchange itself is retried later "
+        "(at most 10).",
     )
 
     # Retry policy of the exchanges of this backend.
@@ -268,7 +272,9 @@ class BaswareBackend(models.Model):
         "Retry Delay (s)", default=60, help="Delay before the first retry; it doubles each time."
     )
     exchange_retry_max = fields.Integer(
-        "Max Retry Delay (s)", default=3600, help="Upper bound of the delay between retries."
+        "Max Retry Delay (s)",
+        default=3600,
+        help="Upper bound of the delay between retries (at most 604800 seconds: 7 days).",
     )
     exchange_batch_size = fields.Integer(
         "Batch Size", default=50, help="Exchanges processed per transaction by the cron."
@@ -289,6 +295,17 @@ class BaswareBackend(models.Model):
         "CHECK(sync_interval_minutes > 0 AND connect_timeout > 0 AND read_timeout > 0 "
         "AND request_max_attempts > 0)",
         "The sync interval, the timeouts and the HTTP attempts must be positive.",
+    )
+    # Same limits as constants.MAX_CONNECT_TIMEOUT, MAX_READ_TIMEOUT and MAX_HTTP_ATTEMPTS.
+    _transport_settings_bounded = models.Constraint(
+        "CHECK(connect_timeout <= 60 AND read_timeout <= 300 AND request_max_attempts <= 10)",
+        "The connect timeout is at most 60 seconds, the read timeout at most 300 seconds "
+        "and the HTTP attempts at most 10: a longer call holds a scheduled-action worker.",
+    )
+    # Same limit as MAX_RETRY_DELAY.
+    _exchange_retry_bounded = models.Constraint(
+        "CHECK(exchange_retry_max <= 604800)",
+        "The maximum retry delay is at most 604800 seconds (7 days).",
     )
 
     # === COMPUTE METHODS === #

@@ -8,9 +8,9 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, TransactionCase, tagged
 from odoo.tools import SQL, mute_logger
 
-from ..basware import BaswareClient, TokenStore
+from ..basware import BaswareClient, TokenStore, constants
 from ..models import basware_crypto
-from ..models.basware_backend import TokenLockTimeout
+from ..models.basware_backend import MAX_RETRY_DELAY, TokenLockTimeout
 from .common import CLIENT_SECRET, WEBHOOK_SECRET, BaswareBackendCase, encryption_key
 
 PRODUCTION_URL = "https://api.basware.com"
@@ -119,6 +119,25 @@ class TestBackendConfiguration(BaswareBackendCase):
         for values in ({"exchange_max_attempts": 0}, {"exchange_retry_max": 10}):
             with self.subTest(values=values), self.assertRaises(IntegrityError), savepoint():
                 self.backend.write(values)
+
+    @mute_logger("odoo.sql_db")
+    def test_transport_and_retry_settings_bounded(self):
+        limits = {
+            "connect_timeout": constants.MAX_CONNECT_TIMEOUT,
+            "read_timeout": constants.MAX_READ_TIMEOUT,
+            "request_max_attempts": constants.MAX_HTTP_ATTEMPTS,
+            "exchange_retry_max": MAX_RETRY_DELAY,
+        }
+        backends = self.env["basware.backend"]
+        for field_name, limit in limits.items():
+            with self.subTest(field=field_name):
+                self.backend.write({field_name: limit})
+                with self.assertRaises(IntegrityError) as caught, self.env.cr.savepoint():
+                    self.backend.write({field_name: limit + 1})
+                message = backends._sql_error_to_message(caught.exception)
+                self.assertIn(str(limit), message)
+        message = backends._sql_error_to_message(caught.exception)
+        self.assertIn("604800 seconds (7 days)", message)
 
     def test_copy_drops_secrets_and_renames(self):
         duplicate = self.backend.copy()
@@ -360,3 +379,11 @@ class TestBackendViewsAndSettings(BaswareBackendCase):
         )
         self.assertEqual(param, "30")
         self.assertEqual(self.env["basware.exchange"]._retention_days(), 30)
+
+    def test_retention_setting_bounded(self):
+        settings_model = self.env["res.config.settings"]
+        for days in (0, -1, 3651, 10**6):
+            with self.subTest(days=days), self.assertRaises(ValidationError):
+                settings_model.create({"basware_exchange_retention_days": days})
+        settings_model.create({"basware_exchange_retention_days": 3650}).execute()
+        self.assertEqual(self.env["basware.exchange"]._retention_days(), 3650)
