@@ -417,7 +417,15 @@ class BaswareBackend(models.Model):
 
     # === CRUD METHODS === #
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_company_allowed(vals.get("company_id"))
+        return super().create(vals_list)
+
     def write(self, vals):
+        if "company_id" in vals:
+            self._check_company_allowed(vals["company_id"])
         self._check_endpoint_change(vals)
         result = super().write(vals)
         if TOKEN_INVALIDATING_FIELDS.intersection(vals):
@@ -432,6 +440,24 @@ class BaswareBackend(models.Model):
             dict(vals, name=self.env._("%(name)s (copy)", name=backend.name))
             for backend, vals in zip(self, vals_list, strict=True)
         ]
+
+    def _check_company_allowed(self, company_id):
+        """A backend lives in a company its user works in.
+
+        Record rules check a write against the values before it, not after: without
+        this, a manager could move a backend into a company they cannot access.
+        """
+        if isinstance(company_id, models.BaseModel):
+            company_id = company_id.id
+        if self.env.su or not company_id:
+            return
+        if company_id not in self.env.companies.ids:
+            raise AccessError(
+                self.env._(
+                    "A Basware backend can only be created in, or moved to, a company you have "
+                    "access to and have selected in the company switcher."
+                )
+            )
 
     def _check_endpoint_change(self, vals):
         """Keep the stored secret from being sent to a host its reader did not choose."""
