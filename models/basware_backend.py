@@ -354,15 +354,16 @@ class BaswareBackend(models.Model):
     def _store_secret(self, field_name):
         """Encrypt the value just assigned to a write-only secret field; empty clears it."""
         label = self._fields[field_name]._description_string(self.env)
+        column = SECRET_COLUMNS[field_name]
         for backend in self:
             plaintext = backend[field_name]
+            had_secret = bool(backend.sudo()[column])
             ciphertext = backend._encrypt_secret(plaintext) if plaintext else False
-            backend.sudo().write({SECRET_COLUMNS[field_name]: ciphertext})
+            backend.sudo().write({column: ciphertext})
             if plaintext:
-                body = self.env._("%(secret)s changed.", secret=label)
-            else:
-                body = self.env._("%(secret)s removed.", secret=label)
-            backend._message_log(body=body)
+                backend._message_log(body=self.env._("%(secret)s changed.", secret=label))
+            elif had_secret:
+                backend._message_log(body=self.env._("%(secret)s removed.", secret=label))
         # Never echo the plaintext back (e.g. in the answer to the form's save).
         self.invalidate_recordset([field_name])
 
@@ -431,6 +432,19 @@ class BaswareBackend(models.Model):
         if TOKEN_INVALIDATING_FIELDS.intersection(vals):
             self._clear_token()
         return result
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_with_exchanges(self):
+        # The exchanges are the audit trail of what was sent and received: they would go too.
+        exchanges = self.env["basware.exchange"].sudo()
+        if exchanges.search_count([("backend_id", "in", self.ids)], limit=1):
+            raise UserError(
+                self.env._(
+                    "A Basware backend with exchanges cannot be deleted: the exchanges are the "
+                    "audit trail of what was sent to and received from Basware. Archive the "
+                    "backend instead."
+                )
+            )
 
     def copy_data(self, default=None):
         vals_list = super().copy_data(default=default)
@@ -532,6 +546,8 @@ class BaswareBackend(models.Model):
         return BackendTokenStore(self)
 
     def _clear_token(self):
+        if not self.ids:
+            return
         # The token store writes past the ORM: clear the column itself, then the cache.
         self.env.cr.execute(
             SQL("UPDATE basware_backend SET token_encrypted = NULL WHERE id IN %s", tuple(self.ids))
@@ -649,6 +665,10 @@ class BaswareBackend(models.Model):
     def _connection_error_message(self, error):
         """A human explanation of a failed connection test, by error class."""
         env = self.env
+        if isinstance(error, TokenLockTimeout):
+            return env._(
+                "Another worker is renewing the Basware access token; try again in a moment."
+            )
         if isinstance(error, errors.BaswareEnvironmentMismatch):
             return env._(
                 "Basware issued the token for another region or environment than the API URL "

@@ -139,6 +139,22 @@ class TestBackendConfiguration(BaswareBackendCase):
         message = backends._sql_error_to_message(caught.exception)
         self.assertIn("604800 seconds (7 days)", message)
 
+    def test_empty_recordset_write(self):
+        self.assertTrue(self.env["basware.backend"].browse().write({"client_id": "nobody"}))
+
+    def test_backend_with_exchanges_is_archived_not_deleted(self):
+        self.env["basware.exchange"]._enqueue(self.backend, "vendor", "outbound")
+        with self.assertRaises(UserError) as caught:
+            self.backend.unlink()
+        self.assertIn("Archive the backend instead", str(caught.exception))
+        self.backend.action_archive()
+        self.assertFalse(self.backend.active)
+        self.assertEqual(self.backend.exchange_count, 1)
+        # without exchanges there is no audit trail to lose
+        spare = self._new_backend(name="Spare")
+        spare.unlink()
+        self.assertFalse(spare.exists())
+
     def test_copy_drops_secrets_and_renames(self):
         duplicate = self.backend.copy()
         self.assertEqual(duplicate.name, "Basware Test (copy)")
@@ -213,7 +229,17 @@ class TestBackendSecrets(BaswareBackendCase):
         # the chatter names the field, never the value
         bodies = " ".join(self.backend.message_ids.mapped("body"))
         self.assertIn("Client Secret changed", bodies)
+        self.assertIn("Webhook Secret removed", bodies)
         self.assertNotIn("second-secret", bodies)
+
+    def test_no_removal_logged_when_nothing_was_stored(self):
+        backend = self.env["basware.backend"].create(
+            {"name": "Fresh", "client_secret": "fresh-secret", "webhook_secret": False}
+        )
+        backend.write({"webhook_secret": False})
+        bodies = " ".join(backend.message_ids.mapped("body"))
+        self.assertIn("Client Secret changed", bodies)
+        self.assertNotIn("removed", bodies)
 
     def test_saving_without_key_is_a_clear_error(self):
         with encryption_key(None), self.assertRaises(UserError) as caught:
