@@ -2,13 +2,15 @@
 
 The backend owns the configuration, the encrypted secrets and the cached OAuth token.
 It never talks HTTP itself: :meth:`BaswareBackend._get_client` hands a configured
-:class:`BaswareClient` to whoever needs one (the exchange spine, the webhook).
+:class:`BaswareClient` to whoever needs one (the exchange spine, the webhook), or
+raises :class:`BackendPaused` while an administrator must fix its surroundings first.
 """
 
 import json
 import logging
 from contextlib import contextmanager
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import psycopg2.errors
 
@@ -61,11 +63,29 @@ SECRET_COLUMNS = {
 }
 
 
+def production_host(url):
+    """The host of ``url`` when it is a production Basware host or one of its subdomains."""
+    try:
+        host = (urlsplit(url or "").hostname or "").rstrip(".")
+    except ValueError:
+        return None
+    for known in constants.PRODUCTION_HOSTS:
+        if host == known or host.endswith("." + known):
+            return host
+    return None
+
+
 def default_api_url(region, environment):
     """The API host of a region and environment; unpublished regions share the EU hosts."""
     return constants.ENDPOINTS.get((region, environment)) or constants.ENDPOINTS.get(
         (constants.DEFAULT_REGION, environment or constants.DEFAULT_ENVIRONMENT)
     )
+
+
+class BackendPaused(UserError):
+    """The backend cannot run now for a reason of its surroundings an administrator fixes
+    (encryption key, archived, neutralized copy pointing at production): its exchanges
+    wait untouched instead of failing."""
 
 
 class TokenLockTimeout(errors.BaswareError):
@@ -280,6 +300,11 @@ class BaswareBackend(models.Model):
         "Batch Size", default=50, help="Exchanges processed per transaction by the cron."
     )
     exchange_count = fields.Integer(compute="_compute_exchange_count")
+    # Computed on every read, never stored: it goes away as soon as the cause is fixed.
+    pause_reason = fields.Text(
+        compute="_compute_pause_reason",
+        help="Why the backend cannot connect now; its exchanges wait until this is fixed.",
+    )
 
     _name_company_uniq = models.Constraint(
         "UNIQUE(company_id, name)",
@@ -342,6 +367,18 @@ class BaswareBackend(models.Model):
         )
         for backend in self:
             backend.exchange_count = counts.get(backend, 0)
+
+    @api.depends(
+        "active",
+        "environment",
+        "api_url",
+        "token_url",
+        "client_secret_encrypted",
+        "webhook_secret_encrypted",
+    )
+    def _compute_pause_reason(self):
+        for backend in self:
+            backend.pause_reason = backend._get_pause_reason()
 
     # === INVERSE METHODS === #
 
@@ -500,7 +537,7 @@ class BaswareBackend(models.Model):
         try:
             return basware_crypto.encrypt(plaintext)
         except basware_crypto.EncryptionKeyError as error:
-            raise self._key_user_error(error) from None
+            raise UserError(self._key_problem_message(error)) from None
 
     def _decrypt_secret(self, ciphertext):
         if not ciphertext:
@@ -508,35 +545,28 @@ class BaswareBackend(models.Model):
         try:
             return basware_crypto.decrypt(ciphertext)
         except basware_crypto.EncryptionKeyError as error:
-            raise self._key_user_error(error) from None
+            raise BackendPaused(self._key_problem_message(error)) from None
 
-    def _key_user_error(self, error):
+    def _key_problem_message(self, error):
         """Explain a key problem to the administrator; never quotes key material."""
         if isinstance(error, basware_crypto.MissingKeyError):
-            return UserError(
-                self.env._(
-                    "Basware secrets are encrypted, but no encryption key is configured: "
-                    "set basware_encryption_key in the Odoo configuration file (or the "
-                    "BASWARE_ENCRYPTION_KEY environment variable) to a key made with "
-                    "cryptography's Fernet.generate_key(), then restart Odoo."
-                )
+            return self.env._(
+                "Basware secrets are encrypted, but no encryption key is configured: "
+                "set basware_encryption_key in the Odoo configuration file (or the "
+                "BASWARE_ENCRYPTION_KEY environment variable) to a key made with "
+                "cryptography's Fernet.generate_key(), then restart Odoo."
             )
         if isinstance(error, basware_crypto.MalformedKeyError):
-            return UserError(
-                self.env._(
-                    "The basware_encryption_key of the Odoo configuration is not a valid "
-                    "key: it must be 32 url-safe base64-encoded bytes, as made by "
-                    "cryptography's Fernet.generate_key()."
-                )
+            return self.env._(
+                "The basware_encryption_key of the Odoo configuration is not a valid "
+                "key: it must be 32 url-safe base64-encoded bytes, as made by "
+                "cryptography's Fernet.generate_key()."
             )
-        return UserError(
-            self.env._(
-                "The secrets stored on the Basware backend %(backend)s cannot be decrypted "
-                "with the configured basware_encryption_key: the key was changed since they "
-                "were saved. Put the previous key back (old keys can follow the new one, "
-                "comma-separated) or enter the client secret and webhook secret again.",
-                backend=self.display_name,
-            )
+        return self.env._(
+            "The encryption key cannot decrypt the stored secrets: the key was changed since "
+            "they were saved. Put the previous key back in basware_encryption_key (old keys "
+            "can follow the new one, comma-separated) or enter the client secret and webhook "
+            "secret again."
         )
 
     # === TOKEN STORE METHODS === #
@@ -597,8 +627,8 @@ class BaswareBackend(models.Model):
     def _get_client(self, **overrides):
         """Return a :class:`BaswareClient` for this backend, sharing its token cache.
 
-        :raise UserError: when the backend is incomplete, its secret cannot be
-            decrypted, or the database is a neutralized copy pointing at production.
+        :raise BackendPaused: for a reason of :meth:`_get_pause_reason`
+        :raise UserError: when the backend is incomplete
         """
         self.ensure_one()
         return BaswareClient(
@@ -607,6 +637,9 @@ class BaswareBackend(models.Model):
 
     def _check_can_connect(self):
         self.ensure_one()
+        reason = self._get_pause_reason()
+        if reason:
+            raise BackendPaused(reason)
         missing = [
             self._fields[name]._description_string(self.env)
             for name in ("api_url", "token_url", "client_id")
@@ -622,14 +655,54 @@ class BaswareBackend(models.Model):
                     fields=", ".join(missing),
                 )
             )
-        if self.environment == constants.ENVIRONMENT_PRODUCTION and self._is_neutralized():
-            raise UserError(
-                self.env._(
-                    "This database is a neutralized copy: it does not connect to a production "
-                    "Basware tenant. Switch the backend %(backend)s to a test environment.",
+
+    def _get_pause_reason(self):
+        """Why this backend must not connect now, for a cause an administrator fixes, or False.
+
+        Called once per backend per cron run: no network, a few decryptions at most.
+        The message never quotes key material or secrets.
+        """
+        self.ensure_one()
+        if not self.active:
+            return self.env._(
+                "The Basware backend %(backend)s is archived: it does not connect to Basware. "
+                "Unarchive it to run its exchanges again.",
+                backend=self.display_name,
+            )
+        return self._key_pause_reason() or self._neutralized_pause_reason()
+
+    def _key_pause_reason(self):
+        stored = self.sudo()
+        try:
+            basware_crypto.check_keys()
+            for column in SECRET_COLUMNS.values():
+                if stored[column]:
+                    basware_crypto.decrypt(stored[column])
+        except basware_crypto.EncryptionKeyError as error:
+            return self._key_problem_message(error)
+        return False
+
+    def _neutralized_pause_reason(self):
+        """A neutralized copy never calls production: judged by host, then by label."""
+        if not self._is_neutralized():
+            return False
+        for field_name in URL_FIELDS:
+            host = production_host(self[field_name])
+            if host:
+                return self.env._(
+                    "This database is a neutralized copy: it does not connect to the production "
+                    "Basware host %(host)s. Point the API and token URLs of the backend "
+                    "%(backend)s at a test host.",
+                    host=host,
                     backend=self.display_name,
                 )
+        if self.environment == constants.ENVIRONMENT_PRODUCTION:
+            return self.env._(
+                "This database is a neutralized copy: it does not connect to a production "
+                "Basware tenant. Switch the backend %(backend)s to a test environment.",
+                backend=self.display_name,
             )
+        return False
 
     def _is_neutralized(self):
         value = self.env["ir.config_parameter"].sudo().get_param(NEUTRALIZED_PARAM)

@@ -1,5 +1,6 @@
 from . import test_backend
 from . import test_backend_connection
+from . import test_backend_pause
 from . import test_client
 from . import test_client_units
 from . import test_crypto

@@ -10,7 +10,7 @@ from odoo.tools import SQL, mute_logger
 
 from ..basware import BaswareClient, TokenStore, constants
 from ..models import basware_crypto
-from ..models.basware_backend import MAX_RETRY_DELAY, TokenLockTimeout
+from ..models.basware_backend import MAX_RETRY_DELAY, BackendPaused, TokenLockTimeout
 from .common import CLIENT_SECRET, WEBHOOK_SECRET, BaswareBackendCase, encryption_key
 
 PRODUCTION_URL = "https://api.basware.com"
@@ -255,10 +255,10 @@ class TestBackendSecrets(BaswareBackendCase):
 
     def test_changed_key_is_a_clear_error(self):
         with encryption_key(basware_crypto.generate_key()):
-            with self.assertRaises(UserError) as caught:
+            with self.assertRaises(BackendPaused) as caught:
                 self.backend._get_client_secret()
             self.assertIn("the key was changed", str(caught.exception))
-            with self.assertRaises(UserError):
+            with self.assertRaises(BackendPaused):
                 self.backend._get_client()
         # putting the old key after a new one keeps the stored secrets readable
         with encryption_key(f"{basware_crypto.generate_key()},{self.encryption_key}"):
@@ -389,6 +389,7 @@ class TestBackendViewsAndSettings(BaswareBackendCase):
         )
         form_arch = views["views"]["form"]["arch"]
         self.assertIn("action_test_connection", form_arch)
+        self.assertIn('name="pause_reason"', form_arch)
         self.assertIn('name="client_secret"', form_arch)
         settings_arch = self.env["res.config.settings"].get_views([(False, "form")])
         self.assertIn("basware_exchange_retention_days", settings_arch["views"]["form"]["arch"])

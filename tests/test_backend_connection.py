@@ -75,6 +75,11 @@ class TestConnection(BaswareSandboxCase):
         self.backend.check_token_issuer = True
         self._assert_test_fails("another region or environment")
 
+    def test_archived_backend_is_not_tested(self):
+        self.backend.action_archive()
+        self._assert_test_fails("archived", "Unarchive")
+        self.assertFalse(self.sandbox.requests, "nothing reaches Basware")
+
 
 @tagged("post_install", "-at_install")
 class TestConnectionWhileAnotherWorkerRenews(TransactionCase):
