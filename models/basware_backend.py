@@ -569,6 +569,49 @@ class BaswareBackend(models.Model):
             "secret again."
         )
 
+    def _reencrypt_secrets(self):
+        """Rewrite the stored secrets under the first configured key; drop the cached token.
+
+        All or nothing: a secret no configured key decrypts stops the whole run.
+        """
+        for backend in self.sudo():
+            values = {
+                column: backend._rotate_secret(backend[column])
+                for column in SECRET_COLUMNS.values()
+                if backend[column]
+            }
+            if values:
+                backend.write(values)
+                backend._message_log(
+                    body=self.env._("Secrets re-encrypted with the current encryption key.")
+                )
+        # A new token is cheaper than re-encrypting the cached one.
+        self._clear_token()
+
+    def _rotate_secret(self, ciphertext):
+        try:
+            return basware_crypto.rotate(ciphertext)
+        except basware_crypto.EncryptionKeyError as error:
+            raise UserError(
+                self.env._(
+                    "Basware backend %(backend)s: %(problem)s",
+                    backend=self.display_name,
+                    problem=self._key_problem_message(error),
+                )
+            ) from None
+
+    @api.model
+    def _reencrypt_all_secrets(self):
+        """Re-encrypt the secrets of every backend, archived ones included, after a key
+        rotation; return how many backends were looked at.
+
+        From ``odoo-bin shell``: ``env["basware.backend"]._reencrypt_all_secrets()`` then
+        ``env.cr.commit()``.
+        """
+        backends = self.sudo().search([("active", "in", (True, False))])
+        backends._reencrypt_secrets()
+        return len(backends)
+
     # === TOKEN STORE METHODS === #
 
     def _get_token_store(self):
@@ -781,6 +824,26 @@ class BaswareBackend(models.Model):
             status=error.status or "-",
             request_id=error.amzn_request_id or error.request_id or "-",
         )
+
+    def action_reencrypt_secrets(self):
+        """After a key rotation: rewrite the secrets of these backends under the first key."""
+        if not self.env.is_system():
+            raise AccessError(
+                self.env._("Only an administrator can re-encrypt the Basware secrets.")
+            )
+        self._reencrypt_secrets()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Secrets re-encrypted"),
+                "message": self.env._(
+                    "The stored secrets now use the first configured encryption key."
+                ),
+                "type": "success",
+                "sticky": False,
+            },
+        }
 
     def action_view_exchanges(self):
         self.ensure_one()

@@ -389,6 +389,7 @@ class TestBackendViewsAndSettings(BaswareBackendCase):
         )
         form_arch = views["views"]["form"]["arch"]
         self.assertIn("action_test_connection", form_arch)
+        self.assertIn("action_reencrypt_secrets", form_arch)
         self.assertIn('name="pause_reason"', form_arch)
         self.assertIn('name="client_secret"', form_arch)
         settings_arch = self.env["res.config.settings"].get_views([(False, "form")])
