@@ -170,10 +170,6 @@ class BackendTokenStore:
         )
 
 
-class BackendPaused(UserError):
-    """The backend cannot call Basware now; its exchanges wait untouched."""
-
-
 class BaswareBackend(models.Model):
     _name = "basware.backend"
     _description = "Basware Backend"
@@ -768,13 +764,6 @@ class BaswareBackend(models.Model):
                 "Basware tenant. Switch the backend %(backend)s to a test environment.",
                 backend=self.display_name,
             )
-        return False
-
-    def _get_pause_reason(self):
-        """Why this backend's exchanges must wait, or False."""
-        self.ensure_one()
-        if not self.active:
-            return self.env._("The Basware backend %(backend)s is archived.", backend=self.name)
         return False
 
     def _is_neutralized(self):

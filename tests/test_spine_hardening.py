@@ -8,6 +8,8 @@ import uuid
 from datetime import timedelta
 from unittest.mock import patch
 
+from cryptography.fernet import Fernet
+
 from odoo import fields, sql_db
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
@@ -16,7 +18,7 @@ from odoo.tools import SQL, mute_logger
 from ..basware import constants as bw
 from ..models import basware_exchange
 from ..models.basware_exchange import redact
-from .common import CLIENT_SECRET, BaswareSandboxCase, vendor
+from .common import CLIENT_SECRET, BaswareSandboxCase, encryption_key, vendor
 
 SPINE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
 
@@ -397,3 +399,26 @@ class TestSpineTimeBudget(SpineCase):
         ran = self.Exchange._run_for_backend(self.backend, claims, time.monotonic() - 1)
         self.assertEqual(ran, 0)
         self.assertEqual(exchange.state, "pending")
+
+
+@tagged("post_install", "-at_install")
+class TestSpinePause(SpineCase):
+    def test_key_trouble_pauses_and_resumes(self):
+        """Item 13: a wrong or missing key pauses the backend; the right key resumes it."""
+        post = self._vendor_post(1)
+        for wrong_key in (Fernet.generate_key().decode(), False):
+            with self.subTest(key=bool(wrong_key)), encryption_key(wrong_key):
+                reason = self.backend._get_pause_reason()
+                self.assertIn("encryption key", reason)
+                self.assertEqual(self.backend.pause_reason, reason)
+                self.assertEqual(self.Exchange._due_count(), 0)
+                self.Exchange._cron_process_due()
+                self.assertEqual(post._process(), 0)
+                self.assertEqual((post.state, post.attempt_count), ("pending", 0))
+                with self.assertRaises(UserError):
+                    post.with_user(self.manager).action_process_now()
+            self.backend.invalidate_recordset(["pause_reason"])
+        self.assertFalse(self.backend._get_pause_reason())
+        self.assertEqual(self.Exchange._due_count(), 1)
+        self.Exchange._cron_process_due()
+        self.assertEqual(post.state, "done", post.error_message)
