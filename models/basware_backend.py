@@ -2,10 +2,10 @@
 
 The backend owns the configuration, the encrypted secrets and the cached OAuth token.
 It never talks HTTP itself: :meth:`BaswareBackend._get_client` hands a configured
-:class:`BaswareClient` to whoever needs one (the exchange spine, the webhook).
+:class:`BaswareClient` to whoever needs one (the exchange spine, the webhook), or
+raises :class:`BackendPaused` while an administrator must fix its surroundings first.
 """
 
-import ipaddress
 import json
 import logging
 from contextlib import contextmanager
@@ -18,7 +18,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, str2bool
 
-from ..basware import BaswareClient, ClientConfig, constants, errors
+from ..basware import BaswareClient, ClientConfig, constants, errors, urls
 from ..basware.signature import DEFAULT_SIGNATURE_HEADER
 from . import basware_crypto
 
@@ -34,15 +34,15 @@ ENVIRONMENT_SELECTION = [
     (constants.ENVIRONMENT_PRODUCTION, "Production"),
     (constants.ENVIRONMENT_TEST, "Test"),
 ]
-# Plain http is only accepted for a server on this machine (the local sandbox).
-LOOPBACK_HOSTNAMES = ("localhost",)
-SECURE_SCHEME = "https"
-LOCAL_SCHEME = "http"
 # How long a worker waits for another one renewing the access token.
 TOKEN_LOCK_TIMEOUT_MS = 10000
 # A connection test must answer quickly: no transport retries.
 TEST_CONNECTION_ATTEMPTS = 1
 NEUTRALIZED_PARAM = "database.is_neutralized"
+URL_FIELDS = ("api_url", "token_url")
+# A retry farther away than a week is an outage to look at, not a backoff (and keeps
+# the next attempt date far from any overflow).
+MAX_RETRY_DELAY = 7 * 24 * 3600
 # Changing one of these makes the cached token useless (other tenant, client or scope).
 TOKEN_INVALIDATING_FIELDS = frozenset(
     {
@@ -63,23 +63,16 @@ SECRET_COLUMNS = {
 }
 
 
-def is_allowed_url(url):
-    """Return whether ``url`` is https, or http on a loopback host."""
-    parts = urlsplit(url or "")
-    if not parts.hostname:
-        return False
-    if parts.scheme == SECURE_SCHEME:
-        return True
-    return parts.scheme == LOCAL_SCHEME and is_loopback_host(parts.hostname)
-
-
-def is_loopback_host(hostname):
-    if hostname.lower() in LOOPBACK_HOSTNAMES:
-        return True
+def production_host(url):
+    """The host of ``url`` when it is a production Basware host or one of its subdomains."""
     try:
-        return ipaddress.ip_address(hostname).is_loopback
+        host = (urlsplit(url or "").hostname or "").rstrip(".")
     except ValueError:
-        return False
+        return None
+    for known in constants.PRODUCTION_HOSTS:
+        if host == known or host.endswith("." + known):
+            return host
+    return None
 
 
 def default_api_url(region, environment):
@@ -87,6 +80,12 @@ def default_api_url(region, environment):
     return constants.ENDPOINTS.get((region, environment)) or constants.ENDPOINTS.get(
         (constants.DEFAULT_REGION, environment or constants.DEFAULT_ENVIRONMENT)
     )
+
+
+class BackendPaused(UserError):
+    """The backend cannot run now for a reason of its surroundings an administrator fixes
+    (encryption key, archived, neutralized copy pointing at production): its exchanges
+    wait untouched instead of failing."""
 
 
 class TokenLockTimeout(errors.BaswareError):
@@ -169,10 +168,6 @@ class BackendTokenStore:
                 self._backend_id,
             )
         )
-
-
-class BackendPaused(UserError):
-    """The backend cannot call Basware now; its exchanges wait untouched."""
 
 
 class BaswareBackend(models.Model):
@@ -277,13 +272,14 @@ class BaswareBackend(models.Model):
         help="Minimum time between two pulls of approved invoices from Basware.",
     )
     last_sync_date = fields.Datetime(readonly=True, copy=False)
-    connect_timeout = fields.Integer("Connect Timeout (s)", default=5)
-    read_timeout = fields.Integer("Read Timeout (s)", default=30)
+    connect_timeout = fields.Integer("Connect Timeout (s)", default=5, help="At most 60 seconds.")
+    read_timeout = fields.Integer("Read Timeout (s)", default=30, help="At most 300 seconds.")
     request_max_attempts = fields.Integer(
         "HTTP Attempts",
         default=3,
         help="Attempts of one HTTP call on a rate limit (429), a 502/503/504 or a lost "
-        "connection, with exponential backoff, before the exchange itself is retried later.",
+        "connection, with exponential backoff, before the exchange itself is retried later "
+        "(at most 10).",
     )
 
     # Retry policy of the exchanges of this backend.
@@ -296,7 +292,9 @@ class BaswareBackend(models.Model):
         "Retry Delay (s)", default=60, help="Delay before the first retry; it doubles each time."
     )
     exchange_retry_max = fields.Integer(
-        "Max Retry Delay (s)", default=3600, help="Upper bound of the delay between retries."
+        "Max Retry Delay (s)",
+        default=3600,
+        help="Upper bound of the delay between retries (at most 604800 seconds: 7 days).",
     )
     exchange_batch_size = fields.Integer(
         "Batch Size",
@@ -317,6 +315,11 @@ class BaswareBackend(models.Model):
         "before the poll gives up. Basware says some errors take minutes to appear.",
     )
     exchange_count = fields.Integer(compute="_compute_exchange_count")
+    # Computed on every read, never stored: it goes away as soon as the cause is fixed.
+    pause_reason = fields.Text(
+        compute="_compute_pause_reason",
+        help="Why the backend cannot connect now; its exchanges wait until this is fixed.",
+    )
 
     _name_company_uniq = models.Constraint(
         "UNIQUE(company_id, name)",
@@ -336,6 +339,17 @@ class BaswareBackend(models.Model):
         "CHECK(sync_interval_minutes > 0 AND connect_timeout > 0 AND read_timeout > 0 "
         "AND request_max_attempts > 0)",
         "The sync interval, the timeouts and the HTTP attempts must be positive.",
+    )
+    # Same limits as constants.MAX_CONNECT_TIMEOUT, MAX_READ_TIMEOUT and MAX_HTTP_ATTEMPTS.
+    _transport_settings_bounded = models.Constraint(
+        "CHECK(connect_timeout <= 60 AND read_timeout <= 300 AND request_max_attempts <= 10)",
+        "The connect timeout is at most 60 seconds, the read timeout at most 300 seconds "
+        "and the HTTP attempts at most 10: a longer call holds a scheduled-action worker.",
+    )
+    # Same limit as MAX_RETRY_DELAY.
+    _exchange_retry_bounded = models.Constraint(
+        "CHECK(exchange_retry_max <= 604800)",
+        "The maximum retry delay is at most 604800 seconds (7 days).",
     )
 
     # === COMPUTE METHODS === #
@@ -373,6 +387,18 @@ class BaswareBackend(models.Model):
         for backend in self:
             backend.exchange_count = counts.get(backend, 0)
 
+    @api.depends(
+        "active",
+        "environment",
+        "api_url",
+        "token_url",
+        "client_secret_encrypted",
+        "webhook_secret_encrypted",
+    )
+    def _compute_pause_reason(self):
+        for backend in self:
+            backend.pause_reason = backend._get_pause_reason()
+
     # === INVERSE METHODS === #
 
     def _inverse_client_secret(self):
@@ -384,15 +410,16 @@ class BaswareBackend(models.Model):
     def _store_secret(self, field_name):
         """Encrypt the value just assigned to a write-only secret field; empty clears it."""
         label = self._fields[field_name]._description_string(self.env)
+        column = SECRET_COLUMNS[field_name]
         for backend in self:
             plaintext = backend[field_name]
+            had_secret = bool(backend.sudo()[column])
             ciphertext = backend._encrypt_secret(plaintext) if plaintext else False
-            backend.sudo().write({SECRET_COLUMNS[field_name]: ciphertext})
+            backend.sudo().write({column: ciphertext})
             if plaintext:
-                body = self.env._("%(secret)s changed.", secret=label)
-            else:
-                body = self.env._("%(secret)s removed.", secret=label)
-            backend._message_log(body=body)
+                backend._message_log(body=self.env._("%(secret)s changed.", secret=label))
+            elif had_secret:
+                backend._message_log(body=self.env._("%(secret)s removed.", secret=label))
         # Never echo the plaintext back (e.g. in the answer to the form's save).
         self.invalidate_recordset([field_name])
 
@@ -401,25 +428,79 @@ class BaswareBackend(models.Model):
     @api.constrains("api_url", "token_url")
     def _check_urls(self):
         for backend in self:
-            for field_name in ("api_url", "token_url"):
-                if not is_allowed_url(backend[field_name]):
-                    raise ValidationError(
-                        self.env._(
-                            "%(field)s must be an https:// URL (plain http:// is only "
-                            "accepted for a test server on this machine, such as "
-                            "http://127.0.0.1).",
-                            field=self._fields[field_name]._description_string(self.env),
-                        )
-                    )
+            for field_name in URL_FIELDS:
+                reason = urls.url_problem(backend[field_name])
+                if reason:
+                    raise ValidationError(self._url_problem_message(field_name, reason))
+
+    def _url_problem_message(self, field_name, reason):
+        """Why ``field_name`` cannot hold its URL, for a ``basware.urls`` REASON_* code."""
+        field = self._fields[field_name]._description_string(self.env)
+        _ = self.env._
+        messages = {
+            urls.REASON_EMPTY: _(
+                "%(field)s needs a complete URL with a host, such as https://api.basware.com.",
+                field=field,
+            ),
+            urls.REASON_CONTROL: _("%(field)s contains spaces or control characters.", field=field),
+            urls.REASON_SCHEME: _("%(field)s must be an https:// URL.", field=field),
+            urls.REASON_CREDENTIALS: _(
+                "%(field)s must not contain a user name or password (user:password@): the "
+                "connector signs in with the client ID and secret.",
+                field=field,
+            ),
+            urls.REASON_METADATA: _(
+                "%(field)s points at a cloud instance-metadata service: the connector never "
+                "calls it.",
+                field=field,
+            ),
+            urls.REASON_LINK_LOCAL: _(
+                "%(field)s points at a link-local address (169.254.0.0/16 or fe80::/10): the "
+                "connector never calls it.",
+                field=field,
+            ),
+            urls.REASON_PRIVATE: _(
+                "%(field)s points at a private or reserved network address: only public hosts, "
+                "or this machine (loopback) for a local test server, are allowed.",
+                field=field,
+            ),
+            urls.REASON_PLAIN_HTTP: _(
+                "%(field)s must be an https:// URL (plain http:// is only accepted for a test "
+                "server on this machine, such as http://127.0.0.1).",
+                field=field,
+            ),
+        }
+        return messages.get(reason) or _("%(field)s is not an allowed URL.", field=field)
 
     # === CRUD METHODS === #
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_company_allowed(vals.get("company_id"))
+        return super().create(vals_list)
+
     def write(self, vals):
+        if "company_id" in vals:
+            self._check_company_allowed(vals["company_id"])
         self._check_endpoint_change(vals)
         result = super().write(vals)
         if TOKEN_INVALIDATING_FIELDS.intersection(vals):
             self._clear_token()
         return result
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_with_exchanges(self):
+        # The exchanges are the audit trail of what was sent and received: they would go too.
+        exchanges = self.env["basware.exchange"].sudo()
+        if exchanges.search_count([("backend_id", "in", self.ids)], limit=1):
+            raise UserError(
+                self.env._(
+                    "A Basware backend with exchanges cannot be deleted: the exchanges are the "
+                    "audit trail of what was sent to and received from Basware. Archive the "
+                    "backend instead."
+                )
+            )
 
     def copy_data(self, default=None):
         vals_list = super().copy_data(default=default)
@@ -429,6 +510,24 @@ class BaswareBackend(models.Model):
             dict(vals, name=self.env._("%(name)s (copy)", name=backend.name))
             for backend, vals in zip(self, vals_list, strict=True)
         ]
+
+    def _check_company_allowed(self, company_id):
+        """A backend lives in a company its user works in.
+
+        Record rules check a write against the values before it, not after: without
+        this, a manager could move a backend into a company they cannot access.
+        """
+        if isinstance(company_id, models.BaseModel):
+            company_id = company_id.id
+        if self.env.su or not company_id:
+            return
+        if company_id not in self.env.companies.ids:
+            raise AccessError(
+                self.env._(
+                    "A Basware backend can only be created in, or moved to, a company you have "
+                    "access to and have selected in the company switcher."
+                )
+            )
 
     def _check_endpoint_change(self, vals):
         """Keep the stored secret from being sent to a host its reader did not choose."""
@@ -457,7 +556,7 @@ class BaswareBackend(models.Model):
         try:
             return basware_crypto.encrypt(plaintext)
         except basware_crypto.EncryptionKeyError as error:
-            raise self._key_user_error(error) from None
+            raise UserError(self._key_problem_message(error)) from None
 
     def _decrypt_secret(self, ciphertext):
         if not ciphertext:
@@ -465,36 +564,72 @@ class BaswareBackend(models.Model):
         try:
             return basware_crypto.decrypt(ciphertext)
         except basware_crypto.EncryptionKeyError as error:
-            raise self._key_user_error(error) from None
+            raise BackendPaused(self._key_problem_message(error)) from None
 
-    def _key_user_error(self, error):
+    def _key_problem_message(self, error):
         """Explain a key problem to the administrator; never quotes key material."""
         if isinstance(error, basware_crypto.MissingKeyError):
-            return UserError(
-                self.env._(
-                    "Basware secrets are encrypted, but no encryption key is configured: "
-                    "set basware_encryption_key in the Odoo configuration file (or the "
-                    "BASWARE_ENCRYPTION_KEY environment variable) to a key made with "
-                    "cryptography's Fernet.generate_key(), then restart Odoo."
-                )
+            return self.env._(
+                "Basware secrets are encrypted, but no encryption key is configured: "
+                "set basware_encryption_key in the Odoo configuration file (or the "
+                "BASWARE_ENCRYPTION_KEY environment variable) to a key made with "
+                "cryptography's Fernet.generate_key(), then restart Odoo."
             )
         if isinstance(error, basware_crypto.MalformedKeyError):
-            return UserError(
-                self.env._(
-                    "The basware_encryption_key of the Odoo configuration is not a valid "
-                    "key: it must be 32 url-safe base64-encoded bytes, as made by "
-                    "cryptography's Fernet.generate_key()."
-                )
+            return self.env._(
+                "The basware_encryption_key of the Odoo configuration is not a valid "
+                "key: it must be 32 url-safe base64-encoded bytes, as made by "
+                "cryptography's Fernet.generate_key()."
             )
-        return UserError(
-            self.env._(
-                "The secrets stored on the Basware backend %(backend)s cannot be decrypted "
-                "with the configured basware_encryption_key: the key was changed since they "
-                "were saved. Put the previous key back (old keys can follow the new one, "
-                "comma-separated) or enter the client secret and webhook secret again.",
-                backend=self.display_name,
-            )
+        return self.env._(
+            "The encryption key cannot decrypt the stored secrets: the key was changed since "
+            "they were saved. Put the previous key back in basware_encryption_key (old keys "
+            "can follow the new one, comma-separated) or enter the client secret and webhook "
+            "secret again."
         )
+
+    def _reencrypt_secrets(self):
+        """Rewrite the stored secrets under the first configured key; drop the cached token.
+
+        All or nothing: a secret no configured key decrypts stops the whole run.
+        """
+        for backend in self.sudo():
+            values = {
+                column: backend._rotate_secret(backend[column])
+                for column in SECRET_COLUMNS.values()
+                if backend[column]
+            }
+            if values:
+                backend.write(values)
+                backend._message_log(
+                    body=self.env._("Secrets re-encrypted with the current encryption key.")
+                )
+        # A new token is cheaper than re-encrypting the cached one.
+        self._clear_token()
+
+    def _rotate_secret(self, ciphertext):
+        try:
+            return basware_crypto.rotate(ciphertext)
+        except basware_crypto.EncryptionKeyError as error:
+            raise UserError(
+                self.env._(
+                    "Basware backend %(backend)s: %(problem)s",
+                    backend=self.display_name,
+                    problem=self._key_problem_message(error),
+                )
+            ) from None
+
+    @api.model
+    def _reencrypt_all_secrets(self):
+        """Re-encrypt the secrets of every backend, archived ones included, after a key
+        rotation; return how many backends were looked at.
+
+        From ``odoo-bin shell``: ``env["basware.backend"]._reencrypt_all_secrets()`` then
+        ``env.cr.commit()``.
+        """
+        backends = self.sudo().search([("active", "in", (True, False))])
+        backends._reencrypt_secrets()
+        return len(backends)
 
     # === TOKEN STORE METHODS === #
 
@@ -503,6 +638,8 @@ class BaswareBackend(models.Model):
         return BackendTokenStore(self)
 
     def _clear_token(self):
+        if not self.ids:
+            return
         # The token store writes past the ORM: clear the column itself, then the cache.
         self.env.cr.execute(
             SQL("UPDATE basware_backend SET token_encrypted = NULL WHERE id IN %s", tuple(self.ids))
@@ -552,8 +689,8 @@ class BaswareBackend(models.Model):
     def _get_client(self, **overrides):
         """Return a :class:`BaswareClient` for this backend, sharing its token cache.
 
-        :raise UserError: when the backend is incomplete, its secret cannot be
-            decrypted, or the database is a neutralized copy pointing at production.
+        :raise BackendPaused: for a reason of :meth:`_get_pause_reason`
+        :raise UserError: when the backend is incomplete
         """
         self.ensure_one()
         return BaswareClient(
@@ -580,20 +717,53 @@ class BaswareBackend(models.Model):
                     fields=", ".join(missing),
                 )
             )
-        if self.environment == constants.ENVIRONMENT_PRODUCTION and self._is_neutralized():
-            raise UserError(
-                self.env._(
-                    "This database is a neutralized copy: it does not connect to a production "
-                    "Basware tenant. Switch the backend %(backend)s to a test environment.",
-                    backend=self.display_name,
-                )
-            )
 
     def _get_pause_reason(self):
-        """Why this backend's exchanges must wait, or False."""
+        """Why this backend must not connect now, for a cause an administrator fixes, or False.
+
+        Called once per backend per cron run: no network, a few decryptions at most.
+        The message never quotes key material or secrets.
+        """
         self.ensure_one()
         if not self.active:
-            return self.env._("The Basware backend %(backend)s is archived.", backend=self.name)
+            return self.env._(
+                "The Basware backend %(backend)s is archived: it does not connect to Basware. "
+                "Unarchive it to run its exchanges again.",
+                backend=self.display_name,
+            )
+        return self._key_pause_reason() or self._neutralized_pause_reason()
+
+    def _key_pause_reason(self):
+        stored = self.sudo()
+        try:
+            basware_crypto.check_keys()
+            for column in SECRET_COLUMNS.values():
+                if stored[column]:
+                    basware_crypto.decrypt(stored[column])
+        except basware_crypto.EncryptionKeyError as error:
+            return self._key_problem_message(error)
+        return False
+
+    def _neutralized_pause_reason(self):
+        """A neutralized copy never calls production: judged by host, then by label."""
+        if not self._is_neutralized():
+            return False
+        for field_name in URL_FIELDS:
+            host = production_host(self[field_name])
+            if host:
+                return self.env._(
+                    "This database is a neutralized copy: it does not connect to the production "
+                    "Basware host %(host)s. Point the API and token URLs of the backend "
+                    "%(backend)s at a test host.",
+                    host=host,
+                    backend=self.display_name,
+                )
+        if self.environment == constants.ENVIRONMENT_PRODUCTION:
+            return self.env._(
+                "This database is a neutralized copy: it does not connect to a production "
+                "Basware tenant. Switch the backend %(backend)s to a test environment.",
+                backend=self.display_name,
+            )
         return False
 
     def _is_neutralized(self):
@@ -630,6 +800,10 @@ class BaswareBackend(models.Model):
     def _connection_error_message(self, error):
         """A human explanation of a failed connection test, by error class."""
         env = self.env
+        if isinstance(error, TokenLockTimeout):
+            return env._(
+                "Another worker is renewing the Basware access token; try again in a moment."
+            )
         if isinstance(error, errors.BaswareEnvironmentMismatch):
             return env._(
                 "Basware issued the token for another region or environment than the API URL "
@@ -669,6 +843,26 @@ class BaswareBackend(models.Model):
             status=error.status or "-",
             request_id=error.amzn_request_id or error.request_id or "-",
         )
+
+    def action_reencrypt_secrets(self):
+        """After a key rotation: rewrite the secrets of these backends under the first key."""
+        if not self.env.is_system():
+            raise AccessError(
+                self.env._("Only an administrator can re-encrypt the Basware secrets.")
+            )
+        self._reencrypt_secrets()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Secrets re-encrypted"),
+                "message": self.env._(
+                    "The stored secrets now use the first configured encryption key."
+                ),
+                "type": "success",
+                "sticky": False,
+            },
+        }
 
     def action_view_exchanges(self):
         self.ensure_one()

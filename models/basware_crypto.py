@@ -3,7 +3,8 @@
 Secrets are encrypted with Fernet (AES-128-CBC + HMAC-SHA256) under a key that never
 enters the database: the Odoo server option ``basware_encryption_key``, or the
 environment variable ``BASWARE_ENCRYPTION_KEY`` when the option is not set.
-Several comma-separated keys rotate the key: the first one encrypts, all of them decrypt.
+Several comma-separated keys rotate the key: the first one encrypts, all of them decrypt,
+and :func:`rotate` rewrites a token under the first one.
 
 This module has no ORM logic; the backend turns its exceptions into translated user errors.
 """
@@ -66,5 +67,19 @@ def decrypt(token):
     cipher = _cipher()
     try:
         return cipher.decrypt(token.encode()).decode()
+    except InvalidToken:
+        raise UndecryptableError() from None
+
+
+def check_keys():
+    """Raise MissingKeyError or MalformedKeyError when the configured keys cannot be used."""
+    _cipher()
+
+
+def rotate(token):
+    """Re-encrypt a token made under any configured key with the first one; return the text."""
+    cipher = _cipher()
+    try:
+        return cipher.rotate(token.encode()).decode()
     except InvalidToken:
         raise UndecryptableError() from None

@@ -1,4 +1,5 @@
 import os
+import uuid
 from contextlib import contextmanager
 from unittest.mock import patch
 
@@ -134,3 +135,45 @@ class BaswareSandboxCase(BaswareBackendCase):
     def setUp(self):
         super().setUp()
         self.sandbox.reset()
+
+
+class SpineCase(BaswareSandboxCase):
+    """A sandbox backend tuned for the spine's own retries, a manager and a user."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.backend.write(
+            {
+                "exchange_max_attempts": 3,
+                "exchange_retry_base": 60,
+                "exchange_retry_max": 600,
+                # one HTTP attempt per exchange attempt: the spine's own retries are under test
+                "request_max_attempts": 1,
+                "request_status_delay": 0,
+            }
+        )
+        cls.Exchange = cls.env["basware.exchange"]
+        cls.exchange_class = type(cls.Exchange)
+        cls.manager = cls._new_user("bw_spine_manager", "basware_connector.group_basware_manager")
+        cls.basware_user = cls._new_user("bw_spine_user", "basware_connector.group_basware_user")
+
+    def _posted_request_id(self):
+        """POST one vendor to the sandbox through the backend's client; return Basware's id."""
+        client = self.backend._get_client()
+        client.post_vendors([vendor(uuid.uuid4().int % 90000)])
+        return client.last_response.amzn_request_id
+
+    def _poll(self, request_id=None, **values):
+        """A requestStatus exchange tracking ``request_id`` (default: a new vendor POST)."""
+        return self.Exchange._enqueue(
+            self.backend,
+            "request_status",
+            "outbound",
+            tracked_request_id=request_id or self._posted_request_id(),
+            **values,
+        )
+
+    def _vendor_post(self, count=1, start=0):
+        records = [vendor(start + index) for index in range(count)]
+        return self.Exchange._enqueue_post(self.backend, "vendor", "/v1/vendors", records)

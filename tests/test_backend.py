@@ -8,9 +8,9 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, TransactionCase, tagged
 from odoo.tools import SQL, mute_logger
 
-from ..basware import BaswareClient, TokenStore
+from ..basware import BaswareClient, TokenStore, constants
 from ..models import basware_crypto
-from ..models.basware_backend import TokenLockTimeout
+from ..models.basware_backend import MAX_RETRY_DELAY, BackendPaused, TokenLockTimeout
 from .common import CLIENT_SECRET, WEBHOOK_SECRET, BaswareBackendCase, encryption_key
 
 PRODUCTION_URL = "https://api.basware.com"
@@ -65,6 +65,38 @@ class TestBackendConfiguration(BaswareBackendCase):
         with self.assertRaises(ValidationError):
             self.backend.token_url = "http://evil.example.com/v1/tokens"
 
+    def test_url_rules_name_the_field_and_the_reason(self):
+        cases = [
+            ("https://169.254.10.1", "link-local address"),
+            ("https://[fe80::1]", "link-local address"),
+            ("https://metadata.google.internal", "instance-metadata service"),
+            ("https://100.100.100.200", "instance-metadata service"),
+            ("https://10.1.2.3", "private or reserved network"),
+            ("https://192.168.0.10:8443", "private or reserved network"),
+            ("https://user:password@api.basware.com", "user name or password"),
+            ("https://api.basware.com/v1\ttokens", "control characters"),
+            ("https://api.basware.com/v1 tokens", "control characters"),
+            ("http://api.basware.com", "plain http:// is only accepted"),
+            ("ftp://api.basware.com", "must be an https:// URL."),
+            ("api.basware.com", "must be an https:// URL."),
+            ("https://", "complete URL with a host"),
+        ]
+        for url, fragment in cases:
+            for field_name, label in (("api_url", "API URL"), ("token_url", "Token URL")):
+                with (
+                    self.subTest(url=url, field=field_name),
+                    self.assertRaises(ValidationError) as caught,
+                    self.env.cr.savepoint(),
+                ):
+                    self.backend.write({field_name: url})
+                message = str(caught.exception)
+                self.assertIn(label, message)
+                self.assertIn(fragment, message)
+        # the local sandbox stays reachable
+        self.backend.write(
+            {"api_url": "http://127.0.0.1:8900", "token_url": "http://localhost:8900/v1/tokens"}
+        )
+
     @mute_logger("odoo.sql_db")
     def test_name_unique_per_company(self):
         other_company = self.env["res.company"].create({"name": "Other Co"})
@@ -87,6 +119,41 @@ class TestBackendConfiguration(BaswareBackendCase):
         for values in ({"exchange_max_attempts": 0}, {"exchange_retry_max": 10}):
             with self.subTest(values=values), self.assertRaises(IntegrityError), savepoint():
                 self.backend.write(values)
+
+    @mute_logger("odoo.sql_db")
+    def test_transport_and_retry_settings_bounded(self):
+        limits = {
+            "connect_timeout": constants.MAX_CONNECT_TIMEOUT,
+            "read_timeout": constants.MAX_READ_TIMEOUT,
+            "request_max_attempts": constants.MAX_HTTP_ATTEMPTS,
+            "exchange_retry_max": MAX_RETRY_DELAY,
+        }
+        backends = self.env["basware.backend"]
+        for field_name, limit in limits.items():
+            with self.subTest(field=field_name):
+                self.backend.write({field_name: limit})
+                with self.assertRaises(IntegrityError) as caught, self.env.cr.savepoint():
+                    self.backend.write({field_name: limit + 1})
+                message = backends._sql_error_to_message(caught.exception)
+                self.assertIn(str(limit), message)
+        message = backends._sql_error_to_message(caught.exception)
+        self.assertIn("604800 seconds (7 days)", message)
+
+    def test_empty_recordset_write(self):
+        self.assertTrue(self.env["basware.backend"].browse().write({"client_id": "nobody"}))
+
+    def test_backend_with_exchanges_is_archived_not_deleted(self):
+        self.env["basware.exchange"]._enqueue(self.backend, "vendor", "outbound")
+        with self.assertRaises(UserError) as caught:
+            self.backend.unlink()
+        self.assertIn("Archive the backend instead", str(caught.exception))
+        self.backend.action_archive()
+        self.assertFalse(self.backend.active)
+        self.assertEqual(self.backend.exchange_count, 1)
+        # without exchanges there is no audit trail to lose
+        spare = self._new_backend(name="Spare")
+        spare.unlink()
+        self.assertFalse(spare.exists())
 
     def test_copy_drops_secrets_and_renames(self):
         duplicate = self.backend.copy()
@@ -162,7 +229,17 @@ class TestBackendSecrets(BaswareBackendCase):
         # the chatter names the field, never the value
         bodies = " ".join(self.backend.message_ids.mapped("body"))
         self.assertIn("Client Secret changed", bodies)
+        self.assertIn("Webhook Secret removed", bodies)
         self.assertNotIn("second-secret", bodies)
+
+    def test_no_removal_logged_when_nothing_was_stored(self):
+        backend = self.env["basware.backend"].create(
+            {"name": "Fresh", "client_secret": "fresh-secret", "webhook_secret": False}
+        )
+        backend.write({"webhook_secret": False})
+        bodies = " ".join(backend.message_ids.mapped("body"))
+        self.assertIn("Client Secret changed", bodies)
+        self.assertNotIn("removed", bodies)
 
     def test_saving_without_key_is_a_clear_error(self):
         with encryption_key(None), self.assertRaises(UserError) as caught:
@@ -178,10 +255,10 @@ class TestBackendSecrets(BaswareBackendCase):
 
     def test_changed_key_is_a_clear_error(self):
         with encryption_key(basware_crypto.generate_key()):
-            with self.assertRaises(UserError) as caught:
+            with self.assertRaises(BackendPaused) as caught:
                 self.backend._get_client_secret()
             self.assertIn("the key was changed", str(caught.exception))
-            with self.assertRaises(UserError):
+            with self.assertRaises(BackendPaused):
                 self.backend._get_client()
         # putting the old key after a new one keeps the stored secrets readable
         with encryption_key(f"{basware_crypto.generate_key()},{self.encryption_key}"):
@@ -312,6 +389,8 @@ class TestBackendViewsAndSettings(BaswareBackendCase):
         )
         form_arch = views["views"]["form"]["arch"]
         self.assertIn("action_test_connection", form_arch)
+        self.assertIn("action_reencrypt_secrets", form_arch)
+        self.assertIn('name="pause_reason"', form_arch)
         self.assertIn('name="client_secret"', form_arch)
         settings_arch = self.env["res.config.settings"].get_views([(False, "form")])
         self.assertIn("basware_exchange_retention_days", settings_arch["views"]["form"]["arch"])
@@ -328,3 +407,11 @@ class TestBackendViewsAndSettings(BaswareBackendCase):
         )
         self.assertEqual(param, "30")
         self.assertEqual(self.env["basware.exchange"]._retention_days(), 30)
+
+    def test_retention_setting_bounded(self):
+        settings_model = self.env["res.config.settings"]
+        for days in (0, -1, 3651, 10**6):
+            with self.subTest(days=days), self.assertRaises(ValidationError):
+                settings_model.create({"basware_exchange_retention_days": days})
+        settings_model.create({"basware_exchange_retention_days": 3650}).execute()
+        self.assertEqual(self.env["basware.exchange"]._retention_days(), 3650)

@@ -1,9 +1,12 @@
 from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.tests import TransactionCase, tagged
+from odoo.tools import SQL
 
-from .common import CLIENT_SECRET, UNUSED_LOCAL_URL, BaswareSandboxCase
+from ..models import basware_crypto
+from .common import CLIENT_ID, CLIENT_SECRET, UNUSED_LOCAL_URL, BaswareSandboxCase, encryption_key
 
 TOKEN_PATH = "/v1/tokens"
+LOCK_TIMEOUT_MESSAGE = "Another worker is renewing the Basware access token; try again in a moment."
 
 
 @tagged("post_install", "-at_install")
@@ -71,3 +74,44 @@ class TestConnection(BaswareSandboxCase):
         self.assertEqual(self.backend.action_test_connection()["params"]["type"], "success")
         self.backend.check_token_issuer = True
         self._assert_test_fails("another region or environment")
+
+    def test_archived_backend_is_not_tested(self):
+        self.backend.action_archive()
+        self._assert_test_fails("archived", "Unarchive")
+        self.assertFalse(self.sandbox.requests, "nothing reaches Basware")
+
+
+@tagged("post_install", "-at_install")
+class TestConnectionWhileAnotherWorkerRenews(TransactionCase):
+    """Real transactions: another worker holds the backend's token lock."""
+
+    def test_lock_timeout_is_explained(self):
+        self.enterContext(encryption_key(basware_crypto.generate_key()))
+        registry = self.env.registry
+        with registry.cursor() as cr:
+            env = self.env(cr=cr, context={"tracking_disable": True})
+            backend_id = (
+                env["basware.backend"]
+                .create(
+                    {
+                        "name": "Token being renewed",
+                        "api_url": UNUSED_LOCAL_URL,
+                        "client_id": CLIENT_ID,
+                        "client_secret": CLIENT_SECRET,
+                    }
+                )
+                .id
+            )
+        self.addCleanup(self._drop_committed_backend, backend_id)
+        with registry.cursor() as other_worker, registry.cursor() as cr:
+            other_worker.execute(
+                SQL("SELECT id FROM basware_backend WHERE id = %s FOR UPDATE", backend_id)
+            )
+            env = self.env(cr=cr, context={"basware_token_lock_timeout_ms": 100})
+            with self.assertRaises(UserError) as caught:
+                env["basware.backend"].browse(backend_id).action_test_connection()
+        self.assertEqual(str(caught.exception), LOCK_TIMEOUT_MESSAGE)
+
+    def _drop_committed_backend(self, backend_id):
+        with self.env.registry.cursor() as cr:
+            self.env(cr=cr)["basware.backend"].browse(backend_id).unlink()

@@ -55,3 +55,21 @@ class TestCrypto(BaseCase):
             self.assertEqual(basware_crypto.configured_keys(), [key])
             token = basware_crypto.encrypt(SECRET)
         self.assertEqual(Fernet(key.encode()).decrypt(token.encode()).decode(), SECRET)
+
+    def test_rotate_moves_a_token_to_the_first_key(self):
+        old_key, new_key = basware_crypto.generate_key(), basware_crypto.generate_key()
+        with encryption_key(old_key):
+            old_token = basware_crypto.encrypt(SECRET)
+        with encryption_key(f"{new_key},{old_key}"):
+            new_token = basware_crypto.rotate(old_token)
+        self.assertEqual(Fernet(new_key.encode()).decrypt(new_token.encode()).decode(), SECRET)
+        with encryption_key(new_key), self.assertRaises(basware_crypto.UndecryptableError):
+            basware_crypto.rotate(old_token)
+
+    def test_check_keys(self):
+        with encryption_key(basware_crypto.generate_key()):
+            basware_crypto.check_keys()
+        with encryption_key(None), self.assertRaises(basware_crypto.MissingKeyError):
+            basware_crypto.check_keys()
+        with encryption_key("not-a-key"), self.assertRaises(basware_crypto.MalformedKeyError):
+            basware_crypto.check_keys()

@@ -16,56 +16,15 @@ from ..models.basware_exchange import (
     RETENTION_PARAM,
     redact,
 )
-from .common import UNUSED_LOCAL_URL, BaswareSandboxCase, matching_order
+from .common import UNUSED_LOCAL_URL, SpineCase, matching_order
 
 SPINE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
 
 
 @tagged("post_install", "-at_install")
-class TestExchangeSpine(BaswareSandboxCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.backend.write(
-            {
-                "exchange_max_attempts": 3,
-                "exchange_retry_base": 60,
-                "exchange_retry_max": 600,
-                # one HTTP attempt per exchange attempt: the spine's own retries are under test
-                "request_max_attempts": 1,
-            }
-        )
-        cls.Exchange = cls.env["basware.exchange"]
-        cls.manager = cls._new_user("bw_spine_manager", "basware_connector.group_basware_manager")
-        cls.basware_user = cls._new_user("bw_spine_user", "basware_connector.group_basware_user")
-
-    def _posted_request_id(self):
-        """POST one vendor to the sandbox through the backend's client; return Basware's id."""
-        client = self.backend._get_client()
-        code = uuid.uuid4().hex[:20]
-        client.post_vendors(
-            [
-                {
-                    "externalCode": code,
-                    "vendorCode": code,
-                    "name": "Spine Vendor",
-                    "companies": [{"companyCode": "DEMO"}],
-                }
-            ]
-        )
-        return client.last_response.amzn_request_id
-
-    def _request_status_exchange(self, request_id=None, **values):
-        return self.Exchange._enqueue(
-            self.backend,
-            "request_status",
-            "outbound",
-            tracked_request_id=request_id or self._posted_request_id(),
-            **values,
-        )
-
+class TestExchangeSpine(SpineCase):
     def test_enqueue_is_pending_and_due(self):
-        exchange = self._request_status_exchange()
+        exchange = self._poll()
         self.assertEqual(exchange.state, "pending")
         self.assertEqual(exchange.attempt_count, 0)
         self.assertLessEqual(exchange.next_attempt_at, fields.Datetime.now())
@@ -89,7 +48,7 @@ class TestExchangeSpine(BaswareSandboxCase):
 
     def test_success_records_ids_and_response(self):
         request_id = self._posted_request_id()
-        exchange = self._request_status_exchange(request_id)
+        exchange = self._poll(request_id)
         exchange._process()
         self.assertEqual(exchange.state, "done", exchange.error_message)
         self.assertEqual(exchange.attempt_count, 1)
@@ -106,7 +65,7 @@ class TestExchangeSpine(BaswareSandboxCase):
 
     @mute_logger(SPINE_LOGGER)
     def test_retryable_error_schedules_backoff(self):
-        exchange = self._request_status_exchange()
+        exchange = self._poll()
         self.sandbox.set_faults(rate_5xx=1.0, status_5xx=503)
         before = fields.Datetime.now()
         exchange._process()
@@ -121,7 +80,7 @@ class TestExchangeSpine(BaswareSandboxCase):
     @mute_logger(SPINE_LOGGER)
     def test_request_still_processing_is_retried(self):
         self.sandbox.set_faults(processing_delay=3600)
-        exchange = self._request_status_exchange()
+        exchange = self._poll()
         exchange._process()
         self.assertEqual(exchange.state, "failed")
         self.assertEqual(exchange.error_class, "BaswareRequestPending")
@@ -132,23 +91,11 @@ class TestExchangeSpine(BaswareSandboxCase):
         parent = self.Exchange._enqueue(self.backend, "purchase_order", "outbound")
         client = self.backend._get_client()
         client.post_matching_orders([matching_order("PO-SPINE-1", "NO-SUCH-VENDOR")])
-        exchange = self._request_status_exchange(
-            client.last_response.amzn_request_id, parent_id=parent.id
-        )
+        exchange = self._poll(client.last_response.amzn_request_id, parent_id=parent.id)
         exchange._process()
         self.assertEqual(exchange.state, "done", exchange.error_message)
         self.assertIn("Error", exchange.response_payload)
         self.assertIn("rejected 1 item", parent.message_ids[0].body)
-
-    def _vendor_post(self):
-        code = uuid.uuid4().hex[:20]
-        record = {
-            "externalCode": code,
-            "vendorCode": code,
-            "name": "Spine Vendor",
-            "companies": [{"companyCode": "DEMO"}],
-        }
-        return self.Exchange._enqueue_post(self.backend, "vendor", "/v1/vendors", [record])
 
     @mute_logger(SPINE_LOGGER)
     def test_retryable_error_becomes_dead_after_max_attempts(self):
@@ -209,15 +156,15 @@ class TestExchangeSpine(BaswareSandboxCase):
             failed.with_user(self.basware_user).action_replay()
         failed.with_user(self.manager).action_replay()
         self.assertEqual(set(failed.mapped("state")), {"pending"})
-        done = self._request_status_exchange()
+        done = self._poll()
         done._process()
-        pending = self._request_status_exchange()
+        pending = self._poll()
         with self.assertRaises(UserError):
             pending.with_user(self.manager).action_replay()
 
     def test_cron_processes_only_due_exchanges(self):
-        due = self._request_status_exchange()
-        later = self._request_status_exchange()
+        due = self._poll()
+        later = self._poll()
         later._spine().next_attempt_at = fields.Datetime.now() + timedelta(hours=1)
         self.Exchange._cron_process_due()
         self.assertEqual(due.state, "done")
@@ -227,7 +174,7 @@ class TestExchangeSpine(BaswareSandboxCase):
         self.backend.exchange_batch_size = 2
         exchanges = self.Exchange.browse()
         for _index in range(5):
-            exchanges |= self._request_status_exchange()
+            exchanges |= self._poll()
         self.assertEqual(len(self.Exchange._claim_due(self.backend, 2)), 2)
         self.Exchange._process_backend_queue(self.backend)
         self.assertEqual(exchanges.mapped("state").count("done"), 2)
@@ -235,7 +182,7 @@ class TestExchangeSpine(BaswareSandboxCase):
         self.assertEqual(set(exchanges.mapped("state")), {"done"})
 
     def test_no_exchange_starts_past_the_time_budget(self):
-        exchange = self._request_status_exchange()
+        exchange = self._poll()
         self.assertEqual(exchange._process(deadline=time.monotonic() - 1), 0)
         self.Exchange._process_backend_queue(self.backend, time_left=MIN_TIME_LEFT - 1)
         self.assertEqual(exchange.state, "pending")
@@ -243,8 +190,8 @@ class TestExchangeSpine(BaswareSandboxCase):
 
     @mute_logger(SPINE_LOGGER)
     def test_unexpected_handler_error_does_not_stall_the_queue(self):
-        broken = self._request_status_exchange()
-        healthy = self._request_status_exchange()
+        broken = self._poll()
+        healthy = self._poll()
         exchange_class = type(self.Exchange)
         original = exchange_class._run_request_status
 
@@ -272,7 +219,7 @@ class TestExchangeSpine(BaswareSandboxCase):
 
     @mute_logger(SPINE_LOGGER)
     def test_process_now_runs_a_failed_exchange_before_its_time(self):
-        exchange = self._request_status_exchange()
+        exchange = self._poll()
         self.sandbox.set_faults(rate_5xx=1.0)
         exchange._process()
         self.assertEqual(exchange.state, "failed")
@@ -284,7 +231,7 @@ class TestExchangeSpine(BaswareSandboxCase):
         self.assertEqual(exchange.attempt_count, 2)
 
     def test_incomplete_backend_fails_its_exchanges_clearly(self):
-        exchange = self._request_status_exchange()
+        exchange = self._poll()
         self.backend.client_id = False
         exchange._process()
         self.assertEqual(exchange.state, "failed")

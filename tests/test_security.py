@@ -1,3 +1,4 @@
+from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
@@ -111,3 +112,40 @@ class TestSecurity(BaswareBackendCase):
         self.assertEqual(exchanges, exchange_b)
         with self.assertRaises(AccessError):
             self.exchange.with_user(user_b).read(["state"])
+
+    def test_backend_stays_in_the_companies_of_its_user(self):
+        company_a = self.company
+        company_b = self.env["res.company"].create({"name": "Basware Company B"})
+        backend_b = self.env["basware.backend"].create(
+            {"name": "Backend B", "company_id": company_b.id}
+        )
+        manager_b = self._new_user("bw_manager_b", MANAGER_GROUPS, company=company_b)
+        with self.assertRaises(AccessError) as caught:
+            backend_b.with_user(manager_b).write({"company_id": company_a.id})
+        self.assertIn("company you have access to", str(caught.exception))
+        self.assertEqual(backend_b.company_id, company_b)
+        with self.assertRaises(AccessError):
+            self.env["basware.backend"].with_user(manager_b).create(
+                {"name": "Backend in A", "company_id": company_a.id}
+            )
+
+        # a manager of both companies moves a backend between them...
+        manager_ab = self._new_user(
+            "bw_manager_ab",
+            MANAGER_GROUPS,
+            company=company_b,
+            company_ids=[Command.set([company_a.id, company_b.id])],
+        )
+        backend_b.with_user(manager_ab).write({"company_id": company_a.id})
+        self.assertEqual(backend_b.company_id, company_a)
+        # ...but only into the companies selected in the switcher
+        only_a = backend_b.with_user(manager_ab).with_context(allowed_company_ids=[company_a.id])
+        with self.assertRaises(AccessError):
+            only_a.write({"company_id": company_b.id})
+        with self.assertRaises(AccessError):
+            only_a.create({"name": "Backend in B", "company_id": company_b.id})
+        self.assertEqual(
+            only_a.create({"name": "Another backend in A"}).company_id,
+            company_a,
+            "the default company is always allowed",
+        )

@@ -4,9 +4,10 @@ forged fields and failures while recording a failure."""
 
 import json
 import time
-import uuid
 from datetime import timedelta
 from unittest.mock import patch
+
+from cryptography.fernet import Fernet
 
 from odoo import fields, sql_db
 from odoo.exceptions import AccessError, UserError
@@ -16,47 +17,12 @@ from odoo.tools import SQL, mute_logger
 from ..basware import constants as bw
 from ..models import basware_exchange
 from ..models.basware_exchange import redact
-from .common import CLIENT_SECRET, BaswareSandboxCase, vendor
+from .common import CLIENT_SECRET, SpineCase, encryption_key, vendor
 
 SPINE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
 
 
-class SpineCase(BaswareSandboxCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.backend.write(
-            {
-                "exchange_max_attempts": 3,
-                "exchange_retry_base": 60,
-                "exchange_retry_max": 600,
-                "request_max_attempts": 1,
-                "request_status_delay": 0,
-            }
-        )
-        cls.Exchange = cls.env["basware.exchange"]
-        cls.exchange_class = type(cls.Exchange)
-        cls.manager = cls._new_user("bw_hard_manager", "basware_connector.group_basware_manager")
-        cls.basware_user = cls._new_user("bw_hard_user", "basware_connector.group_basware_user")
-
-    def _posted_request_id(self):
-        client = self.backend._get_client()
-        client.post_vendors([vendor(int(uuid.uuid4().int % 90000))])
-        return client.last_response.amzn_request_id
-
-    def _poll(self, request_id=None, **values):
-        return self.Exchange._enqueue(
-            self.backend,
-            "request_status",
-            "outbound",
-            tracked_request_id=request_id or self._posted_request_id(),
-            **values,
-        )
-
-    def _vendor_post(self, count=1, start=0):
-        records = [vendor(start + index) for index in range(count)]
-        return self.Exchange._enqueue_post(self.backend, "vendor", bw.VENDORS_PATH, records)
-
+class HardeningCase(SpineCase):
     def _make_due(self, exchange):
         exchange._spine().write({"next_attempt_at": fields.Datetime.now()})
 
@@ -65,7 +31,7 @@ class SpineCase(BaswareSandboxCase):
 
 
 @tagged("post_install", "-at_install")
-class TestSpineIds(SpineCase):
+class TestSpineIds(HardeningCase):
     @mute_logger(SPINE_LOGGER)
     def test_request_ids_belong_to_their_exchange(self):
         """Item 1: an exchange that fails before any call keeps no ids of the one before."""
@@ -96,7 +62,7 @@ class TestSpineIds(SpineCase):
 
 
 @tagged("post_install", "-at_install")
-class TestSpineQueue(SpineCase):
+class TestSpineQueue(HardeningCase):
     def test_due_count_matches_what_the_cron_runs(self):
         """Item 3: due work of an archived backend is not counted, so no busy loop."""
         archived = self.backend.copy({"name": "Archived", "client_secret": CLIENT_SECRET})
@@ -215,7 +181,7 @@ class TestSpineQueue(SpineCase):
 
 
 @tagged("post_install", "-at_install")
-class TestSpineCompanies(SpineCase):
+class TestSpineCompanies(HardeningCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -224,7 +190,7 @@ class TestSpineCompanies(SpineCase):
             {"name": "Company B", "company_id": cls.company_b.id, "client_secret": CLIENT_SECRET}
         )
         cls.manager_b = cls._new_user(
-            "bw_hard_manager_b", "basware_connector.group_basware_manager", company=cls.company_b
+            "bw_spine_manager_b", "basware_connector.group_basware_manager", company=cls.company_b
         )
 
     def test_handlers_run_in_the_backend_company(self):
@@ -263,7 +229,7 @@ class TestSpineCompanies(SpineCase):
 
 
 @tagged("post_install", "-at_install")
-class TestSpineProtection(SpineCase):
+class TestSpineProtection(HardeningCase):
     def test_protected_fields_cannot_be_written_over_rpc(self):
         """Item 10: only the actions change the audit trail."""
         exchange = self.Exchange._enqueue(self.backend, "vendor", "outbound")
@@ -330,7 +296,7 @@ class TestSpineProtection(SpineCase):
 
 
 @tagged("post_install", "-at_install")
-class TestSpineFailureRecording(SpineCase):
+class TestSpineFailureRecording(HardeningCase):
     @mute_logger(SPINE_LOGGER)
     def test_huge_retry_after_is_capped(self):
         """Item 11: Retry-After 1e12 schedules the retry at the backend's maximum delay."""
@@ -390,10 +356,33 @@ class TestSpineFailureRecording(SpineCase):
 
 
 @tagged("post_install", "-at_install")
-class TestSpineTimeBudget(SpineCase):
+class TestSpineTimeBudget(HardeningCase):
     def test_no_claim_after_the_deadline(self):
         exchange = self._vendor_post(1)
         claims = self.Exchange._iter_claim_due(self.backend)
         ran = self.Exchange._run_for_backend(self.backend, claims, time.monotonic() - 1)
         self.assertEqual(ran, 0)
         self.assertEqual(exchange.state, "pending")
+
+
+@tagged("post_install", "-at_install")
+class TestSpinePause(HardeningCase):
+    def test_key_trouble_pauses_and_resumes(self):
+        """Item 13: a wrong or missing key pauses the backend; the right key resumes it."""
+        post = self._vendor_post(1)
+        for wrong_key in (Fernet.generate_key().decode(), False):
+            with self.subTest(key=bool(wrong_key)), encryption_key(wrong_key):
+                reason = self.backend._get_pause_reason()
+                self.assertIn("encryption key", reason)
+                self.assertEqual(self.backend.pause_reason, reason)
+                self.assertEqual(self.Exchange._due_count(), 0)
+                self.Exchange._cron_process_due()
+                self.assertEqual(post._process(), 0)
+                self.assertEqual((post.state, post.attempt_count), ("pending", 0))
+                with self.assertRaises(UserError):
+                    post.with_user(self.manager).action_process_now()
+            self.backend.invalidate_recordset(["pause_reason"])
+        self.assertFalse(self.backend._get_pause_reason())
+        self.assertEqual(self.Exchange._due_count(), 1)
+        self.Exchange._cron_process_due()
+        self.assertEqual(post.state, "done", post.error_message)
