@@ -1,5 +1,5 @@
 # Entry points; the scripts in scripts/ do the work. See README.rst.
-.PHONY: setup test demo sandbox sandbox-reset lint pot clean
+.PHONY: setup test demo sandbox sandbox-reset lint pot bench clean
 
 setup:
 	bash scripts/setup.sh
@@ -21,6 +21,9 @@ lint:
 
 pot:
 	bash scripts/pot.sh
+
+bench:
+	bash scripts/bench.sh export
 
 clean:
 	rm -rf .build

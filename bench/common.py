@@ -1,0 +1,86 @@
+"""What the benchmarks share: an Odoo environment on a scratch database, the sandbox,
+a backend pointed at it, and a counter of SQL queries and seconds."""
+
+import argparse
+import os
+import time
+from contextlib import contextmanager
+
+from cryptography.fernet import Fernet
+
+import odoo
+from odoo import api
+from odoo.modules.registry import Registry
+
+from ..sandbox import SandboxServer
+
+CLIENT_ID = "bench"
+CLIENT_SECRET = "bench-secret"
+
+
+def parse_args(argv, description, **defaults):
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--database", required=True)
+    for name, value in defaults.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
+    return parser.parse_args(argv)
+
+
+@contextmanager
+def odoo_env(args):
+    """A superuser environment whose work is committed (a benchmark is not a test)."""
+    os.environ.setdefault("BASWARE_ENCRYPTION_KEY", Fernet.generate_key().decode())
+    registry = Registry(args.database)
+    with registry.cursor() as cr:
+        yield api.Environment(cr, odoo.SUPERUSER_ID, {"tracking_disable": True})
+
+
+@contextmanager
+def sandbox():
+    server = SandboxServer(port=0, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def make_backend(env, server):
+    return env["basware.backend"].create(
+        {
+            "name": "Benchmark",
+            "environment": "test",
+            "api_url": server.url,
+            "token_url": server.token_url,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "basware_company_code": "BENCH",
+            "request_status_delay": 0,
+            "exchange_batch_size": 1000,
+        }
+    )
+
+
+class Meter:
+    """Seconds and SQL queries of one measured step."""
+
+    def __init__(self, env, label):
+        self.env, self.label = env, label
+        self.seconds = self.queries = 0
+
+    def __enter__(self):
+        self._queries = self.env.cr.sql_log_count
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.seconds = time.perf_counter() - self._started
+        self.queries = self.env.cr.sql_log_count - self._queries
+
+    def report(self, records):
+        rate = records / self.seconds if self.seconds else float("inf")
+        per_record = self.queries / records if records else 0
+        print(
+            f"{self.label:<40} {records:>7} records  {self.seconds:>8.2f} s  "
+            f"{rate:>9.0f} rec/s  {self.queries:>7} queries  {per_record:>6.3f} q/rec"
+        )
