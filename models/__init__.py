@@ -8,3 +8,4 @@ from . import basware_codes
 from . import basware_sync_flow
 from . import basware_sync
 from . import basware_sync_preview
+from . import basware_history_mixin
