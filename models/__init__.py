@@ -6,3 +6,4 @@ from . import basware_analytic_mapping
 from . import basware_backend_sync
 from . import basware_codes
 from . import basware_backend_master
+from . import res_partner
