@@ -7,3 +7,6 @@ from . import basware_backend_sync
 from . import basware_codes
 from . import basware_backend_master
 from . import res_partner
+from . import account_account
+from . import account_tax
+from . import account_payment_term
