@@ -10,3 +10,4 @@ from . import res_partner
 from . import account_account
 from . import account_tax
 from . import account_payment_term
+from . import account_analytic_account
