@@ -5,6 +5,12 @@ from . import basware_binding
 from . import basware_analytic_mapping
 from . import basware_backend_sync
 from . import basware_codes
+from . import basware_backend_master
+from . import res_partner
+from . import account_account
+from . import account_tax
+from . import account_payment_term
+from . import account_analytic_account
 from . import basware_sync_flow
 from . import basware_sync
 from . import basware_sync_preview

@@ -1,0 +1,58 @@
+"""The Basware cost center, generic list item or project of an analytic account."""
+
+from odoo import models
+
+from .basware_analytic_mapping import TARGET_COST_CENTER, TARGET_LIST, TARGET_PROJECT
+from .basware_payload import VALID_FROM, VALID_UNTIL, fit, in_base_lang, translations
+
+PROJECT_NAME_MAX = 100
+
+
+class AccountAnalyticAccount(models.Model):
+    _inherit = "account.analytic.account"
+
+    def _basware_dimension_values(self, backend, mapping):
+        """The entity of this analytic account in the Basware list of ``mapping``: read only.
+
+        CostCenterEntity, GenericListEntity (ACC_LIST_n) or ProjectEntityV2.
+        """
+        self.ensure_one()
+        builders = {
+            TARGET_COST_CENTER: self._basware_cost_center_values,
+            TARGET_LIST: self._basware_list_item_values,
+            TARGET_PROJECT: self._basware_project_values,
+        }
+        return builders[mapping.target](backend)
+
+    def _basware_cost_center_values(self, backend):
+        code = self._basware_code(backend)
+        return {
+            "externalCode": backend._basware_external_code(self),
+            "costCenterCode": code,
+            "costCenterNames": translations(self, "name", prefix=code),
+            "companies": backend._basware_companies(active=self.active),
+        }
+
+    def _basware_list_item_values(self, backend):
+        """A generic list row: the code in text_1 (what coding rows carry), the name in
+        text_2. Lists have one text per column, so the name is the en_US one."""
+        code = self._basware_code(backend)
+        return {
+            "externalCode": backend._basware_external_code(self),
+            "text_1": code,
+            "text_2": (in_base_lang(self).name or "").strip() or code,
+            "companies": backend._basware_companies(active=self.active),
+        }
+
+    def _basware_project_values(self, backend):
+        """A project valid from VALID_FROM to VALID_UNTIL: analytic accounts have no dates,
+        an archived one goes out inactive in its company."""
+        code = self._basware_code(backend)
+        return {
+            "externalCode": backend._basware_external_code(self),
+            "projectCode": code,
+            "projectName": fit(in_base_lang(self).name, PROJECT_NAME_MAX) or code,
+            "validFrom": VALID_FROM,
+            "validUntil": VALID_UNTIL,
+            "companies": backend._basware_companies(active=self.active),
+        }

@@ -1,0 +1,222 @@
+"""The Basware VendorEntity of a commercial partner, with its addresses, contacts and banks."""
+
+import re
+
+from odoo import models
+
+from .basware_payload import compact, fit, in_base_lang, whole
+
+NAME_MAX = 250
+SOURCE_SYSTEM_MAX = 36
+IDENTIFIER_MAX = 36
+ADDRESS_NAME_MAX = 200
+ADDRESS_LINE_MAX = 200
+# streetName, cityName, postalZone and countrySubEntity.
+ADDRESS_PART_MAX = 50
+CONTACT_NAME_MAX = 200
+EMAIL_MAX = 200
+PHONE_MAX = 50
+ACCOUNT_NUMBER_MAX = 50
+ACCOUNT_HOLDER_MAX = 200
+BIC_MAX = 20
+BANK_NAME_MAX = 250
+
+SCHEME_VAT = "VAT"
+# Basware's identifier keys are configured per tenant in P2P; this one names the national
+# company registry number (Odoo's Company ID).
+SCHEME_REGISTRY = "OrganizationNumber"
+# Odoo's Tax ID for a partner not subject to VAT.
+NOT_SUBJECT_TO_VAT = "/"
+
+ADDRESS_SUFFIX = ":address"
+ADDRESS_POSTAL = "PostalAddress"
+ADDRESS_TYPES = {
+    "invoice": "RemittanceAddress",
+    "delivery": "DeliveryAddress",
+    "other": "AdditionalAddress",
+}
+ADDITIONAL_STREET = "AdditionalStreetName"
+CONTACT_TYPE = "contact"
+ROLE_PRIMARY = "PrimaryContact"
+ROLE_ADDITIONAL = "AdditionalContact"
+
+SCHEME_IBAN = "IBAN"
+SCHEME_BBAN = "BBAN"
+SCHEME_BIC = "BIC"
+# UN/CEFACT 4461 code 30: credit transfer, how a vendor is paid on its bank account.
+PAYMENT_MEANS_CREDIT_TRANSFER = "30"
+IBAN_SHAPE = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$")
+IBAN_CHECK_MODULUS = 97
+IBAN_CHECK_REMAINDER = 1
+
+
+def is_iban(number):
+    """Whether a sanitized account number is an IBAN: its shape and its mod-97 check digits.
+
+    Checked here rather than with base_iban's acc_type, which this addon does not depend on.
+    """
+    if not IBAN_SHAPE.match(number):
+        return False
+    rotated = number[4:] + number[:4]
+    digits = "".join(str(int(char, 36)) for char in rotated)
+    return int(digits) % IBAN_CHECK_MODULUS == IBAN_CHECK_REMAINDER
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    def _basware_vendor_values(self, backend):
+        """VendorEntity of this commercial partner on ``backend``: read only, no write."""
+        self.ensure_one()
+        vendor_code = self._basware_vendor_code(backend)
+        return compact(
+            {
+                "externalCode": backend._basware_external_code(self),
+                "vendorCode": vendor_code,
+                "name": fit(self.name, NAME_MAX) or vendor_code,
+                "sourceSystem": fit(backend.source_system, SOURCE_SYSTEM_MAX),
+                "companies": backend._basware_companies(inheritToChildUnits=True),
+                "identifiers": self._basware_identifiers(),
+                "addresses": self._basware_addresses(backend),
+                "contacts": self._basware_contacts(),
+                "paymentMeans": self._basware_payment_means(backend),
+                "paymentTerms": self._basware_payment_terms(backend),
+                # An archived partner goes out inactive.
+                "processingStatus": {"active": self.active},
+            }
+        )
+
+    def _basware_identifiers(self):
+        """Tax ID and company registry number, when set and short enough to be whole."""
+        identifiers = []
+        for scheme, value in ((SCHEME_VAT, self.vat), (SCHEME_REGISTRY, self.company_registry)):
+            value = whole(value, IDENTIFIER_MAX)
+            if value and value != NOT_SUBJECT_TO_VAT:
+                identifiers.append({"schemeId": scheme, "id": value})
+        return identifiers
+
+    def _basware_addresses(self, backend):
+        """The partner's own address (postal, the default), then its invoice, delivery and
+        other addresses: each with a stable externalCode, none without an address part."""
+        addresses = [self._basware_address(backend, ADDRESS_POSTAL, default=True)]
+        addresses += [
+            child._basware_address(backend, ADDRESS_TYPES[child.type])
+            for child in self.child_ids.sorted("id")
+            if child.type in ADDRESS_TYPES
+        ]
+        return [address for address in addresses if address]
+
+    def _basware_address(self, backend, address_type, default=False):
+        street2 = fit(self.street2, ADDRESS_LINE_MAX)
+        parts = compact(
+            {
+                # P2P reads the street name (50 characters) and the additional street name;
+                # Vendor Manager reads the address lines, which keep the whole streets.
+                "streetName": fit(self.street, ADDRESS_PART_MAX),
+                "addressLine1": fit(self.street, ADDRESS_LINE_MAX),
+                "addressLine2": street2,
+                "postalZone": fit(self.zip, ADDRESS_PART_MAX),
+                "cityName": fit(self.city, ADDRESS_PART_MAX),
+                "countrySubEntity": fit(in_base_lang(self.state_id).name, ADDRESS_PART_MAX),
+                "countryId": self.country_id.code or None,
+                "additionalAddressFields": street2
+                and [{"key": ADDITIONAL_STREET, "value": street2}],
+            }
+        )
+        if not parts:
+            return None
+        name = self.name or self.commercial_partner_id.name
+        return {
+            "externalCode": backend._basware_external_code(self, suffix=ADDRESS_SUFFIX),
+            "name": fit(name, ADDRESS_NAME_MAX) or address_type,
+            "addressType": address_type,
+            "default": default,
+            **parts,
+        }
+
+    def _basware_contacts(self):
+        """The partner itself, then its contact persons: those with an email or a phone.
+
+        The name is the contact's key in Basware: a repeated name gets the contact's id.
+        """
+        people = [(self, ROLE_PRIMARY)] + [
+            (child, ROLE_ADDITIONAL)
+            for child in self.child_ids.sorted("id")
+            if child.type == CONTACT_TYPE
+        ]
+        contacts, names = [], set()
+        for person, role in people:
+            reach = compact(
+                {
+                    "email": whole(person.email, EMAIL_MAX),
+                    "telephone": fit(person.phone, PHONE_MAX),
+                }
+            )
+            if not reach:
+                continue
+            name = fit(person.name, CONTACT_NAME_MAX) or reach.get("email") or str(person.id)
+            if name in names:
+                suffix = f" ({person.id})"
+                name = name[: CONTACT_NAME_MAX - len(suffix)] + suffix
+            names.add(name)
+            contacts.append({"name": name, "role": role, **reach})
+        return contacts
+
+    def _basware_payment_means(self, backend):
+        """One payment means per bank account trusted for payments (Send Money): an untrusted
+        account must not become a known vendor account in Basware. The first is the default."""
+        banks = self.bank_ids.filtered(lambda bank: bank.active and bank.allow_out_payment)
+        means = []
+        for bank in banks.sorted(lambda bank: (bank.sequence, bank.id)):
+            mean = bank._basware_payment_mean(backend, default=not means)
+            if mean:
+                means.append(mean)
+        return means
+
+    def _basware_payment_terms(self, backend):
+        """The vendor's payment term in the backend's company, when it has one."""
+        term = self.with_company(backend.company_id).property_supplier_payment_term_id
+        return {"paymentTermCode": term._basware_code(backend)} if term else None
+
+
+class ResPartnerBank(models.Model):
+    _inherit = "res.partner.bank"
+
+    def _basware_payment_mean(self, backend, default=False):
+        """VendorPaymentMeanEntity of this bank account; None without a usable number."""
+        self.ensure_one()
+        number = whole(self.sanitized_acc_number, ACCOUNT_NUMBER_MAX)
+        if not number:
+            return None
+        identifier = compact(
+            {
+                "schemeId": SCHEME_IBAN if is_iban(number) else SCHEME_BBAN,
+                "id": number,
+                "accountHolderName": fit(self.acc_holder_name, ACCOUNT_HOLDER_MAX),
+            }
+        )
+        currency = self.currency_id or backend.company_id.currency_id
+        return {
+            "paymentMeansCode": PAYMENT_MEANS_CREDIT_TRANSFER,
+            "currencyCode": currency.name,
+            "default": default,
+            "financialAccounts": [
+                compact(
+                    {
+                        "financialInstitution": self._basware_financial_institution(),
+                        "financialAccountIdentifiers": [identifier],
+                    }
+                )
+            ],
+        }
+
+    def _basware_financial_institution(self):
+        """The bank by its BIC, when it has one (Basware's FinancialInstitutionEntity)."""
+        bic = whole((self.bank_id.bic or "").replace(" ", "").upper(), BIC_MAX)
+        if not bic:
+            return None
+        return {
+            "schemeId": SCHEME_BIC,
+            "id": bic,
+            "name": fit(self.bank_id.name, BANK_NAME_MAX) or bic,
+        }
