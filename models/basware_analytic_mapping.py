@@ -39,9 +39,7 @@ class BaswareAnalyticMapping(models.Model):
     _description = "Basware Analytic Dimension Mapping"
     _order = "backend_id, sequence, id"
 
-    backend_id = fields.Many2one(
-        "basware.backend", required=True, index=True, ondelete="cascade"
-    )
+    backend_id = fields.Many2one("basware.backend", required=True, index=True, ondelete="cascade")
     company_id = fields.Many2one(related="backend_id.company_id", store=True)
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
@@ -101,8 +99,7 @@ class BaswareAnalyticMapping(models.Model):
             if mapping.target == TARGET_LIST and not mapping.list_key:
                 raise ValidationError(
                     self.env._(
-                        "Choose the generic list (ACC_LIST_n) the analytic plan %(plan)s goes "
-                        "to.",
+                        "Choose the generic list (ACC_LIST_n) the analytic plan %(plan)s goes to.",
                         plan=mapping.plan_id.display_name,
                     )
                 )
