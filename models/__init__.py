@@ -5,3 +5,4 @@ from . import basware_binding
 from . import basware_analytic_mapping
 from . import basware_backend_sync
 from . import basware_codes
+from . import uom_uom
