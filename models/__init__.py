@@ -6,3 +6,5 @@ from . import basware_analytic_mapping
 from . import basware_backend_sync
 from . import basware_codes
 from . import uom_uom
+from . import purchase_order
+from . import purchase_order_line
