@@ -8,3 +8,4 @@ from . import basware_codes
 from . import uom_uom
 from . import purchase_order
 from . import purchase_order_line
+from . import basware_backend_purchase
