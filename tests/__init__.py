@@ -14,3 +14,4 @@ from . import test_sandbox_webhooks
 from . import test_security
 from . import test_signature
 from . import test_urls
+from . import test_payload_purchase
