@@ -18,6 +18,7 @@
         "views/basware_exchange_views.xml",
         "views/basware_backend_views.xml",
         "views/res_config_settings_views.xml",
+        "views/uom_uom_views.xml",
         "views/menus.xml",
         "views/basware_sync_views.xml",
         "views/basware_history_views.xml",

@@ -15,3 +15,7 @@ from . import basware_sync_flow
 from . import basware_sync
 from . import basware_sync_preview
 from . import basware_history_mixin
+from . import uom_uom
+from . import purchase_order
+from . import purchase_order_line
+from . import basware_backend_purchase

@@ -17,3 +17,7 @@ from . import test_security
 from . import test_signature
 from . import test_urls
 from . import test_payload_master
+from . import test_payload_purchase
+from . import test_spine_commit
+from . import test_spine_hardening
+from . import test_sync_outbound

@@ -1,0 +1,36 @@
+"""Which purchase orders and lines of a backend's company go to Basware's invoice matching."""
+
+from odoo import models
+
+from .purchase_order import ORDER_STATE_CANCEL, ORDER_STATE_PURCHASE
+
+# Confirmed orders (locked ones included: Odoo 19 has no "done" state) and cancelled
+# ones, whose cancellation Basware must hear about when they were sent before.
+MATCHING_ORDER_STATES = (ORDER_STATE_PURCHASE, ORDER_STATE_CANCEL)
+
+
+class BaswareBackend(models.Model):
+    _inherit = "basware.backend"
+
+    def _basware_order_records(self):
+        """The backend company's confirmed and cancelled purchase orders.
+
+        Cancelled orders come along whether they were sent or not: the sync engine sends
+        only those with a binding (their lines then go out as deleted).
+        """
+        self.ensure_one()
+        return self.env["purchase.order"].search(
+            [
+                ("company_id", "=", self.company_id.id),
+                ("state", "in", MATCHING_ORDER_STATES),
+            ],
+            order="id",
+        )
+
+    def _basware_order_line_records(self, orders):
+        """The order lines of ``orders``, sections and notes left out (one query).
+
+        Whether a line is sent at all is ``line._basware_is_sendable()``.
+        """
+        self.ensure_one()
+        return orders.order_line.filtered(lambda line: not line.display_type)

@@ -1,0 +1,68 @@
+"""Confirmed purchase orders as Basware matching orders (POST /v1/matchingOrders).
+
+The payload builders of orders and their lines are pure functions of a record and a
+backend: they neither write nor call Basware, and read only what the ORM prefetches in
+batches, so a sync run builds thousands of payloads from a few queries.
+"""
+
+from odoo import models
+from odoo.tools import html2plaintext
+
+from ..basware.client import format_datetime
+
+ORDER_STATE_PURCHASE = "purchase"
+ORDER_STATE_CANCEL = "cancel"
+# Odoo 19 has no "done" state: a locked order is a confirmed one. The company setting
+# "Lock Confirmed Orders" locks every order at confirmation; then locking says nothing.
+PO_LOCK_AUTOMATIC = "lock"
+ORDER_NUMBER_MAX = 100
+ORDER_REFERENCE_MAX = 100
+DESCRIPTION_MAX = 1000
+
+
+def without_empty(values):
+    """Optional fields go out only when set: no nulls, no empty strings (a zero stays)."""
+    return {
+        key: value
+        for key, value in values.items()
+        if value is not None and value is not False and value != ""
+    }
+
+
+class PurchaseOrder(models.Model):
+    _inherit = "purchase.order"
+
+    def _basware_order_values(self, backend):
+        """This order as a Basware OrderEntity (POST /v1/matchingOrders)."""
+        self.ensure_one()
+        company_code = backend.basware_company_code
+        values = {
+            "externalCode": backend._basware_external_code(self),
+            "orderNumber": self.name[:ORDER_NUMBER_MAX],
+            "sourceSystem": backend.source_system,
+            "companyCode": company_code,
+            "organizationElementCode": company_code,
+            "currencyCode": self.currency_id.name,
+            "supplierCode": self.partner_id._basware_vendor_code(backend),
+            "created": format_datetime(self.date_approve or self.date_order),
+            # Always sent, so a reopened order is reopened in Basware too.
+            "isClosed": self._basware_is_closed(),
+        }
+        optional = {
+            "paymentTermCode": (
+                self.payment_term_id._basware_code(backend) if self.payment_term_id else None
+            ),
+            "description": html2plaintext(self.note or "").strip()[:DESCRIPTION_MAX],
+            "orderReference": (self.partner_ref or "").strip()[:ORDER_REFERENCE_MAX],
+            "requestedDeliveryDate": (
+                format_datetime(self.date_planned) if self.date_planned else None
+            ),
+        }
+        return {**values, **without_empty(optional)}
+
+    def _basware_is_closed(self):
+        """Cancelled, or locked on purpose (not by the automatic lock at confirmation)."""
+        self.ensure_one()
+        if self.state == ORDER_STATE_CANCEL:
+            return True
+        return bool(self.locked and self.company_id.po_lock != PO_LOCK_AUTOMATIC)
