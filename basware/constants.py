@@ -63,6 +63,8 @@ DEFAULT_SCOPES = (
     "projects.write",
     "taxCodes.read",
     "taxCodes.write",
+    "paymentTerms.read",
+    "paymentTerms.write",
     "matchingOrders.read",
     "matchingOrders.write",
     "matchingOrderLines.read",

@@ -52,8 +52,11 @@ class BaswareBackend(models.Model):
         return backends
 
     def _create_default_analytic_mapping(self):
-        """A new backend sends the first analytic plan's accounts to costCenters."""
-        # Whoever configures backends needs no analytic rights to get this default.
+        """A new backend sends the first analytic plan's accounts to costCenters.
+
+        The plan is looked up as superuser: a Basware manager need not read analytic plans
+        to create a backend.
+        """
         plan = self.env["account.analytic.plan"].sudo().search([("parent_id", "=", False)], limit=1)
         if not plan:
             return
