@@ -3,6 +3,7 @@ a backend pointed at it, and a counter of SQL queries and seconds."""
 
 import argparse
 import os
+import sys
 import time
 from contextlib import contextmanager
 
@@ -80,7 +81,13 @@ class Meter:
     def report(self, records):
         rate = records / self.seconds if self.seconds else float("inf")
         per_record = self.queries / records if records else 0
-        print(
+        say(
             f"{self.label:<40} {records:>7} records  {self.seconds:>8.2f} s  "
             f"{rate:>9.0f} rec/s  {self.queries:>7} queries  {per_record:>6.3f} q/rec"
         )
+
+
+def say(text):
+    """The benchmark's figures go to standard output, not to the log."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()

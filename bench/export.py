@@ -14,7 +14,7 @@ import pstats
 
 from odoo import Command
 
-from .common import Meter, make_backend, odoo_env, parse_args, sandbox
+from .common import Meter, make_backend, odoo_env, parse_args, sandbox, say
 
 PROFILE_LINES = 18
 
@@ -90,14 +90,14 @@ def measure(env, backend, flows, label, records, profile=False):
     if profiler:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(PROFILE_LINES)
-        print(out.getvalue())
+        say(out.getvalue())
 
 
 def main(argv):
     args = parse_args(argv, __doc__, vendors=10000, orders=2000, lines=10)
     with odoo_env(args) as env, sandbox() as server:
         backend = make_backend(env, server)
-        print(f"creating {args.vendors} vendors and {args.orders} orders × {args.lines} lines")
+        say(f"creating {args.vendors} vendors and {args.orders} orders × {args.lines} lines")
         vendors = create_vendors(env, args.vendors)
         orders = create_orders(env, vendors[: max(args.orders // 4, 1)], args.orders, args.lines)
         env.cr.commit()
@@ -108,5 +108,5 @@ def main(argv):
         measure(env, backend, ["purchase_order"], "order lines, cold", len(orders.order_line))
         measure(env, backend, ["purchase_order"], "purchase orders, warm", len(orders))
         failed = env["basware.exchange"].search_count([("state", "in", ("failed", "dead"))])
-        print(f"failed or dead exchanges: {failed}")
+        say(f"failed or dead exchanges: {failed}")
         env.cr.rollback()

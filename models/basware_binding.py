@@ -262,11 +262,12 @@ class BaswareExchange(models.Model):
         self.invalidate_recordset(["binding_ids"])
 
     def _apply_phase_two(self, status):
-        super()._apply_phase_two(status)
+        result = super()._apply_phase_two(status)
         self.binding_ids._take_item_results(status)
+        return result
 
     def _record_failure(self, error, retryable, client):
-        super()._record_failure(error, retryable, client)
+        result = super()._record_failure(error, retryable, client)
         if self.binding_ids and (self.state == "dead" or not self.error_retryable):
             # The whole write failed: no per-record answer, so no post on each record.
             self.binding_ids.write(
@@ -277,9 +278,11 @@ class BaswareExchange(models.Model):
                     "sync_date": fields.Datetime.now(),
                 }
             )
+        return result
 
     def _reset_to_pending(self, **values):
-        super()._reset_to_pending(**values)
+        result = super()._reset_to_pending(**values)
         self.binding_ids.filtered(lambda binding: binding.sync_state == SYNC_ERROR).write(
             {"sync_state": SYNC_SENT}
         )
+        return result

@@ -22,9 +22,7 @@ class BaswareHistoryMixin(models.AbstractModel):
             if not record.id:
                 record.basware_exchange_count = 0
                 continue
-            record.basware_exchange_count = Exchange.search_count(
-                record._basware_history_domain()
-            )
+            record.basware_exchange_count = Exchange.search_count(record._basware_history_domain())
 
     def action_open_basware_history(self):
         """The exchanges that carried this record to Basware, and their answers."""
@@ -39,24 +37,24 @@ class BaswareHistoryMixin(models.AbstractModel):
 
 class ResPartner(models.Model):
     _name = "res.partner"
-    _inherit = ["res.partner", "basware.history.mixin"]
+    _inherit = ("res.partner", "basware.history.mixin")
 
 
 class PurchaseOrder(models.Model):
     _name = "purchase.order"
-    _inherit = ["purchase.order", "basware.history.mixin"]
+    _inherit = ("purchase.order", "basware.history.mixin")
 
 
 class AccountAccount(models.Model):
     _name = "account.account"
-    _inherit = ["account.account", "basware.history.mixin"]
+    _inherit = ("account.account", "basware.history.mixin")
 
 
 class AccountTax(models.Model):
     _name = "account.tax"
-    _inherit = ["account.tax", "basware.history.mixin"]
+    _inherit = ("account.tax", "basware.history.mixin")
 
 
 class AccountAnalyticAccount(models.Model):
     _name = "account.analytic.account"
-    _inherit = ["account.analytic.account", "basware.history.mixin"]
+    _inherit = ("account.analytic.account", "basware.history.mixin")

@@ -121,8 +121,10 @@ class BaswareBackend(models.Model):
             return scope
         changed = scope.filtered(lambda record: record.write_date >= since)
         for model, path in related:
-            touched = self.env[model].with_context(active_test=False).search(
-                [("write_date", ">=", since)]
+            touched = (
+                self.env[model]
+                .with_context(active_test=False)
+                .search([("write_date", ">=", since)])
             )
             changed |= touched.mapped(path) & scope
         return changed
@@ -153,9 +155,7 @@ class BaswareBackend(models.Model):
 
     def _basware_sets_payment_term(self, since):
         scope = self._basware_payment_term_records()
-        records = self._basware_changed(
-            scope, since, [("account.payment.term.line", "payment_id")]
-        )
+        records = self._basware_changed(scope, since, [("account.payment.term.line", "payment_id")])
         return [
             OutboundSet(
                 binding_model.ENTITY_PAYMENT_TERM,
