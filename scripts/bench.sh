@@ -27,10 +27,10 @@ exec "$VENV/bin/python" - "$conf" "$bench_db" "$name" "$@" <<'PY'
 import importlib
 import sys
 
-import odoo
+from odoo.tools import config
 
 conf, database, name, *rest = sys.argv[1:]
-odoo.tools.config.parse_config(["-c", conf, "-d", database])
+config.parse_config(["-c", conf, "-d", database, "--log-level=warn"])
 bench = importlib.import_module(f"odoo.addons.basware_connector.bench.{name}")
 bench.main(["--database", database, *rest])
 PY

@@ -21,3 +21,4 @@ from . import test_payload_purchase
 from . import test_spine_commit
 from . import test_spine_hardening
 from . import test_sync_outbound
+from . import test_sync_json2
