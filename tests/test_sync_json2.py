@@ -36,7 +36,9 @@ class TestSyncNowOverJson2(HttpCase):
             }
         )
         cls.env["res.partner"].create({"name": "JSON-2 Vendor", "supplier_rank": 1})
-        cls.manager_key = cls._api_key("bw_json2_manager", "basware_connector.group_basware_manager")
+        cls.manager_key = cls._api_key(
+            "bw_json2_manager", "basware_connector.group_basware_manager"
+        )
         cls.user_key = cls._api_key("bw_json2_user", "basware_connector.group_basware_user")
 
     @classmethod

@@ -277,3 +277,140 @@ class TestBodiesFollowTheContract(SyncCase):
             [("backend_id", "=", self.backend.id), ("state", "in", ("failed", "dead"))]
         )
         self.assertFalse(failed, failed.mapped("error_message"))
+
+
+@tagged("post_install", "-at_install")
+class TestMasterDataFlows(SyncCase):
+    """Each master-data entity is created, updated and archived in Basware."""
+
+    def _stored(self, entity, record):
+        code = self._binding(record).external_code
+        return {item["externalCode"]: item for item in self.sandbox.received(entity)}.get(code)
+
+    def _cycle(self, flow, entity, record, rename, active_key):
+        self._sync([flow])
+        self._run_queue()
+        self.assertEqual(
+            self._binding(record).sync_state, "done", self._binding(record).sync_message
+        )
+        self.assertTrue(self._stored(entity, record), f"{entity} created")
+        rename(record)
+        self._sync([flow])
+        self._run_queue()
+        self.assertIn("Renamed", json.dumps(self._stored(entity, record), ensure_ascii=False))
+        record.action_archive()
+        self._sync([flow])
+        self._run_queue()
+        stored = self._stored(entity, record)
+        self.assertFalse(active_key(stored), f"archived {entity} goes out inactive")
+        self.assertEqual(len(self._binding(record).exchange_ids), 3)
+
+    @staticmethod
+    def _company_active(stored):
+        return all(company.get("active") for company in stored["companies"])
+
+    def test_gl_account(self):
+        account = self.env["account.account"].create(
+            {"name": "Office supplies", "code": "651000", "account_type": "expense"}
+        )
+        self._cycle(
+            "account",
+            "accounts",
+            account,
+            lambda record: record.write({"name": "Renamed supplies"}),
+            self._company_active,
+        )
+
+    def test_tax_code(self):
+        tax = self.env["account.tax"].create(
+            {"name": "Purchase 25.5%", "amount": 25.5, "type_tax_use": "purchase"}
+        )
+        self._cycle(
+            "tax_code",
+            "taxCodes",
+            tax,
+            lambda record: record.write({"name": "Renamed tax"}),
+            self._company_active,
+        )
+        self.assertEqual(self._stored("taxCodes", tax)["taxPercentage"], 25.5)
+
+    def test_payment_term(self):
+        term = self.env["account.payment.term"].create(
+            {"name": "Net 45", "line_ids": [Command.create({"value": "percent", "nb_days": 45})]}
+        )
+        self._cycle(
+            "payment_term",
+            "paymentTerms",
+            term,
+            lambda record: record.write({"name": "Renamed 45"}),
+            self._company_active,
+        )
+
+    def test_cost_center(self):
+        plan = self.backend.analytic_mapping_ids.plan_id
+        self.assertTrue(plan, "a new backend maps the first analytic plan")
+        analytic = self.env["account.analytic.account"].create(
+            {"name": "Marketing", "code": "CC-MKT", "plan_id": plan.id}
+        )
+        self._cycle(
+            "analytic",
+            "costCenters",
+            analytic,
+            lambda record: record.write({"name": "Renamed marketing"}),
+            self._company_active,
+        )
+        self.assertEqual(self._stored("costCenters", analytic)["costCenterCode"], "CC-MKT")
+
+
+@tagged("post_install", "-at_install")
+class TestPurchaseOrderChanges(SyncCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.product = cls.env["product.product"].create(
+            {"name": "Toner", "default_code": "TONER", "type": "consu"}
+        )
+        cls.order = cls.env["purchase.order"].create(
+            {
+                "partner_id": cls.vendor.id,
+                "order_line": [
+                    Command.create(
+                        {"product_id": cls.product.id, "product_qty": 3, "price_unit": 60}
+                    )
+                ],
+            }
+        )
+        cls.order.button_confirm()
+
+    def _sync_all(self):
+        for _round in range(3):
+            self._sync(["vendor", "purchase_order"])
+            self._run_queue()
+
+    def test_new_line_goes_out_and_a_cancelled_order_is_closed(self):
+        self._sync_all()
+        self.assertEqual(len(self.sandbox.received("matchingOrderLines")), 1)
+        self.order.write(
+            {
+                "order_line": [
+                    Command.create(
+                        {"product_id": self.product.id, "product_qty": 2, "price_unit": 55}
+                    )
+                ]
+            }
+        )
+        self._sync_all()
+        self.assertEqual(len(self.sandbox.received("matchingOrderLines")), 2)
+        self.order.button_cancel()
+        self._sync_all()
+        stored = {o["externalCode"]: o for o in self.sandbox.received("matchingOrders")}
+        order = stored[self._binding(self.order).external_code]
+        self.assertTrue(order["isClosed"])
+        lines = self.sandbox.received("matchingOrderLines")
+        self.assertTrue(all(line.get("isDeleted") or line.get("isClosed") for line in lines))
+
+    def test_unsent_cancelled_order_never_goes_out(self):
+        self.order.button_cancel()
+        self._sync_all()
+        self.assertFalse(self._binding(self.order))
+        self.assertFalse(self.sandbox.received("matchingOrders"))
