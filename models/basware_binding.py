@@ -149,23 +149,25 @@ class BaswareBinding(models.Model):
         return {binding.res_id: binding for binding in bindings}
 
     def _is_accepted(self):
-        """Whether Basware has accepted this record (a dependant may be sent)."""
-        return self.sync_state == SYNC_DONE
+        """Whether Basware has accepted this record once (a dependant may be sent): a
+        record re-sent and waiting for its new answer still exists in Basware."""
+        return self.sync_state == SYNC_DONE or self.basware_status in ACCEPTED_ITEM_STATUSES
 
     @api.model
     def _mark_sent(self, sent):
-        """Record ``sent`` [(binding id, payload hash)] as sent, in one statement."""
+        """Record ``sent`` [(binding id, payload hash, code)] as sent, in one statement."""
         if not sent:
             return
         self.env.flush_all()
-        rows = SQL(", ").join(SQL("(%s, %s)", binding_id, digest) for binding_id, digest in sent)
+        rows = SQL(", ").join(SQL("(%s, %s, %s)", *row) for row in sent)
         self.env.cr.execute(
             SQL(
                 """
                 UPDATE basware_binding AS binding
-                   SET payload_hash = sent.digest, sync_state = %s, sync_message = NULL,
+                   SET payload_hash = sent.digest, code = COALESCE(NULLIF(sent.code, ''),
+                       binding.code), sync_state = %s, sync_message = NULL,
                        sync_date = %s, write_date = %s, write_uid = %s
-                  FROM (VALUES %s) AS sent(id, digest)
+                  FROM (VALUES %s) AS sent(id, digest, code)
                  WHERE binding.id = sent.id
                 """,
                 SYNC_SENT,
@@ -175,7 +177,7 @@ class BaswareBinding(models.Model):
                 rows,
             )
         )
-        self.invalidate_model(["payload_hash", "sync_state", "sync_message", "sync_date"])
+        self.invalidate_model(["payload_hash", "code", "sync_state", "sync_message", "sync_date"])
 
     def _take_item_results(self, status):
         """Basware's per-record phase-two answers, onto these bindings and their records."""

@@ -8,6 +8,7 @@ is never rolled back with a later exchange. Retries follow a policy per kind unt
 exchange is done or dead.
 """
 
+import functools
 import json
 import logging
 import math
@@ -135,7 +136,9 @@ PROTECTED_FIELDS = frozenset(
 DATA_ERRORS = (UserError, ValidationError, ValueError, KeyError, TypeError)
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_sensitive_key(key):
+    # Cached: payloads repeat the same few hundred keys over thousands of records.
     return any(part in str(key).lower() for part in SENSITIVE_KEY_PARTS)
 
 
@@ -152,10 +155,13 @@ def redact(value):
     return value
 
 
-def to_json_text(value):
+def to_json_text(value, redacted=False):
+    """The stored text of a payload; ``redacted``: the caller already masked it."""
     if value is None or value == "":
         return False
-    return json.dumps(redact(value), indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    if not redacted:
+        value = redact(value)
+    return json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False, default=str)
 
 
 def in_test_mode():
@@ -348,6 +354,7 @@ class BaswareExchange(models.Model):
         payload=None,
         dedup_key=None,
         rerun_done=False,
+        payload_redacted=False,
         **values,
     ):
         """Queue one unit of work and return its exchange; the spine cron runs it.
@@ -361,7 +368,7 @@ class BaswareExchange(models.Model):
             kind=kind,
             direction=direction,
             dedup_key=dedup_key or False,
-            request_payload=to_json_text(payload),
+            request_payload=to_json_text(payload, redacted=payload_redacted),
         )
         if record:
             values.update(res_model=record._name, res_id=record.id)
@@ -415,7 +422,13 @@ class BaswareExchange(models.Model):
             if redact(chunk) != chunk:
                 raise ValueError(f"Refusing to store credentials in a payload for {endpoint}")
             exchange = self._enqueue(
-                backend, kind, DIRECTION_OUTBOUND, payload=chunk, endpoint=endpoint, **values
+                backend,
+                kind,
+                DIRECTION_OUTBOUND,
+                payload=chunk,
+                payload_redacted=True,
+                endpoint=endpoint,
+                **values,
             )
             if bindings is not None:
                 exchange._link_bindings(bindings[start : start + len(chunk)])

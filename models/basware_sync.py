@@ -279,14 +279,19 @@ class BaswareBackend(models.Model):
     def _basware_sync_set(self, outbound, preview=False):
         """Queue the changed records of one set; return a SetResult."""
         self.ensure_one()
-        Binding = self.env["basware.binding"]
         result = SetResult(outbound.entity, examined=len(outbound.records))
-        bindings = Binding._for_records(self, outbound.records)
-        changed = []
+        bindings = self.env["basware.binding"]._for_records(self, outbound.records)
+        accepted = self._basware_dependencies_accepted(outbound)
+        ready, waiting = [], []
         for record in outbound.records:
+            binding = bindings.get(record.id)
+            waits = accepted is not None and not accepted[record.id]
+            if waits and (not binding or binding.sync_state == binding_model.SYNC_WAITING):
+                # It waits whatever its payload: the payload is built once it can go.
+                waiting.append((record, None, None))
+                continue
             payload = outbound.build(record)
             digest = payload_hash(payload)
-            binding = bindings.get(record.id)
             if (
                 binding
                 and binding.payload_hash == digest
@@ -294,38 +299,35 @@ class BaswareBackend(models.Model):
             ):
                 result.unchanged += 1
                 continue
-            changed.append((record, payload, digest))
-        ready, waiting = self._basware_split_ready(outbound, changed)
+            (waiting if waits else ready).append((record, payload, digest))
         result.waiting = len(waiting)
         result.sent = len(ready)
         if preview:
             result.payloads = [payload for _record, payload, _digest in ready[:PREVIEW_SAMPLE]]
             return result
-        bindings.update(self._basware_create_bindings(outbound, changed, bindings))
+        bindings.update(self._basware_create_bindings(outbound, ready + waiting, bindings))
         self._basware_hold_back(outbound, waiting, bindings)
         if ready:
             result.exchanges = self._basware_queue(outbound, ready, bindings)
         return result
 
-    def _basware_split_ready(self, outbound, changed):
-        """(ready, waiting): records whose dependencies Basware has accepted, and the rest."""
-        if not outbound.dependencies or not changed:
-            return changed, []
-        dependencies = {record.id: outbound.dependencies(record) for record, *_rest in changed}
-        accepted = self._basware_accepted_ids(
-            self.env[next(iter(dependencies.values()))._name].union(*dependencies.values())
-        )
-        ready, waiting = [], []
-        for item in changed:
-            target = ready if dependencies[item[0].id].id in accepted else waiting
-            target.append(item)
-        return ready, waiting
+    def _basware_dependencies_accepted(self, outbound):
+        """{record id: whether Basware accepted what it refers to}, or None without
+        dependencies."""
+        if not outbound.dependencies:
+            return None
+        dependencies = {record.id: outbound.dependencies(record) for record in outbound.records}
+        if not dependencies:
+            return {}
+        targets = self.env[next(iter(dependencies.values()))._name].union(*dependencies.values())
+        accepted = self._basware_accepted_ids(targets)
+        return {record_id: target.id in accepted for record_id, target in dependencies.items()}
 
     def _basware_accepted_ids(self, records):
         bindings = self.env["basware.binding"]._for_records(self, records)
         return {res_id for res_id, binding in bindings.items() if binding._is_accepted()}
 
-    def _basware_create_bindings(self, outbound, changed, bindings):
+    def _basware_create_bindings(self, outbound, items, bindings):
         """Bindings for the records that have none yet, created in one batch."""
         values = [
             {
@@ -333,10 +335,10 @@ class BaswareBackend(models.Model):
                 "entity": outbound.entity,
                 "res_model": record._name,
                 "res_id": record.id,
-                "external_code": payload.get("externalCode"),
-                "code": str(payload.get(outbound.code_key) or "") or False,
+                "external_code": self._basware_external_code(record),
+                "code": str((payload or {}).get(outbound.code_key) or "") or False,
             }
-            for record, payload, _digest in changed
+            for record, payload, _digest in items
             if record.id not in bindings
         ]
         created = self.env["basware.binding"].create(values)
@@ -370,7 +372,10 @@ class BaswareBackend(models.Model):
             bindings=carried,
         )
         self.env["basware.binding"]._mark_sent(
-            [(bindings[record.id].id, digest) for record, _payload, digest in ready]
+            [
+                (bindings[record.id].id, digest, str(payload.get(outbound.code_key) or ""))
+                for record, payload, digest in ready
+            ]
         )
         return exchanges
 

@@ -31,7 +31,9 @@ class MasterDataRoutes:
         spec = self.endpoint(endpoint)
         records = self.parse_array(request, spec)
         self.validate_all(records, spec["schema"])
-        items = [self.upsert(endpoint, record, list_key) for record in records]
+        # One lookup of the vendor codes per request, not per record.
+        known = {}
+        items = [self.upsert(endpoint, record, list_key, known) for record in records]
         self.record_request_status(
             request.request_id, spec["entityType"], "POST", items, list_key=list_key
         )
@@ -148,14 +150,14 @@ class MasterDataRoutes:
         if errors:
             raise ApiError(400, errors)
 
-    def upsert(self, endpoint, record, list_key=None):
+    def upsert(self, endpoint, record, list_key=None, known=None):
         """Store one record; the requestStatus item says Success, NotProcessed or Error."""
         name = storage_name(endpoint, list_key)
         code = record["externalCode"]
         text = canonical(record)
         if self.store.canonical_of(name, code) == text:
             return {"externalCode": code, "status": ITEM_NOT_PROCESSED, "errors": []}
-        problems = self.business_errors(endpoint, record)
+        problems = self.business_errors(endpoint, record, {} if known is None else known)
         stored = {**record, "lastUpdated": now_iso()}
         # A record P2P refused is processed again even when re-sent unchanged.
         self.store.put(name, code, stored, "" if problems else text)
@@ -166,11 +168,17 @@ class MasterDataRoutes:
             return {"externalCode": code, "status": ITEM_ERROR, "errors": errors}
         return {"externalCode": code, "status": ITEM_SUCCESS, "errors": []}
 
-    def business_errors(self, endpoint, record):
-        """Checks P2P makes after the API layer accepted the schema (reported in requestStatus)."""
+    def business_errors(self, endpoint, record, known):
+        """Checks P2P makes after the API layer accepted the schema (reported in requestStatus).
+
+        ``known`` caches lookups for the records of one request.
+        """
         problems = []
         if endpoint == "matchingOrders":
-            codes = {v.get("vendorCode") for _s, v in self.store.items("vendors")}
+            if "vendor_codes" not in known:
+                vendors = self.store.items("vendors")
+                known["vendor_codes"] = {vendor.get("vendorCode") for _seq, vendor in vendors}
+            codes = known["vendor_codes"]
             if record.get("supplierCode") not in codes:
                 problems.append(f"Supplier '{record.get('supplierCode')}' not found")
         if endpoint == "matchingOrderLines":
