@@ -1,6 +1,7 @@
 """The "Basware" smart button of the records the sync sends: their exchange history."""
 
 from odoo import fields, models
+from odoo.tools import SQL
 
 
 class BaswareHistoryMixin(models.AbstractModel):
@@ -17,12 +18,27 @@ class BaswareHistoryMixin(models.AbstractModel):
         return [("binding_ids.res_model", "=", self._name), ("binding_ids.res_id", "in", self.ids)]
 
     def _compute_basware_exchange_count(self):
-        Exchange = self.env["basware.exchange"]
+        """Exchanges per record, counted in one query for the whole recordset."""
+        counts = {}
+        ids = tuple(record_id for record_id in self.ids if record_id)
+        if ids:
+            self.env.flush_all()
+            self.env.cr.execute(
+                SQL(
+                    """
+                    SELECT binding.res_id, count(DISTINCT rel.exchange_id)
+                      FROM basware_binding binding
+                      JOIN basware_binding_exchange_rel rel ON rel.binding_id = binding.id
+                     WHERE binding.res_model = %s AND binding.res_id IN %s
+                     GROUP BY binding.res_id
+                    """,
+                    self._name,
+                    ids,
+                )
+            )
+            counts = dict(self.env.cr.fetchall())
         for record in self:
-            if not record.id:
-                record.basware_exchange_count = 0
-                continue
-            record.basware_exchange_count = Exchange.search_count(record._basware_history_domain())
+            record.basware_exchange_count = counts.get(record.id, 0)
 
     def action_open_basware_history(self):
         """The exchanges that carried this record to Basware, and their answers."""

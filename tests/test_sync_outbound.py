@@ -414,3 +414,17 @@ class TestPurchaseOrderChanges(SyncCase):
         self._sync_all()
         self.assertFalse(self._binding(self.order))
         self.assertFalse(self.sandbox.received("matchingOrders"))
+
+
+@tagged("post_install", "-at_install")
+class TestHistoryButton(SyncCase):
+    def test_vendor_history_lists_the_exchanges_that_carried_it(self):
+        self._sync(["vendor"])
+        self._run_queue()
+        self.vendor.name = "Nordic Paper History"
+        self._sync(["vendor"])
+        self.assertEqual(self.vendor.basware_exchange_count, 2)
+        action = self.vendor.with_user(self.manager).action_open_basware_history()
+        exchanges = self.Exchange.search(action["domain"])
+        self.assertEqual(len(exchanges), 2)
+        self.assertEqual(set(exchanges.mapped("kind")), {"vendor"})
