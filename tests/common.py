@@ -177,3 +177,17 @@ class SpineCase(BaswareSandboxCase):
     def _vendor_post(self, count=1, start=0):
         records = [vendor(start + index) for index in range(count)]
         return self.Exchange._enqueue_post(self.backend, "vendor", "/v1/vendors", records)
+
+
+def start_key_and_sandbox(test_class):
+    """A fresh encryption key and a running sandbox for ``test_class``, undone after it.
+
+    For test classes that cannot be a BaswareBackendCase (real commits, HTTP cases).
+    """
+    key_context = encryption_key(Fernet.generate_key().decode())
+    key_context.__enter__()
+    test_class.addClassCleanup(key_context.__exit__, None, None, None)
+    sandbox = SandboxServer(port=0, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    sandbox.start()
+    test_class.addClassCleanup(sandbox.stop)
+    return sandbox

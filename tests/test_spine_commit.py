@@ -6,14 +6,11 @@ outcomes of the first two are committed, and the next run sends only the third.
 
 from unittest.mock import patch
 
-from cryptography.fernet import Fernet
-
 from odoo.tests import TransactionCase, tagged
 
 from ..basware import constants as bw
 from ..models import basware_exchange
-from ..sandbox import SandboxServer
-from .common import CLIENT_ID, CLIENT_SECRET, encryption_key, vendor
+from .common import CLIENT_ID, CLIENT_SECRET, start_key_and_sandbox, vendor
 
 
 class WorkerKilled(BaseException):
@@ -25,12 +22,7 @@ class TestCommitPerExchange(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        key_context = encryption_key(Fernet.generate_key().decode())
-        key_context.__enter__()
-        cls.addClassCleanup(key_context.__exit__, None, None, None)
-        cls.sandbox = SandboxServer(port=0, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
-        cls.sandbox.start()
-        cls.addClassCleanup(cls.sandbox.stop)
+        cls.sandbox = start_key_and_sandbox(cls)
 
     def _committed_setup(self):
         """A backend and three one-vendor writes, committed as a real enqueue would be."""

@@ -3,12 +3,9 @@
 import json
 from datetime import datetime, timedelta
 
-from cryptography.fernet import Fernet
-
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from ..sandbox import SandboxServer
-from .common import CLIENT_ID, CLIENT_SECRET, encryption_key
+from .common import CLIENT_ID, CLIENT_SECRET, start_key_and_sandbox
 
 API_KEY_LIFETIME = timedelta(hours=1)
 
@@ -18,12 +15,7 @@ class TestSyncNowOverJson2(HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        key_context = encryption_key(Fernet.generate_key().decode())
-        key_context.__enter__()
-        cls.addClassCleanup(key_context.__exit__, None, None, None)
-        cls.sandbox = SandboxServer(port=0, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
-        cls.sandbox.start()
-        cls.addClassCleanup(cls.sandbox.stop)
+        cls.sandbox = start_key_and_sandbox(cls)
         cls.backend = cls.env["basware.backend"].create(
             {
                 "name": "JSON-2",

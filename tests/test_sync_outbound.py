@@ -43,6 +43,25 @@ class SyncCase(SpineCase):
             }
         )
 
+    @classmethod
+    def _confirmed_order(cls, name, code, quantity, price):
+        """A confirmed purchase order of the vendor with one line of a new product."""
+        product = cls.env["product.product"].create(
+            {"name": name, "default_code": code, "type": "consu"}
+        )
+        order = cls.env["purchase.order"].create(
+            {
+                "partner_id": cls.vendor.id,
+                "order_line": [
+                    Command.create(
+                        {"product_id": product.id, "product_qty": quantity, "price_unit": price}
+                    )
+                ],
+            }
+        )
+        order.button_confirm()
+        return product, order
+
     def _sync(self, flows=None):
         return self.backend._basware_sync_outbound(flows=flows)
 
@@ -193,20 +212,7 @@ class TestPurchaseOrderFlow(SyncCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.product = cls.env["product.product"].create(
-            {"name": "A4 paper", "default_code": "PAPER-A4", "type": "consu"}
-        )
-        cls.order = cls.env["purchase.order"].create(
-            {
-                "partner_id": cls.vendor.id,
-                "order_line": [
-                    Command.create(
-                        {"product_id": cls.product.id, "product_qty": 10, "price_unit": 4.5}
-                    )
-                ],
-            }
-        )
-        cls.order.button_confirm()
+        cls.product, cls.order = cls._confirmed_order("A4 paper", "PAPER-A4", 10, 4.5)
 
     def test_order_waits_for_its_vendor_then_goes_with_its_lines(self):
         self._sync(["purchase_order"])
@@ -367,20 +373,7 @@ class TestPurchaseOrderChanges(SyncCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.product = cls.env["product.product"].create(
-            {"name": "Toner", "default_code": "TONER", "type": "consu"}
-        )
-        cls.order = cls.env["purchase.order"].create(
-            {
-                "partner_id": cls.vendor.id,
-                "order_line": [
-                    Command.create(
-                        {"product_id": cls.product.id, "product_qty": 3, "price_unit": 60}
-                    )
-                ],
-            }
-        )
-        cls.order.button_confirm()
+        cls.product, cls.order = cls._confirmed_order("Toner", "TONER", 3, 60)
 
     def _sync_all(self):
         for _round in range(3):
