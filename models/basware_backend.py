@@ -378,12 +378,15 @@ class BaswareBackend(models.Model):
             backend.client_secret_set = bool(stored.client_secret_encrypted)
             backend.webhook_secret_set = bool(stored.webhook_secret_encrypted)
 
-    def _compute_exchange_count(self):
-        counts = dict(
-            self.env["basware.exchange"]._read_group(
-                [("backend_id", "in", self.ids)], ["backend_id"], ["__count"]
-            )
+    def _count_per_backend(self, model_name):
+        """{backend: number of ``model_name`` records of it}, in one query."""
+        groups = self.env[model_name]._read_group(
+            [("backend_id", "in", self.ids)], ["backend_id"], ["__count"]
         )
+        return dict(groups)
+
+    def _compute_exchange_count(self):
+        counts = self._count_per_backend("basware.exchange")
         for backend in self:
             backend.exchange_count = counts.get(backend, 0)
 

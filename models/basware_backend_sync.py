@@ -2,7 +2,7 @@
 
 import uuid
 
-from odoo import api, fields, models
+from odoo import fields, models
 
 from .basware_analytic_mapping import DEFAULT_CODING_FIELD, TARGET_COST_CENTER
 from .basware_binding import external_code
@@ -44,12 +44,6 @@ class BaswareBackend(models.Model):
     analytic_mapping_ids = fields.One2many(
         "basware.analytic.mapping", "backend_id", string="Analytic Dimensions"
     )
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        backends = super().create(vals_list)
-        backends._create_default_analytic_mapping()
-        return backends
 
     def _create_default_analytic_mapping(self):
         """A new backend sends the first analytic plan's accounts to costCenters.

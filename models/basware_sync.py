@@ -73,15 +73,12 @@ class BaswareBackend(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         backends = super().create(vals_list)
+        backends._create_default_analytic_mapping()
         backends._ensure_sync_flows()
         return backends
 
     def _compute_binding_count(self):
-        counts = dict(
-            self.env["basware.binding"]._read_group(
-                [("backend_id", "in", self.ids)], ["backend_id"], ["__count"]
-            )
-        )
+        counts = self._count_per_backend("basware.binding")
         for backend in self:
             backend.binding_count = counts.get(backend, 0)
 
