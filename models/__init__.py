@@ -21,3 +21,6 @@ from . import purchase_order_line
 from . import basware_backend_purchase
 from . import account_move
 from . import basware_invoice_mapping
+from . import basware_exchange_inbound
+from . import basware_inbound
+from . import account_move_inbound
