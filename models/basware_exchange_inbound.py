@@ -56,6 +56,8 @@ CONCURRENT_IMPORT_ERROR = (
 )
 # account.move context key: the bill is being posted by its import, which answers Basware.
 IMPORTING_CONTEXT_KEY = "basware_importing"
+# What the result of a doorbell keeps of the notification.
+NOTIFICATION_KEYS = ("taskId", "documentId", "taskSubType")
 VALIDATE_ANALYTIC_KEY = "validate_analytic"
 
 
@@ -488,7 +490,10 @@ class BaswareExchange(models.Model):
         """A push notification rings the doorbell: the backend pulls its waiting invoices.
 
         Here, inside one exchange's transaction, the pull only inboxes them: their imports
-        acknowledge them once the inbox is committed.
+        acknowledge them once the inbox is committed. The result keeps what Basware
+        announced.
         """
+        notification = json.loads(self.request_payload or "{}")
         exchanges = self.backend_id._basware_pull_documents(client, acknowledge=False)
-        return {"pulled": len(exchanges)}
+        announced = {key: notification.get(key) for key in NOTIFICATION_KEYS}
+        return {**announced, "pulled": len(exchanges)}

@@ -17,6 +17,7 @@ import psycopg2.errors
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ..basware import errors as bw_errors
@@ -128,18 +129,16 @@ class BaswareBackend(models.Model):
         return True
 
     def _basware_doorbell_rang(self):
-        """Whether a push notification waits for a pull."""
+        """Whether a push notification came since the last pull began (or is unanswered),
+        whoever ran its exchange meanwhile."""
         self.ensure_one()
-        return bool(
-            self.env["basware.exchange"].search_count(
-                [
-                    ("backend_id", "=", self.id),
-                    ("kind", "=", spine.KIND_WEBHOOK),
-                    ("state", "in", DOORBELL_STATES),
-                ],
-                limit=1,
-            )
+        rang = [("state", "in", DOORBELL_STATES)]
+        if self.last_sync_date:
+            rang = Domain.OR([rang, [("create_date", ">=", self.last_sync_date)]])
+        domain = Domain.AND(
+            [[("backend_id", "=", self.id), ("kind", "=", spine.KIND_WEBHOOK)], rang]
         )
+        return bool(self.env["basware.exchange"].search_count(domain, limit=1))
 
     def _basware_answer_doorbells(self, before, pulled):
         """The push notifications received before a pull started are answered by it."""
@@ -176,11 +175,12 @@ class BaswareBackend(models.Model):
         )
         return rung
 
-    def _basware_mark_pulled(self):
-        """Remember the pull, unless another worker is writing the backend right now."""
+    def _basware_mark_pulled(self, started):
+        """Remember when the pull began (a notification of later rings again), unless
+        another worker is writing the backend right now."""
         try:
             with self.env.cr.savepoint():
-                self.write({"last_sync_date": fields.Datetime.now()})
+                self.write({"last_sync_date": started})
                 self.env.flush_all()
         except psycopg2.errors.SerializationFailure:
             _logger.info("Basware backend %s: pull time not saved (concurrent update)", self.id)
@@ -215,7 +215,7 @@ class BaswareBackend(models.Model):
         self._basware_answer_doorbells(started, len(inboxed))
         # A fresh transaction: the pull's token renewal wrote this row from another one.
         self.env["basware.exchange"]._commit_batch(0)
-        self._basware_mark_pulled()
+        self._basware_mark_pulled(started)
         return inboxed, None
 
     def _basware_queue_payment_responses(self):

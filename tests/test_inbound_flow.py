@@ -4,6 +4,7 @@ Invoices are approved by the sandbox operator as a Basware user would; the backe
 them, Odoo books them, and Basware shows them transferred with the bills' numbers.
 """
 
+import json
 from unittest.mock import patch
 
 from odoo import Command
@@ -231,6 +232,14 @@ class TestDoorbell(InboundCase):
         bill = self.bills_of(document["invoiceId"])
         self.assertTransferredAs(document["invoiceId"], bill)
 
+    def test_cron_pulls_for_a_notification_whoever_ran_its_exchange(self):
+        self.backend.last_sync_date = self.env.cr.now()
+        document = self.approve()
+        doorbell = self.ring(document["invoiceId"])
+        doorbell._spine().write({"state": spine.STATE_DONE})
+        self.env["basware.backend"]._cron_import_documents()
+        self.assertTransferredAs(document["invoiceId"], self.bills_of(document["invoiceId"]))
+
     def test_cron_pulls_when_the_interval_passed(self):
         document = self.approve()
         self.backend.last_sync_date = False
@@ -244,7 +253,8 @@ class TestDoorbell(InboundCase):
         doorbell = self.ring(invoice_id)
         self.run_queue()
         self.assertEqual(doorbell.state, spine.STATE_DONE)
-        self.assertEqual(doorbell.response_payload.split(), ["{", '"pulled":', "1", "}"])
+        result = json.loads(doorbell.response_payload)
+        self.assertEqual((result["pulled"], result["taskId"]), (1, "task-1"))
         exchange = self.import_exchange(invoice_id)
         self.assertTrue(exchange.acknowledged)
         self.assertTransferredAs(invoice_id, self.bills_of(invoice_id))
