@@ -178,7 +178,8 @@ class BaswareBackend(models.Model):
         """The active backend whose webhook token is ``token``, or an empty recordset."""
         if not token or not MIN_TOKEN_LENGTH <= len(token) <= MAX_TOKEN_LENGTH:
             return self.browse()
-        return self.sudo().search([("webhook_token", "=", token)], limit=1)
+        # Ordered by id: the model's order would join the company for nothing.
+        return self.sudo().search([("webhook_token", "=", token)], limit=1, order="id")
 
     def _basware_webhook_signed(self, body, headers):
         """Whether ``body`` carries a valid signature of this backend's webhook secret.
