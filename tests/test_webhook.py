@@ -346,6 +346,22 @@ class TestWebhookSubscription(WebhookCase):
         self.assertEqual(exchange.dedup_key, f"task:{pushed['taskId']}")
         self.assertEqual(exchange.external_code, document["invoiceId"])
 
+    def test_a_notification_delivered_twice_is_stored_once(self):
+        self.subscribe()
+        self.sandbox.set_faults(duplicate_webhooks=True)
+        self.addCleanup(self.sandbox.clear_faults)
+        self.env.flush_all()
+        with self.allow_requests(all_requests=True), mute_logger(*DOOR_LOGGERS):
+            document = self.sandbox.approve_invoice()
+            self.sandbox.wait_webhooks()
+        self.env.invalidate_all()
+        deliveries = [
+            d for d in self.sandbox.webhook_deliveries if d["taskType"] != "ConnectionTest"
+        ]
+        self.assertEqual([d["status"] for d in deliveries], [200, 200])
+        self.assertEqual(len({d["taskId"] for d in deliveries}), 1)
+        self.assertEqual(self.exchanges().mapped("external_code"), [document["invoiceId"]])
+
     def test_subscribe_needs_a_webhook_secret(self):
         self.backend.webhook_secret = False
         with self.assertRaisesRegex(UserError, "webhook secret"):
