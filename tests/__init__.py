@@ -27,3 +27,4 @@ from . import test_inbound_flow
 from . import test_inbound_exactly_once
 from . import test_inbound_payments
 from . import test_inbound_json2
+from . import test_webhook
