@@ -51,8 +51,8 @@ CATEGORY_ORIGINAL_IMAGE = "ORIGINALIMAGE"
 INBOUND_PROTECTED_FIELDS = frozenset({"acknowledged"})
 PHASE_TWO_ERROR_CLASS = "BaswareItemRejected"
 CONCURRENT_IMPORT_ERROR = (
-    "Another worker created the bill of this invoice at the same moment; the next attempt "
-    "answers Basware with its number."
+    "Another worker wrote the same record at the same moment (most likely the bill of this "
+    "invoice): the next attempt finds it and answers Basware."
 )
 # account.move context key: the bill is being posted by its import, which answers Basware.
 IMPORTING_CONTEXT_KEY = "basware_importing"

@@ -6,6 +6,7 @@ worker killed between acknowledge and post, one killed after posting and before 
 answer, and two cursors importing the same invoice at the same moment.
 """
 
+import json
 import threading
 from unittest.mock import patch
 
@@ -28,6 +29,7 @@ from .inbound_common import (
 
 INBOUND_LOGGER = "odoo.addons.basware_connector.models.basware_exchange_inbound"
 SPINE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
+SQL_LOGGER = "odoo.sql_db"
 THREAD_TIMEOUT = 60
 
 
@@ -115,6 +117,24 @@ class TestOfferedAgain(InboundCase):
         self.assertTransferredAs(invoice_id, bill)
         success = [r["success"] for r in transfer_responses(self.sandbox, invoice_id)]
         self.assertEqual(success, [False, True])
+
+    def test_an_answer_that_reached_basware_is_not_sent_twice(self):
+        """The attempt failed here after Basware took the answer: the retry finds it there."""
+        self.backend.invoice_post_mode = "draft"
+        invoice_id = self.approve()["invoiceId"]
+        self.import_documents()
+        bill = self.bills_of(invoice_id)
+        bill.action_post()
+        answer = self.Exchange._bill_responses(bill)
+        body = json.loads(answer.request_payload)["response"]
+        self.backend._get_client().post_transfer_response(invoice_id, body)
+
+        self.run_queue()
+
+        self.assertEqual(answer.state, spine.STATE_DONE)
+        self.assertTrue(json.loads(answer.response_payload)["recorded_before"])
+        self.assertEqual(len(transfer_responses(self.sandbox, invoice_id)), 1)
+        self.assertTransferredAs(invoice_id, bill)
 
     def test_a_new_inbox_of_an_imported_invoice_finds_its_bill(self):
         """The import exchange of a long-imported invoice was purged; Basware offers it again."""
@@ -393,7 +413,8 @@ class TestCommittedWorkers(TransactionCase):
 
         with (
             patch.object(self._backend_class(), "_basware_create_bill", together),
-            mute_logger(SPINE_LOGGER),
+            # The unique index refuses the second bill: PostgreSQL's error is logged.
+            mute_logger(SPINE_LOGGER, SQL_LOGGER),
         ):
             self._run_at_once(
                 lambda env: self._process(env, [first_id]),

@@ -136,6 +136,17 @@ class TestPullAndImport(InboundCase):
         self.assertIn("1 invoice(s) received", result["params"]["message"])
         self.assertTransferredAs(document["invoiceId"], self.bills_of(document["invoiceId"]))
 
+    def test_acknowledged_is_the_connectors_to_write(self):
+        self.approve()
+        self.import_documents()
+        exchange = self.Exchange.search([("kind", "=", spine.KIND_ACCOUNTING_DOCUMENT)])
+        with self.assertRaises(AccessError):
+            exchange.with_user(self.manager).write({"acknowledged": False})
+        self.assertTrue(exchange.acknowledged)
+
+    def test_bills_are_posted_by_default(self):
+        self.assertEqual(self.env["basware.backend"].new({}).invoice_post_mode, "post")
+
     def test_user_cannot_import(self):
         with self.assertRaises(AccessError):
             self.backend.with_user(self.basware_user).action_import_documents()
