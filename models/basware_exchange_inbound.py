@@ -61,6 +61,13 @@ NOTIFICATION_KEYS = ("taskId", "documentId", "taskSubType")
 VALIDATE_ANALYTIC_KEY = "validate_analytic"
 
 
+class TransferAnswerPending(bw_errors.BaswareError):
+    """A payment is reported after the bill's transfer answer: Basware refuses it before."""
+
+    retryable = True
+    default_message = "The bill's transfer answer is not sent yet; the payment waits for it"
+
+
 def shorten(text, size):
     """``text`` on one line, cut to ``size`` characters with an ellipsis."""
     text = " ".join(str(text or "").split())
@@ -427,6 +434,9 @@ class BaswareExchange(models.Model):
         return self._send_invoice_response(client, client.post_transfer_response)
 
     def _run_payment_response(self, client):
+        bill = self._get_record()
+        if bill and self._open_responses(bill):
+            raise TransferAnswerPending()
         return self._send_invoice_response(client, client.post_payment_response)
 
     def _send_invoice_response(self, client, post):

@@ -2,6 +2,7 @@
 
 from odoo import fields
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from ..models import basware_exchange as spine
 from ..models.account_move_inbound import PAID_STATES
@@ -9,15 +10,16 @@ from ..sandbox.validation import Validator
 from .inbound_common import InboundCase, basware_document
 
 PAID = "Paid"
+SPINE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
 
 
 @tagged("post_install", "-at_install")
 class TestPaymentResponses(InboundCase):
-    def imported_bill(self, **values):
+    def imported_bill(self, post=True, **values):
         invoice_id = self.approve(**values)["invoiceId"]
         self.import_documents()
         bill = self.bills_of(invoice_id)
-        self.assertEqual(bill.state, "posted")
+        self.assertEqual(bill.state, "posted" if post else "draft")
         return invoice_id, bill
 
     def pay(self, bill, amount, date="2026-03-02"):
@@ -76,6 +78,28 @@ class TestPaymentResponses(InboundCase):
         self.run_inbound_cron()
         self.assertEqual(self.payment_exchanges(bill), exchange)
         self.assertEqual(len(self.sandbox.received("paymentResponses")), 1)
+
+    def test_payment_waits_for_the_bills_transfer_answer(self):
+        self.backend.invoice_post_mode = "draft"
+        invoice_id, bill = self.imported_bill(net=100.0, post=False)
+        bill.action_post()
+        self.pay(bill, 124.0)
+        self.backend._basware_queue_payment_responses()
+        payment = self.payment_exchanges(bill)
+        with mute_logger(SPINE_LOGGER):
+            self.Exchange._run_for_backend(
+                self.backend, self.Exchange._iter_claim_ids(self.backend, payment.ids)
+            )
+        self.assertEqual(payment.state, spine.STATE_FAILED)
+        self.assertTrue(payment.error_retryable)
+        self.assertFalse(self.sandbox.received("paymentResponses"))
+
+        self.run_queue()
+        self.Exchange._run_for_backend(
+            self.backend, self.Exchange._iter_claim_ids(self.backend, payment.ids)
+        )
+        self.assertEqual(payment.state, spine.STATE_DONE)
+        self.assertEqual(basware_document(self.sandbox, invoice_id)["processingStatus"], PAID)
 
     def test_paid_credit_note_reports_a_negative_total(self):
         invoice_id, refund = self.imported_bill(net=40.0, credit_note=True)
