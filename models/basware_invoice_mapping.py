@@ -217,6 +217,7 @@ class InvoiceMapping:
         self.sign = 1
         self.currency = self.env["res.currency"]
         self.row_taxes = {}
+        self.due_date = None
 
     # Problems
 
@@ -590,9 +591,7 @@ class InvoiceMapping:
     def line_values(self, index, row, account, taxes, analytic_ids, order_line):
         number = self.row_number(row, index)
         amount = self.sign * self.row_net(row, number)
-        quantity = self.sign * (to_float(row.get("matchedQuantity")) or 0.0)
-        if not order_line or not quantity:
-            quantity = 1.0
+        quantity = self.order_quantity(row, order_line, amount) if order_line else 1.0
         price, discount = self.price(amount, quantity)
         values = {
             "name": self.line_name(row, order_line),
@@ -613,6 +612,18 @@ class InvoiceMapping:
                 product_uom_id=order_line.product_uom_id.id,
             )
         return values
+
+    def order_quantity(self, row, order_line, amount):
+        """The quantity billed on ``order_line`` (in its unit), which Odoo counts as billed:
+        Basware's matched quantity, else its allocated one, else the amount at the order's
+        unit price."""
+        for key in ("matchedQuantity", "allocatedQuantity"):
+            quantity = to_float(row.get(key))
+            if quantity:
+                return self.sign * quantity
+        if order_line.price_unit:
+            return order_line.product_uom_id.round(amount / order_line.price_unit) or 1.0
+        return 1.0
 
     def line_name(self, row, order_line):
         return (
