@@ -485,14 +485,13 @@ class TestBaswareInvoiceUnique(InvoiceMappingCase):
         self.assertFalse(copy.basware_invoice_id, "a copy is no Basware invoice")
         other_backend = self.backend.copy({"name": "Basware Second Tenant"})
         with mute_logger("odoo.sql_db"), self.assertRaises(psycopg2.IntegrityError):
-            with self.env.cr.savepoint():
-                copy.write(
-                    {
-                        "basware_invoice_id": document["invoiceId"],
-                        "basware_backend_id": self.backend.id,
-                    }
-                )
-                copy.flush_recordset()
+            copy.write(
+                {
+                    "basware_invoice_id": document["invoiceId"],
+                    "basware_backend_id": self.backend.id,
+                }
+            )
+            copy.flush_recordset()
         copy.write(
             {"basware_invoice_id": document["invoiceId"], "basware_backend_id": other_backend.id}
         )
