@@ -117,9 +117,9 @@ class Problem:
     detail: str = ""
 
     def describe(self):
-        """``reason label code``, e.g. ``unknown GL account 4000 (rows 1, 3)``."""
+        """``label code reason``, e.g. ``GL account 4000 unknown (rows 1, 3)``."""
         label = KIND_LABELS.get(self.kind, self.kind)
-        text = f"{self.reason} {label} {self.code or '-'}".strip()
+        text = f"{label} {self.code or '-'} {self.reason}"
         if self.rows:
             text += f" (rows {', '.join(str(row) for row in self.rows)})"
         if self.detail:
@@ -155,14 +155,16 @@ class BaswareDocumentRejected(UserError):
         )
 
     def _grouped_descriptions(self):
-        """One phrase per (reason, kind): ``unknown GL account 4000, 4010``."""
+        """One phrase per (reason, kind): ``GL account 4000, 4010 unknown``."""
         grouped = defaultdict(list)
         for problem in self.problems:
             codes = grouped[problem.reason, problem.kind]
             if problem.code and problem.code not in codes:
                 codes.append(problem.code)
         return [
-            f"{reason} {KIND_LABELS.get(kind, kind)} {', '.join(codes)}".strip()
+            " ".join(
+                part for part in (KIND_LABELS.get(kind, kind), ", ".join(codes), reason) if part
+            )
             for (reason, kind), codes in grouped.items()
         ]
 
@@ -218,6 +220,7 @@ class InvoiceMapping:
         self.currency = self.env["res.currency"]
         self.row_taxes = {}
         self.due_date = None
+        self.bindings = None
 
     # Problems
 
@@ -239,32 +242,49 @@ class InvoiceMapping:
         """The records usable in the backend's company (its own, shared or a parent's)."""
         return records.filtered_domain(records._check_company_domain(self.company))
 
-    def bound(self, entity, codes):
-        """{code: records} bound to ``codes`` on the backend for ``entity`` (one query)."""
-        codes = sorted({code for code in codes if code})
+    def document_codes(self):
+        """Every code of the document a binding may hold."""
+        keys = ["accountCode", "taxCode", "orderLineNumber"]
+        keys += self.backend.analytic_mapping_ids.filtered("active").mapped("coding_field")
+        codes = {code_of(self.document.get(key)) for key in ("supplierCode", "paymentTermCode")}
+        codes |= {code_of(row.get(key)) for row in self.rows for key in keys}
+        return sorted(code for code in codes if code)
+
+    def load_bindings(self):
+        """The backend's bindings of the document's codes, in one query."""
+        self.bindings = defaultdict(list)
+        codes = self.document_codes()
         if not codes:
-            return {}
-        bindings = self.env["basware.binding"].search(
-            [
-                ("backend_id", "=", self.backend.id),
-                ("entity", "=", entity),
-                ("code", "in", codes),
-            ]
+            return
+        bindings = self.env["basware.binding"].search_fetch(
+            [("backend_id", "=", self.backend.id), ("code", "in", codes)],
+            ["entity", "code", "res_model", "res_id"],
         )
-        found = defaultdict(list)
         for binding in bindings:
-            found[binding.code].append((binding.res_model, binding.res_id))
+            self.bindings[binding.entity, binding.code].append((binding.res_model, binding.res_id))
+
+    def bound(self, entity, codes):
+        """{code: records} bound to ``codes`` for ``entity``, deleted records left out."""
+        if self.bindings is None:
+            self.load_bindings()
+        refs = {code: self.bindings.get((entity, code)) for code in codes if code}
+        ids = defaultdict(set)
+        for code_refs in refs.values():
+            for res_model, res_id in code_refs or ():
+                ids[res_model].add(res_id)
+        existing = {
+            model: set(self.env[model].browse(sorted(model_ids)).exists().ids)
+            for model, model_ids in ids.items()
+        }
         result = {}
-        for code, refs in found.items():
-            model = refs[0][0]
-            records = (
-                self.env[model]
-                .with_context(active_test=False)
-                .browse([res_id for res_model, res_id in refs if res_model == model])
-            )
-            records = records.exists()
-            if records:
-                result[code] = records
+        for code, code_refs in refs.items():
+            records = [
+                self.env[res_model].with_context(active_test=False).browse(res_id)
+                for res_model, res_id in code_refs or ()
+                if res_id in existing[res_model]
+            ]
+            if records and len({record._name for record in records}) == 1:
+                result[code] = records[0].union(*records)
         return result
 
     def pick(self, kind, code, candidates, row=None):

@@ -5,6 +5,11 @@ would, on the vendor, order and order lines the backend sent over HTTP, and fetc
 over HTTP as the inbound flow does.
 """
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import psycopg2
 import requests
 
@@ -18,6 +23,7 @@ from ..sandbox.operator import PDF_IMAGE
 from .common import BaswareSandboxCase
 
 TIMEOUT = 10
+ADDON_ROOT = Path(__file__).resolve().parent.parent
 
 
 class InvoiceMappingCase(BaswareSandboxCase):
@@ -353,6 +359,79 @@ class TestInvoiceMapping(InvoiceMappingCase):
         self.assertAlmostEqual(refund.amount_tax, 7.99)
         self.assertAlmostEqual(refund.amount_total, 41.32)
 
+    def test_accounting_date_from_basware(self):
+        document = self.approve(
+            [{"accountCode": "601101", "netTotal": 5.0}], tax_percent=0, invoice_date="2026-01-15"
+        )
+        document["baseLineDate"] = "2026-01-20T00:00:00"
+        bill = self.backend._basware_create_bill(document)
+        self.assertEqual(bill.invoice_date, fields.Date.to_date("2026-01-15"))
+        self.assertEqual(bill.date, fields.Date.to_date("2026-01-20"), "the baseline date")
+        document = self.approve(
+            [{"accountCode": "601101", "netTotal": 5.0}], tax_percent=0, invoice_date="2026-01-15"
+        )
+        document["voucherDate"] = "2026-01-31T00:00:00"
+        bill = self.backend._basware_create_bill(document)
+        self.assertEqual(bill.date, fields.Date.to_date("2026-01-31"), "the voucher date")
+
+    def test_accounting_date_by_odoo_rule(self):
+        self.backend.invoice_accounting_date = "odoo"
+        document = self.approve(
+            [{"accountCode": "601101", "netTotal": 5.0}], tax_percent=0, invoice_date="2026-01-15"
+        )
+        document["voucherDate"] = "2026-01-25T00:00:00"
+        bill = self.backend._basware_create_bill(document)
+        expected = bill._get_accounting_date(bill.invoice_date, bill._affect_tax_report())
+        self.assertEqual(bill.date, expected)
+        self.assertNotEqual(bill.date, fields.Date.to_date("2026-01-25"))
+
+    def test_several_dimensions_make_one_analytic_line(self):
+        project_plan = self.env["account.analytic.plan"].create({"name": "Projects"})
+        bridge = self.env["account.analytic.account"].create(
+            {"name": "Bridge", "code": "PRJ-7", "plan_id": project_plan.id}
+        )
+        self.env["basware.analytic.mapping"].create(
+            {"backend_id": self.backend.id, "plan_id": project_plan.id, "target": "project"}
+        )
+        document = self.approve(
+            [
+                {
+                    "accountCode": "601101",
+                    "netTotal": 5.0,
+                    "costCenterCode": "CC-S",
+                    "projectCode": "PRJ-7",
+                },
+                {"accountCode": "601101", "netTotal": 5.0, "projectCode": "PRJ-404"},
+            ],
+            tax_percent=0,
+        )
+        self.assertRejected(document, ("project", "PRJ-404"))
+        document["codingRows"].pop()
+        document["grossSum"] = 5.0
+        bill = self.backend._basware_create_bill(document)
+        key = ",".join(str(id_) for id_ in sorted([self.cc_south.id, bridge.id]))
+        self.assertEqual(bill.invoice_line_ids.analytic_distribution, {key: 100.0})
+
+    def test_odoo_refusing_the_bill_is_a_rejection(self):
+        sweden = self.env.ref("base.se")
+        group = self.env["account.tax.group"].create({"name": "SE VAT", "country_id": sweden.id})
+        self.env["account.tax"].create(
+            {
+                "tax_group_id": group.id,
+                "name": "Swedish 25%",
+                "amount": 25.0,
+                "type_tax_use": "purchase",
+                "basware_code": "SE25",
+                "country_id": sweden.id,
+            }
+        )
+        document = self.approve(
+            [{"accountCode": "601101", "netTotal": 10.0, "taxCode": "SE25", "taxPercent": 25}]
+        )
+        error = self.assertRejected(document)
+        self.assertEqual(error.unmapped, [("bill", "")])
+        self.assertIn("refused", error.response_message)
+
 
 @tagged("post_install", "-at_install")
 class TestInvoiceRejections(InvoiceMappingCase):
@@ -449,7 +528,7 @@ class TestInvoiceRejections(InvoiceMappingCase):
             ("tax", "VAT98"),
             ("cost_center", "CC-X"),
         )
-        self.assertIn("unknown GL account NO-401, NO-402", error.response_message)
+        self.assertIn("GL account NO-401, NO-402 unknown", error.response_message)
 
     def test_long_message_fits_basware(self):
         rows = [
@@ -522,3 +601,21 @@ class TestSandboxCodingRows(InvoiceMappingCase):
         self.assertEqual([row["rowIndex"] for row in rows], [1, 2])
         self.assertEqual(document["grossSum"], -35.19)
         self.assertEqual(document["invoiceTypeCode"], "CreditNote")
+
+    def test_command_line_approves_explicit_rows(self):
+        port = self.sandbox.url.rsplit(":", 1)[1]
+        rows = [{"accountCode": "601101", "netTotal": 60.0, "costCenterCode": "CC-N"}]
+        result = subprocess.run(
+            [sys.executable, "-m", "sandbox", "approve", "--port", port, "--vendor", "V-2001"]
+            + ["--coding-rows", json.dumps(rows), "--gross-sum", "61"],
+            cwd=ADDON_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT * 3,
+            check=False,
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        [stored] = self.sandbox.received("accountingDocuments")
+        self.assertEqual(stored["codingRows"][0]["costCenterCode"], "CC-N")
+        self.assertEqual(stored["codingRows"][0]["netTotal"], 60.0)
+        self.assertEqual(stored["grossSum"], 61.0)
