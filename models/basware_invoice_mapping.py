@@ -158,15 +158,17 @@ class BaswareDocumentRejected(UserError):
         """One phrase per (reason, kind): ``GL account 4000, 4010 unknown``."""
         grouped = defaultdict(list)
         for problem in self.problems:
-            codes = grouped[problem.reason, problem.kind]
-            if problem.code and problem.code not in codes:
-                codes.append(problem.code)
-        return [
-            " ".join(
-                part for part in (KIND_LABELS.get(kind, kind), ", ".join(codes), reason) if part
-            )
-            for (reason, kind), codes in grouped.items()
-        ]
+            grouped[problem.reason, problem.kind].append(problem)
+        phrases = []
+        for (reason, kind), problems in grouped.items():
+            codes = list(dict.fromkeys(problem.code for problem in problems if problem.code))
+            parts = (KIND_LABELS.get(kind, kind), ", ".join(codes), reason)
+            phrase = " ".join(part for part in parts if part)
+            if len(problems) == 1 and problems[0].detail:
+                # A check that failed (total, period, Odoo's refusal) says by how much or why.
+                phrase += f": {problems[0].detail}"
+            phrases.append(phrase)
+        return phrases
 
 
 def shorten(text, size):
@@ -326,13 +328,18 @@ class InvoiceMapping:
                 result[value] |= record
         for code, record_id in ids.items():
             if record_id and not result.get(code):
-                result[code] = records.filtered(lambda record, rid=record_id: record.id == rid)
+                # The sync sends this code only while the record has no code of its own.
+                result[code] = records.filtered(
+                    lambda record, rid=record_id, code=code: (
+                        record.id == rid and record._basware_code(self.backend) == code
+                    )
+                )
         return {code: records for code, records in result.items() if records}
 
-    def resolve(self, kind, entity, codes, fallback):
+    def resolve(self, entity, codes, fallback):
         """{code: record} of ``codes``: bindings first, then ``fallback(codes)``."""
         codes = {code for code in codes if code}
-        candidates = self.bound(entity, codes) if entity else {}
+        candidates = self.bound(entity, codes)
         missing = codes - set(candidates)
         if missing:
             candidates.update(fallback(missing))
@@ -366,7 +373,7 @@ class InvoiceMapping:
         if not code:
             self.problem(KIND_VENDOR, code, REASON_MISSING)
             return None
-        candidates = self.resolve(KIND_VENDOR, ENTITY_VENDOR, {code}, self.vendors_by_code)
+        candidates = self.resolve(ENTITY_VENDOR, {code}, self.vendors_by_code)
         vendor = self.pick(KIND_VENDOR, code, candidates.get(code))
         return vendor.commercial_partner_id if vendor else None
 
@@ -391,7 +398,6 @@ class InvoiceMapping:
         if not code:
             return None
         candidates = self.resolve(
-            KIND_PAYMENT_TERM,
             ENTITY_PAYMENT_TERM,
             {code},
             lambda codes: self.by_code(
@@ -429,7 +435,7 @@ class InvoiceMapping:
                 KIND_PERIOD,
                 fields.Date.to_string(accounting_date),
                 REASON_LOCKED,
-                detail=f"locked until {fields.Date.to_string(lock_date)}",
+                detail=f"until {fields.Date.to_string(lock_date)}",
             )
 
     # The coding rows
@@ -440,7 +446,6 @@ class InvoiceMapping:
     def map_accounts(self):
         codes = {code_of(row.get("accountCode")) for row in self.rows}
         candidates = self.resolve(
-            KIND_ACCOUNT,
             ENTITY_ACCOUNT,
             codes,
             lambda missing: self.by_code(
@@ -463,7 +468,6 @@ class InvoiceMapping:
     def map_taxes(self):
         codes = {code_of(row.get("taxCode")) for row in self.rows}
         candidates = self.resolve(
-            KIND_TAX,
             ENTITY_TAX_CODE,
             codes,
             lambda missing: self.by_code(
@@ -521,7 +525,6 @@ class InvoiceMapping:
             kind = ANALYTIC_KINDS[mapping.target]
             codes = {code_of(row.get(mapping.coding_field)) for row in self.rows}
             candidates = self.resolve(
-                kind,
                 mapping._binding_entity(),
                 codes,
                 lambda missing, mapping=mapping: self.by_code(
@@ -549,9 +552,7 @@ class InvoiceMapping:
             if code_of(row.get("orderLineNumber"))
         }
         line_codes = {line_code for _order, line_code in wanted.values()}
-        candidates = self.resolve(
-            KIND_ORDER_LINE, ENTITY_ORDER_LINE, line_codes, self.order_lines_by_number
-        )
+        candidates = self.resolve(ENTITY_ORDER_LINE, line_codes, self.order_lines_by_number)
         lines = {}
         for index, (order_code, line_code) in wanted.items():
             code = f"{order_code}/{line_code}" if order_code else line_code

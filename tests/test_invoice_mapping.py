@@ -335,6 +335,27 @@ class TestInvoiceMapping(InvoiceMappingCase):
         document = self.approve([{"accountCode": "601101", "netTotal": 10.0, "taxPercent": 14}])
         self.assertRejected(document, ("tax", "14%"))
 
+    def test_codes_the_sync_made_from_ids(self):
+        plain = self.env["account.tax"].create(
+            {"name": "Purchase 10%", "amount": 10.0, "type_tax_use": "purchase"}
+        )
+        document = self.approve(
+            [
+                {
+                    "accountCode": "601101",
+                    "netTotal": 10.0,
+                    "taxCode": f"ODOO-TAX-{plain.id}",
+                    "taxPercent": 10,
+                }
+            ]
+        )
+        self.assertEqual(
+            self.backend._basware_create_bill(document).invoice_line_ids.tax_ids, plain
+        )
+        code = f"ODOO-TAX-{self.tax_24.id}"
+        document = self.approve([{"accountCode": "601101", "netTotal": 10.0, "taxCode": code}])
+        self.assertRejected(document, ("tax", code))
+
     def test_rounding_only_tax_difference_follows_basware(self):
         document = self.approve(
             [
@@ -430,7 +451,8 @@ class TestInvoiceMapping(InvoiceMappingCase):
         )
         error = self.assertRejected(document)
         self.assertEqual(error.unmapped, [("bill", "")])
-        self.assertIn("refused", error.response_message)
+        self.assertIn("bill refused: ", error.response_message)
+        self.assertGreater(len(error.response_message), len("Not booked in Odoo: bill refused: "))
 
 
 @tagged("post_install", "-at_install")
@@ -461,7 +483,7 @@ class TestInvoiceRejections(InvoiceMappingCase):
             [{"accountCode": "601101", "netTotal": 100.0, "taxCode": "VAT24"}], gross_sum=125.0
         )
         error = self.assertRejected(document, ("total", "125.00"))
-        self.assertIn("124.00", str(error))
+        self.assertIn("total 125.00 differs: Odoo computes 124.00", error.response_message)
 
     def test_tax_difference_beyond_the_tolerance_is_not_followed(self):
         document = self.approve(
