@@ -12,7 +12,7 @@ then the record's own code (Reference, account code, Basware Code), then the fal
 the sync builds from a prefix and the record's id.
 """
 
-import logging
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -30,8 +30,6 @@ from .basware_binding import (
     ENTITY_VENDOR,
 )
 from .basware_codes import ANALYTIC_PREFIX, PAYMENT_TERM_PREFIX, TAX_CODE_PREFIX
-
-_logger = logging.getLogger(__name__)
 
 MOVE_IN_INVOICE = "in_invoice"
 MOVE_IN_REFUND = "in_refund"
@@ -637,14 +635,16 @@ class InvoiceMapping:
     def order_quantity(self, row, order_line, amount):
         """The quantity billed on ``order_line`` (in its unit), which Odoo counts as billed:
         Basware's matched quantity, else its allocated one, else the amount at the order's
-        unit price."""
+        unit price. Its sign is the amount's, whatever sign Basware gives it, so a line
+        that takes an amount off also takes its quantity off."""
+        quantity = 0.0
         for key in ("matchedQuantity", "allocatedQuantity"):
-            quantity = to_float(row.get(key))
+            quantity = abs(to_float(row.get(key)) or 0.0)
             if quantity:
-                return self.sign * quantity
-        if order_line.price_unit:
-            return order_line.product_uom_id.round(amount / order_line.price_unit) or 1.0
-        return 1.0
+                break
+        if not quantity and order_line.price_unit:
+            quantity = abs(order_line.product_uom_id.round(amount / order_line.price_unit))
+        return math.copysign(quantity or 1.0, amount)
 
     def line_name(self, row, order_line):
         return (

@@ -270,6 +270,14 @@ class TestInvoiceMapping(InvoiceMappingCase):
         self.assertAlmostEqual(refund.amount_total, 25.0 * 1.24 + 10.0 * 1.14)
         self.assertAlmostEqual(refund.amount_total, -credit["grossSum"])
         self.assertEqual(paper.qty_invoiced, 8.0, "the refund takes its quantity off the order")
+        # Whatever the sign of Basware's matched quantity, a refund takes quantities off.
+        credit = self.approve(
+            [{"orderLine": self.line_code(paper), "matchedQuantity": 2, "netTotal": 25.0}],
+            credit_note=True,
+        )
+        credit["codingRows"][0]["matchedQuantity"] = 2
+        self.backend._basware_create_bill(credit)
+        self.assertEqual(paper.qty_invoiced, 6.0)
 
     def test_quantity_that_does_not_divide_the_amount_keeps_the_amount(self):
         order = self.confirmed_order()
