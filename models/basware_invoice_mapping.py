@@ -21,6 +21,8 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import float_compare, float_round
 
+from odoo.addons.base.models.res_bank import sanitize_account_number
+
 from .basware_analytic_mapping import TARGET_COST_CENTER, TARGET_LIST, TARGET_PROJECT
 from .basware_binding import (
     ENTITY_ACCOUNT,
@@ -708,6 +710,9 @@ class InvoiceMapping:
             values["date"] = accounting_date
         if due_date and not term:
             values["invoice_date_due"] = due_date
+        bank = self.vendor_bank(vendor)
+        if bank:
+            values["partner_bank_id"] = bank.id
         reference = code_of(self.document.get("referenceNumber"))
         if reference:
             values["payment_reference"] = reference
@@ -718,6 +723,21 @@ class InvoiceMapping:
             values["invoice_origin"] = ", ".join(orders.mapped("name"))
         self.due_date = due_date
         return values
+
+    def vendor_bank(self, vendor):
+        """The vendor's bank account Basware names (IBAN, else BBAN), when Odoo knows it.
+
+        An account Odoo does not know is not created: the bill keeps Odoo's default one,
+        and the vendor's bank accounts stay what the AP team checked in Odoo.
+        """
+        numbers = {
+            sanitize_account_number(self.document.get(key))
+            for key in ("supplierBankIBAN", "supplierBankBBAN")
+        } - {False}
+        if not numbers:
+            return None
+        banks = vendor.bank_ids.filtered(lambda bank: bank.sanitized_acc_number in numbers)
+        return banks[:1] or None
 
     def complete(self, bill):
         """Align the created bill on Basware: its due date, its tax amounts where they differ

@@ -183,6 +183,24 @@ class TestInvoiceMapping(InvoiceMappingCase):
         self.assertEqual(line.tax_ids, self.tax_24)
         self.assertAlmostEqual(line.price_subtotal, 100.0)
         self.assertAlmostEqual(bill.amount_total, 124.0)
+        arch = self.Move.get_view(self.env.ref("account.view_move_form").id)["arch"]
+        self.assertIn('name="basware_invoice_id"', arch)
+
+    def test_bank_account_basware_names(self):
+        banks = self.env["res.partner.bank"].create(
+            [
+                {"partner_id": self.vendor.id, "acc_number": "FI21 1234 5600 0007 85"},
+                {"partner_id": self.vendor.id, "acc_number": "FI14 1009 3000 1234 58"},
+            ]
+        )
+        document = self.approve([{"accountCode": "601101", "netTotal": 5.0}], tax_percent=0)
+        document["supplierBankIBAN"] = "fi1410093000123458"
+        self.assertEqual(self.backend._basware_create_bill(document).partner_bank_id, banks[1])
+        document = self.approve([{"accountCode": "601101", "netTotal": 5.0}], tax_percent=0)
+        document["supplierBankIBAN"] = "DE89370400440532013000"
+        bill = self.backend._basware_create_bill(document)
+        self.assertNotEqual(bill.partner_bank_id.acc_number, "DE89370400440532013000")
+        self.assertEqual(self.vendor.bank_ids, banks, "an unknown account is not created")
 
     def test_image_is_the_main_attachment(self):
         document = self.approve([{"accountCode": "601101", "netTotal": 10.0}], tax_percent=0)
