@@ -25,6 +25,7 @@
         "views/account_move_views.xml",
         "data/ir_cron.xml",
         "data/ir_cron_sync.xml",
+        "data/ir_cron_inbound.xml",
     ],
     "demo": ["demo/basware_demo.xml"],
 }
