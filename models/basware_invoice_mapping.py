@@ -12,7 +12,7 @@ then the record's own code (Reference, account code, Basware Code), then the fal
 the sync builds from a prefix and the record's id.
 """
 
-import logging
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -20,6 +20,8 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import float_compare, float_round
+
+from odoo.addons.base.models.res_bank import sanitize_account_number
 
 from .basware_analytic_mapping import TARGET_COST_CENTER, TARGET_LIST, TARGET_PROJECT
 from .basware_binding import (
@@ -30,8 +32,6 @@ from .basware_binding import (
     ENTITY_VENDOR,
 )
 from .basware_codes import ANALYTIC_PREFIX, PAYMENT_TERM_PREFIX, TAX_CODE_PREFIX
-
-_logger = logging.getLogger(__name__)
 
 MOVE_IN_INVOICE = "in_invoice"
 MOVE_IN_REFUND = "in_refund"
@@ -117,9 +117,9 @@ class Problem:
     detail: str = ""
 
     def describe(self):
-        """``reason label code``, e.g. ``unknown GL account 4000 (rows 1, 3)``."""
+        """``label code reason``, e.g. ``GL account 4000 unknown (rows 1, 3)``."""
         label = KIND_LABELS.get(self.kind, self.kind)
-        text = f"{self.reason} {label} {self.code or '-'}".strip()
+        text = f"{label} {self.code or '-'} {self.reason}"
         if self.rows:
             text += f" (rows {', '.join(str(row) for row in self.rows)})"
         if self.detail:
@@ -155,16 +155,20 @@ class BaswareDocumentRejected(UserError):
         )
 
     def _grouped_descriptions(self):
-        """One phrase per (reason, kind): ``unknown GL account 4000, 4010``."""
+        """One phrase per (reason, kind): ``GL account 4000, 4010 unknown``."""
         grouped = defaultdict(list)
         for problem in self.problems:
-            codes = grouped[problem.reason, problem.kind]
-            if problem.code and problem.code not in codes:
-                codes.append(problem.code)
-        return [
-            f"{reason} {KIND_LABELS.get(kind, kind)} {', '.join(codes)}".strip()
-            for (reason, kind), codes in grouped.items()
-        ]
+            grouped[problem.reason, problem.kind].append(problem)
+        phrases = []
+        for (reason, kind), problems in grouped.items():
+            codes = list(dict.fromkeys(problem.code for problem in problems if problem.code))
+            parts = (KIND_LABELS.get(kind, kind), ", ".join(codes), reason)
+            phrase = " ".join(part for part in parts if part)
+            if len(problems) == 1 and problems[0].detail:
+                # A check that failed (total, period, Odoo's refusal) says by how much or why.
+                phrase += f": {problems[0].detail}"
+            phrases.append(phrase)
+        return phrases
 
 
 def shorten(text, size):
@@ -217,6 +221,8 @@ class InvoiceMapping:
         self.sign = 1
         self.currency = self.env["res.currency"]
         self.row_taxes = {}
+        self.due_date = None
+        self.bindings = None
 
     # Problems
 
@@ -238,32 +244,49 @@ class InvoiceMapping:
         """The records usable in the backend's company (its own, shared or a parent's)."""
         return records.filtered_domain(records._check_company_domain(self.company))
 
-    def bound(self, entity, codes):
-        """{code: records} bound to ``codes`` on the backend for ``entity`` (one query)."""
-        codes = sorted({code for code in codes if code})
+    def document_codes(self):
+        """Every code of the document a binding may hold."""
+        keys = ["accountCode", "taxCode", "orderLineNumber"]
+        keys += self.backend.analytic_mapping_ids.filtered("active").mapped("coding_field")
+        codes = {code_of(self.document.get(key)) for key in ("supplierCode", "paymentTermCode")}
+        codes |= {code_of(row.get(key)) for row in self.rows for key in keys}
+        return sorted(code for code in codes if code)
+
+    def load_bindings(self):
+        """The backend's bindings of the document's codes, in one query."""
+        self.bindings = defaultdict(list)
+        codes = self.document_codes()
         if not codes:
-            return {}
-        bindings = self.env["basware.binding"].search(
-            [
-                ("backend_id", "=", self.backend.id),
-                ("entity", "=", entity),
-                ("code", "in", codes),
-            ]
+            return
+        bindings = self.env["basware.binding"].search_fetch(
+            [("backend_id", "=", self.backend.id), ("code", "in", codes)],
+            ["entity", "code", "res_model", "res_id"],
         )
-        found = defaultdict(list)
         for binding in bindings:
-            found[binding.code].append((binding.res_model, binding.res_id))
+            self.bindings[binding.entity, binding.code].append((binding.res_model, binding.res_id))
+
+    def bound(self, entity, codes):
+        """{code: records} bound to ``codes`` for ``entity``, deleted records left out."""
+        if self.bindings is None:
+            self.load_bindings()
+        refs = {code: self.bindings.get((entity, code)) for code in codes if code}
+        ids = defaultdict(set)
+        for code_refs in refs.values():
+            for res_model, res_id in code_refs or ():
+                ids[res_model].add(res_id)
+        existing = {
+            model: set(self.env[model].browse(sorted(model_ids)).exists().ids)
+            for model, model_ids in ids.items()
+        }
         result = {}
-        for code, refs in found.items():
-            model = refs[0][0]
-            records = (
-                self.env[model]
-                .with_context(active_test=False)
-                .browse([res_id for res_model, res_id in refs if res_model == model])
-            )
-            records = records.exists()
-            if records:
-                result[code] = records
+        for code, code_refs in refs.items():
+            records = [
+                self.env[res_model].with_context(active_test=False).browse(res_id)
+                for res_model, res_id in code_refs or ()
+                if res_id in existing[res_model]
+            ]
+            if records and len({record._name for record in records}) == 1:
+                result[code] = records[0].union(*records)
         return result
 
     def pick(self, kind, code, candidates, row=None):
@@ -305,13 +328,18 @@ class InvoiceMapping:
                 result[value] |= record
         for code, record_id in ids.items():
             if record_id and not result.get(code):
-                result[code] = records.filtered(lambda record, rid=record_id: record.id == rid)
+                # The sync sends this code only while the record has no code of its own.
+                result[code] = records.filtered(
+                    lambda record, rid=record_id, code=code: (
+                        record.id == rid and record._basware_code(self.backend) == code
+                    )
+                )
         return {code: records for code, records in result.items() if records}
 
-    def resolve(self, kind, entity, codes, fallback):
+    def resolve(self, entity, codes, fallback):
         """{code: record} of ``codes``: bindings first, then ``fallback(codes)``."""
         codes = {code for code in codes if code}
-        candidates = self.bound(entity, codes) if entity else {}
+        candidates = self.bound(entity, codes)
         missing = codes - set(candidates)
         if missing:
             candidates.update(fallback(missing))
@@ -345,7 +373,7 @@ class InvoiceMapping:
         if not code:
             self.problem(KIND_VENDOR, code, REASON_MISSING)
             return None
-        candidates = self.resolve(KIND_VENDOR, ENTITY_VENDOR, {code}, self.vendors_by_code)
+        candidates = self.resolve(ENTITY_VENDOR, {code}, self.vendors_by_code)
         vendor = self.pick(KIND_VENDOR, code, candidates.get(code))
         return vendor.commercial_partner_id if vendor else None
 
@@ -370,7 +398,6 @@ class InvoiceMapping:
         if not code:
             return None
         candidates = self.resolve(
-            KIND_PAYMENT_TERM,
             ENTITY_PAYMENT_TERM,
             {code},
             lambda codes: self.by_code(
@@ -408,7 +435,7 @@ class InvoiceMapping:
                 KIND_PERIOD,
                 fields.Date.to_string(accounting_date),
                 REASON_LOCKED,
-                detail=f"locked until {fields.Date.to_string(lock_date)}",
+                detail=f"until {fields.Date.to_string(lock_date)}",
             )
 
     # The coding rows
@@ -419,7 +446,6 @@ class InvoiceMapping:
     def map_accounts(self):
         codes = {code_of(row.get("accountCode")) for row in self.rows}
         candidates = self.resolve(
-            KIND_ACCOUNT,
             ENTITY_ACCOUNT,
             codes,
             lambda missing: self.by_code(
@@ -442,7 +468,6 @@ class InvoiceMapping:
     def map_taxes(self):
         codes = {code_of(row.get("taxCode")) for row in self.rows}
         candidates = self.resolve(
-            KIND_TAX,
             ENTITY_TAX_CODE,
             codes,
             lambda missing: self.by_code(
@@ -500,7 +525,6 @@ class InvoiceMapping:
             kind = ANALYTIC_KINDS[mapping.target]
             codes = {code_of(row.get(mapping.coding_field)) for row in self.rows}
             candidates = self.resolve(
-                kind,
                 mapping._binding_entity(),
                 codes,
                 lambda missing, mapping=mapping: self.by_code(
@@ -528,9 +552,7 @@ class InvoiceMapping:
             if code_of(row.get("orderLineNumber"))
         }
         line_codes = {line_code for _order, line_code in wanted.values()}
-        candidates = self.resolve(
-            KIND_ORDER_LINE, ENTITY_ORDER_LINE, line_codes, self.order_lines_by_number
-        )
+        candidates = self.resolve(ENTITY_ORDER_LINE, line_codes, self.order_lines_by_number)
         lines = {}
         for index, (order_code, line_code) in wanted.items():
             code = f"{order_code}/{line_code}" if order_code else line_code
@@ -590,9 +612,7 @@ class InvoiceMapping:
     def line_values(self, index, row, account, taxes, analytic_ids, order_line):
         number = self.row_number(row, index)
         amount = self.sign * self.row_net(row, number)
-        quantity = self.sign * (to_float(row.get("matchedQuantity")) or 0.0)
-        if not order_line or not quantity:
-            quantity = 1.0
+        quantity = self.order_quantity(row, order_line, amount) if order_line else 1.0
         price, discount = self.price(amount, quantity)
         values = {
             "name": self.line_name(row, order_line),
@@ -613,6 +633,20 @@ class InvoiceMapping:
                 product_uom_id=order_line.product_uom_id.id,
             )
         return values
+
+    def order_quantity(self, row, order_line, amount):
+        """The quantity billed on ``order_line`` (in its unit), which Odoo counts as billed:
+        Basware's matched quantity, else its allocated one, else the amount at the order's
+        unit price. Its sign is the amount's, whatever sign Basware gives it, so a line
+        that takes an amount off also takes its quantity off."""
+        quantity = 0.0
+        for key in ("matchedQuantity", "allocatedQuantity"):
+            quantity = abs(to_float(row.get(key)) or 0.0)
+            if quantity:
+                break
+        if not quantity and order_line.price_unit:
+            quantity = abs(order_line.product_uom_id.round(amount / order_line.price_unit))
+        return math.copysign(quantity or 1.0, amount)
 
     def line_name(self, row, order_line):
         return (
@@ -676,6 +710,9 @@ class InvoiceMapping:
             values["date"] = accounting_date
         if due_date and not term:
             values["invoice_date_due"] = due_date
+        bank = self.vendor_bank(vendor)
+        if bank:
+            values["partner_bank_id"] = bank.id
         reference = code_of(self.document.get("referenceNumber"))
         if reference:
             values["payment_reference"] = reference
@@ -686,6 +723,21 @@ class InvoiceMapping:
             values["invoice_origin"] = ", ".join(orders.mapped("name"))
         self.due_date = due_date
         return values
+
+    def vendor_bank(self, vendor):
+        """The vendor's bank account Basware names (IBAN, else BBAN), when Odoo knows it.
+
+        An account Odoo does not know is not created: the bill keeps Odoo's default one,
+        and the vendor's bank accounts stay what the AP team checked in Odoo.
+        """
+        numbers = {
+            sanitize_account_number(self.document.get(key))
+            for key in ("supplierBankIBAN", "supplierBankBBAN")
+        } - {False}
+        if not numbers:
+            return None
+        banks = vendor.bank_ids.filtered(lambda bank: bank.sanitized_acc_number in numbers)
+        return banks[:1] or None
 
     def complete(self, bill):
         """Align the created bill on Basware: its due date, its tax amounts where they differ
