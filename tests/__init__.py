@@ -27,4 +27,5 @@ from . import test_inbound_flow
 from . import test_inbound_exactly_once
 from . import test_inbound_payments
 from . import test_inbound_json2
+from . import test_inbound_end_to_end
 from . import test_webhook
