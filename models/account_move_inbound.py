@@ -104,7 +104,7 @@ class AccountMove(models.Model):
             payment_block=False,
             **self._basware_payment_values(),
         )
-        exchange = Exchange._enqueue(
+        exchange = Exchange._quiet()._enqueue(
             backend,
             spine.KIND_PAYMENT_RESPONSE,
             spine.DIRECTION_OUTBOUND,

@@ -106,6 +106,11 @@ class BaswareExchange(models.Model):
             )
         return super().write(vals)
 
+    def _quiet(self):
+        """For exchanges created by the thousand: no follower, no creation message (the
+        exchange's own fields say who made it and when)."""
+        return self.with_context(tracking_disable=True)
+
     # === INBOX === #
 
     @api.model
@@ -118,7 +123,7 @@ class BaswareExchange(models.Model):
         if existing:
             return existing._offered_again(document)
         try:
-            return self._enqueue(
+            return self._quiet()._enqueue(
                 backend,
                 spine.KIND_ACCOUNTING_DOCUMENT,
                 spine.DIRECTION_INBOUND,
@@ -209,7 +214,7 @@ class BaswareExchange(models.Model):
         created = not bill
         if created:
             bill = self._create_bill(client, document)
-        answer = self._answer_bill(bill, document)
+        answer = self._answer_bill(bill, document, new=created)
         return {
             "invoice_id": invoice_id,
             "bill_id": bill.id,
@@ -291,12 +296,12 @@ class BaswareExchange(models.Model):
             )
         return files
 
-    def _answer_bill(self, bill, document):
+    def _answer_bill(self, bill, document, new=False):
         """Queue Basware's success answer for ``bill`` (a posted one: a draft is answered when
-        it is posted), unless an answer is already on its way."""
+        it is posted), unless an answer is already on its way (never for a ``new`` bill)."""
         if bill.state != "posted":
             return self.browse()
-        waiting = self._open_responses(bill)
+        waiting = self.browse() if new else self._open_responses(bill)
         if waiting:
             return waiting[:1]
         return self._queue_transfer_response(
@@ -356,7 +361,7 @@ class BaswareExchange(models.Model):
             transferDate=format_datetime(fields.Datetime.now()) if success else None,
             voucherNumber1=bill.name[:VOUCHER_NUMBER_MAX] if bill else None,
         )
-        return self._enqueue(
+        return self._quiet()._enqueue(
             backend,
             spine.KIND_TRANSFER_RESPONSE,
             spine.DIRECTION_INBOUND,
@@ -450,7 +455,7 @@ class BaswareExchange(models.Model):
                 raise
             return {"recorded_before": True, "externalCode": body["externalCode"]}
         if response.amzn_request_id:
-            self._enqueue_request_status(response.amzn_request_id)
+            self._quiet()._enqueue_request_status(response.amzn_request_id)
         return response.data
 
     def _answer_recorded(self, client, invoice_id, body):
