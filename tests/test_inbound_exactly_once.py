@@ -24,6 +24,7 @@ from .inbound_common import (
     approve,
     basware_document,
     booking_values,
+    calls,
     transfer_responses,
 )
 
@@ -61,6 +62,21 @@ class TestOfferedAgain(InboundCase):
         self.assertEqual(len(bill), 1)
         self.assertTransferredAs(invoice_id, bill)
         self.assertEqual(len(transfer_responses(self.sandbox, invoice_id)), 1)
+
+    def test_an_acknowledge_basware_has_already_counts_as_done(self):
+        invoice_id = self.approve()["invoiceId"]
+        client = self.backend._get_client()
+        exchange = self.backend._basware_pull_documents(client)
+        self.assertTrue(exchange.acknowledged)
+        # As if the flag were lost with a rolled-back attempt: the import acknowledges again.
+        exchange._spine().write({"acknowledged": False})
+
+        self.run_queue()
+
+        acknowledges = calls(self.sandbox, "POST", f"{invoice_id}/acknowledge")
+        self.assertEqual([entry["status"] for entry in acknowledges], [200, 405])
+        self.assertEqual(exchange.state, spine.STATE_DONE)
+        self.assertTransferredAs(invoice_id, self.bills_of(invoice_id))
 
     def test_replay_of_an_imported_invoice_creates_no_second_bill(self):
         invoice_id = self.approve()["invoiceId"]
