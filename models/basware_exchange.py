@@ -87,9 +87,14 @@ DEFAULT_RETENTION_DAYS = 90
 STUCK_PARAM = "basware_connector.exchange_stuck_minutes"
 DEFAULT_STUCK_MINUTES = 60
 PURGE_CHUNK = 1000
-# No exchange starts when the cron has less time than this left (seconds): a call cut
-# by the cron's time limit would be rolled back after it reached Basware.
+# No exchange starts when a hard time budget (a request's) has less than this left
+# (seconds): a call cut by the time limit would be rolled back after it reached Basware.
 MIN_TIME_LEFT = 30
+# A cron's budget is soft: Odoo 19 gives a run about ten seconds (ir.cron's
+# MIN_TIME_PER_JOB), _commit_progress counts them down, and a run that spent them is
+# started again at once. Its hard limit (limit_time_real_cron) is far beyond: exchanges
+# start while any of the budget is left.
+CRON_MARGIN = 0
 # Counting what is left stops here: the cron only needs "some" versus "none".
 COUNT_CAP = 10000
 # A request status is polled from this delay on, doubling up to the cap.
@@ -775,27 +780,31 @@ class BaswareExchange(models.Model):
         backends = self._runnable_backends()
         time_left = self._commit_batch(0, remaining=self._due_count(backends))
         for backend in backends:
-            time_left = self._process_backend_queue(backend, time_left=time_left)
-            if time_left < MIN_TIME_LEFT:
+            time_left = self._process_backend_queue(
+                backend, time_left=time_left, margin=CRON_MARGIN
+            )
+            if time_left <= CRON_MARGIN:
                 break
         self._commit_batch(0, remaining=self._due_count(backends))
 
     @api.model
-    def _process_backend_queue(self, backend, limit=None, time_left=float("inf"), kinds=None):
+    def _process_backend_queue(
+        self, backend, limit=None, time_left=float("inf"), kinds=None, margin=MIN_TIME_LEFT
+    ):
         """Claim and run due exchanges of ``backend`` (of ``kinds`` only, when given), one
-        transaction each; return the cron's time left.
+        transaction each; return the time left.
 
         At most ``limit`` exchanges (default: the backend's batch size, so that one busy
-        backend does not starve the others). No exchange starts within MIN_TIME_LEFT of
-        the cron's time limit.
+        backend does not starve the others). No exchange starts within ``margin`` seconds
+        of the end of ``time_left`` (see MIN_TIME_LEFT and CRON_MARGIN).
         """
-        if time_left < MIN_TIME_LEFT:
+        if time_left <= margin:
             return time_left
         limit = backend.exchange_batch_size if limit is None else limit
-        deadline = time.monotonic() + time_left - MIN_TIME_LEFT
+        deadline = time.monotonic() + time_left - margin
         claimed = self._iter_claim_due(backend, limit, kinds=kinds)
         self._run_for_backend(backend, claimed, deadline)
-        return max(deadline + MIN_TIME_LEFT - time.monotonic(), 0)
+        return max(deadline + margin - time.monotonic(), 0)
 
     @api.model
     def _stuck_minutes(self):
