@@ -1,5 +1,6 @@
-"""What the benchmarks share: an Odoo environment on a scratch database, the sandbox,
-a backend pointed at it, and a counter of SQL queries and seconds."""
+"""What the benchmarks share: an Odoo environment on a scratch database, the sandbox
+(and its operator commands), a backend pointed at it, an Odoo HTTP server in a process of
+its own, and a counter of SQL queries and seconds."""
 
 import argparse
 import os
@@ -11,18 +12,25 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
+import requests
 from cryptography.fernet import Fernet
 
 import odoo
-from odoo import api
+import odoo.tools
+from odoo import api, sql_db
 from odoo.modules.registry import Registry
+from odoo.tools import config
 
 from ..basware.constants import TOKEN_PATH
+from ..sandbox.constants import OPERATOR_PREFIX
 
 CLIENT_ID = "bench"
 CLIENT_SECRET = "bench-secret"
 ADDON_DIR = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT = 30
+STOP_TIMEOUT = 30
+OPERATOR_TIMEOUT = 30
+ODOO_BIN = Path(odoo.tools.__file__).resolve().parents[2] / "odoo-bin"
 
 
 def parse_args(argv, description, **defaults):
@@ -69,10 +77,33 @@ def sandbox():
     try:
         url = f"http://127.0.0.1:{port}"
         wait_for_port(port, process)
-        yield SimpleNamespace(url=url, token_url=url + TOKEN_PATH)
+        yield SimpleNamespace(url=url, token_url=url + TOKEN_PATH, operator=Operator(url))
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+class Operator:
+    """The sandbox's operator commands (what a Basware user does), over its HTTP door."""
+
+    def __init__(self, url):
+        self.url = url + OPERATOR_PREFIX
+        self.session = requests.Session()
+
+    def _call(self, method, path, body=None):
+        response = self.session.request(
+            method, self.url + path, json=body, timeout=OPERATOR_TIMEOUT
+        )
+        if response.status_code != 200:
+            raise RuntimeError(f"sandbox {path}: {response.status_code} {response.text[:500]}")
+        return response.json()
+
+    def approve(self, **values):
+        """Approve one invoice (it waits for transfer); with notify, Basware pushes it."""
+        return self._call("POST", "/approve", values)
+
+    def received(self, entity):
+        return self._call("GET", f"/received/{entity}")
 
 
 def free_port():
@@ -109,21 +140,84 @@ def make_backend(env, server):
     )
 
 
+class OdooServer:
+    """Odoo serving HTTP on the benchmark's database, in a process of its own.
+
+    ``workers`` 0 runs Odoo's threaded server, more its prefork server; ``cron_threads``
+    cron workers run beside it (0: none). ``port``: a free one unless given.
+    """
+
+    def __init__(self, database, workers=0, cron_threads=0, port=None):
+        self.port = port or free_port()
+        # The prefork server also opens a long-polling port: a free one, not the default.
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [
+            sys.executable,
+            str(ODOO_BIN),
+            "server",
+            "-c",
+            config["config"],
+            "-d",
+            database,
+            "--http-port",
+            str(self.port),
+            "--gevent-port",
+            str(free_port()),
+            "--max-cron-threads",
+            str(cron_threads),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warn",
+        ]
+        # The environment carries the encryption key the backend's secret was stored under.
+        self.process = subprocess.Popen(
+            command, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+
+    def __enter__(self):
+        try:
+            wait_for_port(self.port, self.process)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=STOP_TIMEOUT)
+        errors = self.process.stderr.read().decode(errors="replace").strip()
+        if errors:
+            say("odoo server log:\n" + errors[-4000:])
+
+
+def percentile(values, fraction):
+    """The nearest-rank percentile of ``values`` (``fraction`` 0.5 is the median)."""
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))
+    return ordered[index]
+
+
 class Meter:
-    """Seconds and SQL queries of one measured step."""
+    """Seconds and SQL queries of one measured step. Queries are counted over every
+    cursor of this process (the token store and the crons' progress use their own)."""
 
     def __init__(self, env, label):
         self.env, self.label = env, label
         self.seconds = self.queries = 0
 
     def __enter__(self):
-        self._queries = self.env.cr.sql_log_count
+        self._queries = sql_db.sql_counter
         self._started = time.perf_counter()
         return self
 
     def __exit__(self, *exc_info):
         self.seconds = time.perf_counter() - self._started
-        self.queries = self.env.cr.sql_log_count - self._queries
+        self.queries = sql_db.sql_counter - self._queries
 
     def report(self, records):
         rate = records / self.seconds if self.seconds else float("inf")

@@ -20,43 +20,34 @@ figures depend on the machine's cores as much as on the code.
 import hashlib
 import hmac
 import json
-import os
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import requests
-
-import odoo.tools
-from odoo.tools import config
 
 from ..basware.signature import DEFAULT_SIGNATURE_HEADER
 from ..models.basware_backend_webhook import WEBHOOK_ROUTE
 from .common import (
     CLIENT_ID,
     CLIENT_SECRET,
-    free_port,
+    OdooServer,
     odoo_env,
     parse_args,
+    percentile,
     say,
-    wait_for_port,
 )
 
 WEBHOOK_SECRET = "bench-webhook-secret"
 # Nothing listens there: acknowledging a notification never calls Basware.
 UNUSED_API_URL = "http://127.0.0.1:9"
-ODOO_BIN = Path(odoo.tools.__file__).resolve().parents[2] / "odoo-bin"
 WARM_UP = 40
 REPEAT_EVERY = 10
 REQUEST_TIMEOUT = 30
 TARGET_P99_MS = 50.0
-STOP_TIMEOUT = 30
 
 
 def make_backend(env):
@@ -86,57 +77,6 @@ def signed_notification():
     return body, {"Content-Type": "application/json", DEFAULT_SIGNATURE_HEADER: signature}
 
 
-class OdooServer:
-    """Odoo serving HTTP on the benchmark's database, in a process of its own."""
-
-    def __init__(self, database, workers):
-        self.port = free_port()
-        # The prefork server also opens a long-polling port: a free one, not the default.
-        self.url = f"http://127.0.0.1:{self.port}"
-        command = [
-            sys.executable,
-            str(ODOO_BIN),
-            "server",
-            "-c",
-            config["config"],
-            "-d",
-            database,
-            "--http-port",
-            str(self.port),
-            "--gevent-port",
-            str(free_port()),
-            "--max-cron-threads",
-            "0",
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warn",
-        ]
-        # The environment carries the encryption key the backend's secret was stored under.
-        self.process = subprocess.Popen(
-            command, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-
-    def __enter__(self):
-        try:
-            wait_for_port(self.port, self.process)
-        except RuntimeError:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc_info):
-        self.stop()
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=STOP_TIMEOUT)
-        errors = self.process.stderr.read().decode(errors="replace").strip()
-        if errors:
-            say("odoo server log:\n" + errors[-4000:])
-
-
 class Burst:
     """Signed notifications posted from ``threads`` threads, one session per thread."""
 
@@ -163,12 +103,6 @@ class Burst:
         with ThreadPoolExecutor(self.threads) as pool:
             results = list(pool.map(self._post, notifications))
         return results, time.perf_counter() - started
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))
-    return ordered[index]
 
 
 def report(label, results, seconds):
