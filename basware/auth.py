@@ -157,6 +157,10 @@ class TokenManager:
     ``post(url, data=..., auth=..., deadline=...)`` is the client's retrying sender: it
     returns the final HTTP response or raises a BaswareError for connection problems.
     ``deadline`` is the retry deadline of the API call that needs the token (None: its own).
+
+    The token last loaded or fetched is kept in memory while it stays fresh: the store (a
+    database row, for a backend) is read again only when it is not, and under the refresh
+    lock, so a client making a thousand calls reads it once.
     """
 
     def __init__(self, config, store, post, clock):
@@ -165,11 +169,23 @@ class TokenManager:
         self._post = post
         self._clock = clock
         self._fingerprint = settings_fingerprint(config)
+        self._token = None
 
     def current(self):
-        """The stored token if it is still fresh for these settings, else None."""
+        """The token in memory, else the stored one, if still fresh for these settings;
+        else None."""
+        if self._is_fresh(self._token):
+            return self._token
+        return self._load()
+
+    def _load(self):
+        """The stored token if it is still fresh for these settings (kept in memory), else
+        None."""
         token = self.store.load()
-        return token if self._is_fresh(token) else None
+        if not self._is_fresh(token):
+            return None
+        self._token = token
+        return token
 
     def access_token(self, deadline=None):
         """A fresh access token, fetched (once, under the store's lock) when needed."""
@@ -177,13 +193,14 @@ class TokenManager:
         if token is None:
             with self.store.locked():
                 # Another worker may have refreshed while we waited for the lock.
-                token = self.current() or self._fetch_and_save(deadline)
+                token = self._load() or self._fetch_and_save(deadline)
         return token["access_token"]
 
     def renew(self, rejected=None, deadline=None):
         """A new token after Basware refused ``rejected`` (401), or unconditionally."""
         with self.store.locked():
-            token = self.current()
+            # The store, not memory: another worker may have renewed it already.
+            token = self._load()
             if token is None or rejected is None or token["access_token"] == rejected:
                 token = self._fetch_and_save(deadline)
         return token["access_token"]
@@ -201,6 +218,7 @@ class TokenManager:
     def _fetch_and_save(self, deadline=None):
         token = self.fetch(deadline)
         self.store.save(token)
+        self._token = token
         return token
 
     def fetch(self, deadline=None):
