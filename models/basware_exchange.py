@@ -218,7 +218,8 @@ class BaswareExchange(models.Model):
     _order = "id desc"
     _check_company_auto = True
 
-    name = fields.Char(compute="_compute_name", store=True)
+    # Precomputed: set in the INSERT, not by an UPDATE after it (thousands per import).
+    name = fields.Char(compute="_compute_name", store=True, precompute=True)
     direction = fields.Selection(
         [(DIRECTION_OUTBOUND, "Odoo → Basware"), (DIRECTION_INBOUND, "Basware → Odoo")],
         required=True,
@@ -230,7 +231,7 @@ class BaswareExchange(models.Model):
         "basware.backend", required=True, index=True, ondelete="restrict", readonly=True
     )
     company_id = fields.Many2one(
-        related="backend_id.company_id", store=True, index=True, readonly=True
+        related="backend_id.company_id", store=True, index=True, readonly=True, precompute=True
     )
     res_model = fields.Char("Odoo Model", readonly=True, index=True)
     res_id = fields.Many2oneReference("Odoo Record ID", model_field="res_model", readonly=True)
