@@ -114,6 +114,56 @@ class BaswareExchange(models.Model):
     # === INBOX === #
 
     @api.model
+    def _inbox_documents(self, backend, documents):
+        """The import exchanges of a page of ``documents``, as _inbox_document gives them
+        one by one: the earlier exchanges of the page found in one query, the new ones
+        created in one insert."""
+        offers = {}
+        for document in documents:
+            offers.setdefault(INVOICE_DEDUP_PREFIX + str(document["invoiceId"]), document)
+        if not offers:
+            return self.browse()
+        earlier = self.search(
+            [("backend_id", "=", backend.id), ("dedup_key", "in", list(offers))]
+        ).grouped("dedup_key")
+        new = self._inbox_new(
+            backend, [document for key, document in offers.items() if key not in earlier]
+        ).grouped("dedup_key")
+        # In the page's order, as Basware listed them.
+        return self.union(
+            *(
+                earlier[key]._offered_again(document)
+                if key in earlier
+                else new.get(key, self.browse())
+                for key, document in offers.items()
+            )
+        )
+
+    @api.model
+    def _inbox_new(self, backend, documents):
+        """Queue the import exchanges of ``documents``, which have none yet (_enqueue's
+        values, in one insert)."""
+        if not documents:
+            return self.browse()
+        values = [
+            {
+                "backend_id": backend.id,
+                "kind": spine.KIND_ACCOUNTING_DOCUMENT,
+                "direction": spine.DIRECTION_INBOUND,
+                "dedup_key": INVOICE_DEDUP_PREFIX + str(document["invoiceId"]),
+                "external_code": str(document["invoiceId"]),
+                "request_payload": spine.to_json_text(document),
+            }
+            for document in documents
+        ]
+        try:
+            with self.env.cr.savepoint():
+                return self._quiet()._spine().create(values).with_env(self.env)
+        except psycopg2.errors.UniqueViolation:
+            # Another worker inboxed some of them meanwhile: one by one, as it left them.
+            return self.union(*(self._inbox_document(backend, document) for document in documents))
+
+    @api.model
     def _inbox_document(self, backend, document):
         """The import exchange of ``document``, queued once per offer; empty when another
         worker holds it or inboxed it at this moment."""

@@ -99,12 +99,13 @@ class BaswareBackend(models.Model):
             company_code=company_code, page_size=DOCUMENT_PAGE_SIZE
         )
         for page in pages:
-            exchanges = Exchange.union(
-                *(
-                    Exchange._inbox_document(self, document)
+            exchanges = Exchange._inbox_documents(
+                self,
+                [
+                    document
                     for document in page
                     if self._basware_owns_document(document, company_code)
-                )
+                ],
             )
             if acknowledge:
                 # Inbox before acknowledge: what Basware stops offering is committed first.
