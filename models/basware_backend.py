@@ -36,6 +36,8 @@ ENVIRONMENT_SELECTION = [
 ]
 # How long a worker waits for another one renewing the access token.
 TOKEN_LOCK_TIMEOUT_MS = 10000
+# Locks of the token row tried while other workers keep renewing it.
+TOKEN_LOCK_ATTEMPTS = 3
 # A connection test must answer quickly: no transport retries.
 TEST_CONNECTION_ATTEMPTS = 1
 NEUTRALIZED_PARAM = "database.is_neutralized"
@@ -127,23 +129,36 @@ class BackendTokenStore:
     @contextmanager
     def locked(self):
         with self._registry.cursor() as cr:
+            self._lock_row(cr)
+            self._locked_cr = cr
+            try:
+                yield
+            finally:
+                self._locked_cr = None
+
+    def _lock_row(self, cr):
+        """Lock the backend's row, waiting (up to the lock timeout) for a worker renewing
+        the token. When that worker saved its token meanwhile, the snapshot the wait began
+        in cannot lock the new row version: the lock is taken again in a fresh one, where
+        the new token is visible."""
+        for _attempt in range(TOKEN_LOCK_ATTEMPTS):
             cr.execute(SQL("SET LOCAL lock_timeout = %s", int(self._lock_timeout_ms)))
             try:
                 cr.execute(
                     SQL(
                         "SELECT id FROM basware_backend WHERE id = %s FOR NO KEY UPDATE",
                         self._backend_id,
-                    )
+                    ),
+                    log_exceptions=False,
                 )
+                return
             except psycopg2.errors.LockNotAvailable:
-                raise TokenLockTimeout(
-                    "Another worker is renewing the Basware access token; retrying later."
-                ) from None
-            self._locked_cr = cr
-            try:
-                yield
-            finally:
-                self._locked_cr = None
+                break
+            except psycopg2.errors.SerializationFailure:
+                cr.rollback()
+        raise TokenLockTimeout(
+            "Another worker is renewing the Basware access token; retrying later."
+        ) from None
 
     def _read(self, cr):
         cr.execute(

@@ -30,4 +30,4 @@ from . import test_inbound_json2
 from . import test_inbound_end_to_end
 from . import test_webhook
 from . import test_cron_budget
-from . import test_token_memory
+from . import test_token_store

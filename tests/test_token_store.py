@@ -1,15 +1,26 @@
-"""The client keeps its access token in memory: the token store (a database row, for a
-backend) is read when the token is not fresh any more, not for every call."""
+"""The access token between workers and calls.
 
+The client keeps its token in memory: the token store (a database row, for a backend) is
+read when the token is not fresh any more, not for every call. Two workers needing a new
+token at once ask Basware once: the second waits for the first and takes its token.
+"""
+
+import threading
+import time
+
+from odoo.tests import TransactionCase, tagged
 from odoo.tests.common import BaseCase
 
 from ..basware import BaswareClient, ClientConfig, MemoryTokenStore
 from ..basware import constants as bw
+from ..models import basware_crypto
 from ..sandbox import SandboxServer
+from .common import encryption_key
 
 CLIENT_ID = "token-memory"
 CLIENT_SECRET = "cs-token-memory-7d21"
 CALLS = 5
+WAIT_TIMEOUT = 30
 
 
 class CountingStore(MemoryTokenStore):
@@ -82,3 +93,59 @@ class TestTokenInMemory(BaseCase):
         client.request("GET", bw.VENDORS_PATH, expected=(200, 404))
         self.assertGreater(store.loads, loads)
         self.assertEqual(len(self.token_calls()), 2)
+
+
+@tagged("post_install", "-at_install")
+class TestTokenRefreshAcrossWorkers(TransactionCase):
+    """Real transactions on a committed backend."""
+
+    def setUp(self):
+        super().setUp()
+        self.enterContext(encryption_key(basware_crypto.generate_key()))
+        with self.env.registry.cursor() as cr:
+            self.backend_id = self.env(cr=cr)["basware.backend"].create({"name": "Refresh"}).id
+        self.addCleanup(self._drop_committed)
+
+    def _drop_committed(self):
+        with self.env.registry.cursor() as cr:
+            self.env(cr=cr)["basware.backend"].browse(self.backend_id).unlink()
+
+    def _store(self):
+        return self.env["basware.backend"].browse(self.backend_id)._get_token_store()
+
+    def _wait_for_a_lock_wait(self):
+        """Until a transaction of this database waits for a row lock."""
+        deadline = time.monotonic() + WAIT_TIMEOUT
+        while time.monotonic() < deadline:
+            with self.env.registry.cursor() as cr:
+                cr.execute(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+                if cr.fetchone()[0]:
+                    return
+            time.sleep(0.05)
+        self.fail("the second worker never waited for the lock")
+
+    def test_a_worker_waiting_for_a_refresh_takes_the_new_token(self):
+        token = {"access_token": "renewed.by.a", "expires_at": time.time() + 3600}
+        seen, errors = [], []
+
+        def worker_b():
+            try:
+                store = self._store()
+                with store.locked():
+                    seen.append(store.load())
+            except Exception as error:  # noqa: BLE001 - reported to the test below
+                errors.append(error)
+
+        worker_a = self._store()
+        with worker_a.locked():
+            worker_a.save(token)
+            thread = threading.Thread(target=worker_b)
+            thread.start()
+            self._wait_for_a_lock_wait()
+        thread.join(WAIT_TIMEOUT)
+        self.assertFalse(thread.is_alive())
+        self.assertEqual(errors, [])
+        self.assertEqual([token["access_token"] for token in seen], ["renewed.by.a"])
