@@ -384,6 +384,44 @@ class TestCommittedWorkers(TransactionCase):
         self.assertFalse(any(thread.is_alive() for thread in threads), "a worker hangs")
         self.assertEqual(errors, [])
 
+    def test_two_pulls_at_once_inbox_each_invoice_once(self):
+        invoice_ids = sorted(self._approve() for _index in range(3))
+        barrier = threading.Barrier(2, timeout=THREAD_TIMEOUT)
+        exchange_class = self._exchange_class()
+        inbox_new = exchange_class._inbox_new
+
+        def together(exchanges, backend, documents):
+            # Both pulls looked the page up and found nothing: both insert it.
+            barrier.wait()
+            return inbox_new(exchanges, backend, documents)
+
+        def pull(env):
+            backend = env["basware.backend"].browse(self.backend_id)
+            with backend._get_client() as client:
+                backend._basware_pull_documents(client)
+
+        with (
+            patch.object(exchange_class, "_inbox_new", together),
+            # The unique index refuses the second insert: PostgreSQL's error is logged.
+            mute_logger(SQL_LOGGER),
+        ):
+            self._run_at_once(pull, pull)
+        with self.env.registry.cursor() as cr:
+            imports = self.env(cr=cr)["basware.exchange"].search(
+                [
+                    ("backend_id", "=", self.backend_id),
+                    ("kind", "=", spine.KIND_ACCOUNTING_DOCUMENT),
+                ]
+            )
+            self.assertEqual(sorted(imports.mapped("external_code")), invoice_ids)
+            self.assertEqual(set(imports.mapped("acknowledged")), {True})
+        acknowledges = [
+            entry
+            for entry in self.sandbox.requests
+            if entry["method"] == "POST" and entry["path"].endswith("/acknowledge")
+        ]
+        self.assertEqual(len(acknowledges), len(invoice_ids))
+
     def test_two_workers_on_the_same_invoice_make_one_bill(self):
         invoice_id = self._inboxed()
         barrier = threading.Barrier(2, timeout=THREAD_TIMEOUT)
