@@ -230,6 +230,7 @@ class BaswareExchange(models.Model):
     record_ref = fields.Reference(
         selection="_selection_record_ref", compute="_compute_record_ref", string="Odoo Record"
     )
+    res_model_name = fields.Char("Record Type", compute="_compute_res_model_name")
     external_code = fields.Char(
         "Basware Code", index=True, readonly=True, help="Basware externalCode or invoiceId."
     )
@@ -301,6 +302,12 @@ class BaswareExchange(models.Model):
         return [(model.model, model.name) for model in self.env["ir.model"].sudo().search([])]
 
     @api.depends("res_model", "res_id")
+    @api.depends("res_model")
+    def _compute_res_model_name(self):
+        for exchange in self:
+            model = exchange.res_model and self.env["ir.model"].sudo()._get(exchange.res_model)
+            exchange.res_model_name = model.name if model else exchange.res_model
+
     def _compute_record_ref(self):
         for exchange in self:
             ref = False
