@@ -19,6 +19,7 @@
         "views/basware_backend_views.xml",
         "views/res_config_settings_views.xml",
         "views/uom_uom_views.xml",
+        "views/basware_dashboard_views.xml",
         "views/menus.xml",
         "views/basware_sync_views.xml",
         "views/basware_history_views.xml",

@@ -19,3 +19,4 @@ from . import uom_uom
 from . import purchase_order
 from . import purchase_order_line
 from . import basware_backend_purchase
+from . import basware_dashboard
