@@ -20,6 +20,7 @@
         "views/res_config_settings_views.xml",
         "views/uom_uom_views.xml",
         "views/basware_dashboard_views.xml",
+        "views/basware_mapping_views.xml",
         "views/menus.xml",
         "views/basware_sync_views.xml",
         "views/basware_history_views.xml",

@@ -20,3 +20,5 @@ from . import purchase_order
 from . import purchase_order_line
 from . import basware_backend_purchase
 from . import basware_dashboard
+from . import basware_code_mapping
+from . import basware_unmapped_code
