@@ -26,6 +26,7 @@
         "views/basware_history_views.xml",
         "data/ir_cron.xml",
         "data/ir_cron_sync.xml",
+        "data/ir_cron_inbound.xml",
     ],
     "demo": ["demo/basware_demo.xml"],
 }

@@ -4,6 +4,7 @@ from . import res_config_settings
 from . import basware_binding
 from . import basware_analytic_mapping
 from . import basware_backend_sync
+from . import basware_backend_webhook
 from . import basware_codes
 from . import basware_backend_master
 from . import res_partner

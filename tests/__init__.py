@@ -23,3 +23,4 @@ from . import test_spine_hardening
 from . import test_sync_outbound
 from . import test_sync_json2
 from . import test_dashboard
+from . import test_webhook
