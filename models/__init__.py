@@ -23,3 +23,5 @@ from . import basware_backend_purchase
 from . import basware_dashboard
 from . import basware_code_mapping
 from . import basware_unmapped_code
+from . import account_move
+from . import basware_invoice_mapping

@@ -23,4 +23,5 @@ from . import test_spine_hardening
 from . import test_sync_outbound
 from . import test_sync_json2
 from . import test_dashboard
+from . import test_invoice_mapping
 from . import test_webhook
