@@ -30,4 +30,7 @@
         "data/ir_cron_inbound.xml",
     ],
     "demo": ["demo/basware_demo.xml"],
+    "assets": {
+        "web.assets_tests": ["basware_connector/static/tests/tours/*.js"],
+    },
 }

@@ -26,3 +26,4 @@ from . import test_dashboard
 from . import test_invoice_mapping
 from . import test_webhook
 from . import test_code_mapping
+from . import test_tour
