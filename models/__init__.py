@@ -25,3 +25,6 @@ from . import basware_code_mapping
 from . import basware_unmapped_code
 from . import account_move
 from . import basware_invoice_mapping
+from . import basware_exchange_inbound
+from . import basware_inbound
+from . import account_move_inbound

@@ -24,6 +24,11 @@ from . import test_sync_outbound
 from . import test_sync_json2
 from . import test_dashboard
 from . import test_invoice_mapping
+from . import test_inbound_flow
+from . import test_inbound_exactly_once
+from . import test_inbound_payments
+from . import test_inbound_json2
+from . import test_inbound_end_to_end
 from . import test_webhook
 from . import test_code_mapping
 from . import test_tour
