@@ -267,11 +267,13 @@ class BaswareBackend(models.Model):
 
     # Schedule and transport.
     sync_interval_minutes = fields.Integer(
-        "Sync Interval (minutes)",
+        "Pull Interval (minutes)",
         default=15,
         help="Minimum time between two pulls of approved invoices from Basware.",
     )
-    last_sync_date = fields.Datetime(readonly=True, copy=False)
+    last_sync_date = fields.Datetime(
+        "Last Pull", readonly=True, copy=False, help="When approved invoices were last pulled."
+    )
     connect_timeout = fields.Integer("Connect Timeout (s)", default=5, help="At most 60 seconds.")
     read_timeout = fields.Integer("Read Timeout (s)", default=30, help="At most 300 seconds.")
     request_max_attempts = fields.Integer(

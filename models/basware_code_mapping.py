@@ -46,9 +46,7 @@ class BaswareCodeMapping(models.Model):
     _order = "backend_id, kind, code"
     _check_company_auto = True
 
-    backend_id = fields.Many2one(
-        "basware.backend", required=True, index=True, ondelete="cascade"
-    )
+    backend_id = fields.Many2one("basware.backend", required=True, index=True, ondelete="cascade")
     company_id = fields.Many2one(related="backend_id.company_id", store=True)
     kind = fields.Selection(MAPPING_KINDS, required=True)
     code = fields.Char("Basware Code", required=True, help="The code as Basware sends it.")
@@ -57,12 +55,10 @@ class BaswareCodeMapping(models.Model):
     )
     account_id = fields.Many2one("account.account", "GL Account", check_company=True)
     tax_id = fields.Many2one(
-        "account.tax", "Tax", check_company=True, domain=[("type_tax_use", "=", "purchase")]
+        "account.tax", check_company=True, domain=[("type_tax_use", "=", "purchase")]
     )
-    payment_term_id = fields.Many2one("account.payment.term", "Payment Term", check_company=True)
-    analytic_account_id = fields.Many2one(
-        "account.analytic.account", "Analytic Account", check_company=True
-    )
+    payment_term_id = fields.Many2one("account.payment.term", check_company=True)
+    analytic_account_id = fields.Many2one("account.analytic.account", check_company=True)
     record_name = fields.Char("Odoo Record", compute="_compute_record_name")
 
     _code_unique = models.Constraint(

@@ -1,6 +1,7 @@
 """The Basware dashboard: one card per backend with the health of its flows."""
 
 from datetime import datetime, time
+from urllib.parse import urlsplit
 
 import pytz
 from markupsafe import Markup
@@ -8,6 +9,7 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.tools.misc import format_datetime
 
+from ..basware.urls import is_loopback_host
 from .basware_exchange import (
     DIRECTION_INBOUND,
     STATE_DEAD,
@@ -37,11 +39,29 @@ class BaswareBackend(models.Model):
         compute="_compute_dashboard",
         help="Age of the oldest exchange still waiting to run.",
     )
-    dashboard_flows = fields.Html(
-        "Flows", compute="_compute_dashboard_flows", sanitize=False
+    bill_count = fields.Integer("Bills", compute="_compute_bill_count")
+    is_local_api = fields.Boolean(
+        compute="_compute_is_local_api",
+        help="The API URL is a server on this machine, such as the local sandbox.",
     )
+    dashboard_flows = fields.Html("Flows", compute="_compute_dashboard_flows", sanitize=False)
 
     # === COMPUTE METHODS === #
+
+    def _compute_bill_count(self):
+        counts = dict(
+            self.env["account.move"]._read_group(
+                [("basware_backend_id", "in", self.ids)], ["basware_backend_id"], ["__count"]
+            )
+        )
+        for backend in self:
+            backend.bill_count = counts.get(backend, 0)
+
+    @api.depends("api_url")
+    def _compute_is_local_api(self):
+        for backend in self:
+            host = urlsplit(backend.api_url or "").hostname
+            backend.is_local_api = bool(host) and is_loopback_host(host)
 
     def _compute_dashboard(self):
         Exchange = self.env["basware.exchange"]
@@ -79,11 +99,15 @@ class BaswareBackend(models.Model):
             backend.dashboard_dead_count = by_state.get((backend.id, STATE_DEAD), 0)
             backend.dashboard_received_today = done_today.get((backend.id, DIRECTION_INBOUND), 0)
             backend.dashboard_done_today = sum(
-                count for (backend_id, _dir), count in done_today.items() if backend_id == backend.id
+                count
+                for (backend_id, _dir), count in done_today.items()
+                if backend_id == backend.id
             )
             since = oldest.get(backend)
             backend.dashboard_oldest_waiting = since or False
-            backend.dashboard_lag = backend._format_lag(now - since) if since else self.env._("none")
+            backend.dashboard_lag = (
+                backend._format_lag(now - since) if since else self.env._("none")
+            )
 
     def _today_start(self):
         """Midnight of the user's today, as the naive UTC datetime the database holds."""
@@ -103,17 +127,23 @@ class BaswareBackend(models.Model):
 
     @api.depends_context("tz", "lang")
     def _compute_dashboard_flows(self):
-        flows_by_backend = self.env["basware.sync.flow"].search(
-            [("backend_id", "in", self.ids)]
-        ).grouped("backend_id")
-        labels = dict(self.env["basware.sync.flow"]._fields["flow"]._description_selection(self.env))
+        flows_by_backend = (
+            self.env["basware.sync.flow"]
+            .search([("backend_id", "in", self.ids)])
+            .grouped("backend_id")
+        )
+        labels = dict(
+            self.env["basware.sync.flow"]._fields["flow"]._description_selection(self.env)
+        )
         never = self.env._("never")
         for backend in self:
             rows = [
                 Markup("<tr><td>%s</td><td>%s</td><td class='text-end'>%s</td></tr>")
                 % (
                     labels.get(flow.flow, flow.flow),
-                    format_datetime(self.env, flow.last_success_date) if flow.last_success_date else never,
+                    format_datetime(self.env, flow.last_success_date)
+                    if flow.last_success_date
+                    else never,
                     flow.last_sent_count,
                 )
                 for flow in flows_by_backend.get(backend, [])
@@ -139,6 +169,18 @@ class BaswareBackend(models.Model):
         action.update(
             name=name,
             domain=[("backend_id", "=", self.id), *domain],
+            context={"create": False},
+        )
+        return action
+
+    def action_open_bills(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account.action_move_in_invoice_type"
+        )
+        action.update(
+            name=self.env._("Bills from Basware"),
+            domain=[("basware_backend_id", "=", self.id)],
             context={"create": False},
         )
         return action

@@ -23,15 +23,23 @@ class BaswareExchange(models.Model):
     def _failure_values(self, error, retryable, client):
         values = super()._failure_values(error, retryable, client)
         if isinstance(error, BaswareDocumentRejected):
-            values["unmapped_codes"] = sorted(
-                {(kind, code) for kind, code in error.unmapped if kind in MAPPABLE_KINDS and code}
-            ) or False
+            values["unmapped_codes"] = (
+                sorted(
+                    {
+                        (kind, code)
+                        for kind, code in error.unmapped
+                        if kind in MAPPABLE_KINDS and code
+                    }
+                )
+                or False
+            )
         return values
 
     def _record_success(self, result, client):
-        super()._record_success(result, client)
+        outcome = super()._record_success(result, client)
         if self.unmapped_codes:
             self._spine().write({"unmapped_codes": False})
+        return outcome
 
     @api.model
     def _waiting_on_codes(self, keys):
@@ -74,7 +82,7 @@ class BaswareUnmappedCode(models.Model):
         # A stable id per (backend, kind, code): the buttons of a row find it again.
         return SQL(
             """
-            SELECT ('x' || substr(md5(e.backend_id || '|' || (item->>0) || '|' || (item->>1)), 1, 8))
+            SELECT ('x' || substr(md5(concat_ws('|', e.backend_id, item->>0, item->>1)), 1, 8))
                        ::bit(32)::int AS id,
                    e.backend_id, e.company_id,
                    item->>0 AS kind, item->>1 AS code,

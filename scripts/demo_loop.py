@@ -10,8 +10,9 @@
 #   4. wait for the bills and print a summary.
 # Settings come from the environment (BW_DEMO_*), never pasted into this file.
 # pylint: disable=undefined-variable
-# ruff: noqa: F821 - `env` is the shell's
+
 import os
+import sys
 import time
 
 import requests
@@ -21,7 +22,7 @@ from odoo import Command
 SANDBOX_URL = os.environ["BW_DEMO_SANDBOX_URL"]
 ODOO_URL = os.environ["BW_DEMO_ODOO_URL"]
 BACKEND_XMLID = "basware_connector.basware_backend_demo_sandbox"
-WEBHOOK_SECRET = "demo-webhook-secret"  # noqa: S105 - the local sandbox's, not a real one
+WEBHOOK_SECRET = "demo-webhook-secret"
 SYNC_ROUNDS = 10
 IMPORT_TIMEOUT = float(os.environ.get("BW_DEMO_IMPORT_TIMEOUT", "120"))
 HTTP_TIMEOUT = 30
@@ -36,7 +37,8 @@ VENDORS = [
 
 
 def say(text=""):
-    print(text, flush=True)
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
 
 
 def operator(path, **body):
@@ -129,10 +131,16 @@ def seed_company(backend):
         {"name": "Freight, pallet", "default_code": "DEMO-FREIGHT", "type": "service"}
     )
     orders = [
-        order(vendors[0], [(paper, 20, 24.0, goods_tax), (chair, 2, 310.0, goods_tax)],
-              {centers["SALES"].id: 100}),
-        order(vendors[1], [(freight, 1, 800.0, service_tax)],
-              {centers["OPS"].id: 60, centers["ADMIN"].id: 40}),
+        order(
+            vendors[0],
+            [(paper, 20, 24.0, goods_tax), (chair, 2, 310.0, goods_tax)],
+            {centers["SALES"].id: 100},
+        ),
+        order(
+            vendors[1],
+            [(freight, 1, 800.0, service_tax)],
+            {centers["OPS"].id: 60, centers["ADMIN"].id: 40},
+        ),
         order(vendors[2], [(chair, 6, 295.0, goods_tax)], {centers["ADMIN"].id: 100}),
     ]
     return orders
@@ -149,7 +157,9 @@ def order(vendor, lines, distribution):
                         "product_qty": quantity,
                         "price_unit": price,
                         "tax_ids": [Command.set(tax.ids)],
-                        "analytic_distribution": {str(key): share for key, share in distribution.items()},
+                        "analytic_distribution": {
+                            str(key): share for key, share in distribution.items()
+                        },
                     }
                 )
                 for product, quantity, price, tax in lines
@@ -198,19 +208,33 @@ def export_all(backend):
 
 
 def order_code(backend, purchase):
-    return env["basware.binding"].search(
-        [("backend_id", "=", backend.id), ("res_model", "=", "purchase.order"),
-         ("res_id", "=", purchase.id)],
-        limit=1,
-    ).external_code
+    return (
+        env["basware.binding"]
+        .search(
+            [
+                ("backend_id", "=", backend.id),
+                ("res_model", "=", "purchase.order"),
+                ("res_id", "=", purchase.id),
+            ],
+            limit=1,
+        )
+        .external_code
+    )
 
 
 def line_codes(backend, purchase):
-    return env["basware.binding"].search(
-        [("backend_id", "=", backend.id), ("res_model", "=", "purchase.order.line"),
-         ("res_id", "in", purchase.order_line.ids)],
-        order="res_id",
-    ).mapped("external_code")
+    return (
+        env["basware.binding"]
+        .search(
+            [
+                ("backend_id", "=", backend.id),
+                ("res_model", "=", "purchase.order.line"),
+                ("res_id", "in", purchase.order_line.ids),
+            ],
+            order="res_id",
+        )
+        .mapped("external_code")
+    )
 
 
 def approve_invoices(backend, orders):
@@ -222,10 +246,16 @@ def approve_invoices(backend, orders):
             operator(
                 "/approve",
                 coding_rows=[
-                    {"orderLine": line_codes(backend, freight)[0], "netTotal": 480.0,
-                     "costCenterCode": "OPS"},
-                    {"orderLine": line_codes(backend, freight)[0], "netTotal": 320.0,
-                     "costCenterCode": "ADMIN"},
+                    {
+                        "orderLine": line_codes(backend, freight)[0],
+                        "netTotal": 480.0,
+                        "costCenterCode": "OPS",
+                    },
+                    {
+                        "orderLine": line_codes(backend, freight)[0],
+                        "netTotal": 320.0,
+                        "costCenterCode": "ADMIN",
+                    },
                 ],
             ),
         ),
@@ -243,8 +273,11 @@ def approve_invoices(backend, orders):
             operator(
                 "/approve",
                 coding_rows=[
-                    {"orderLine": line_codes(backend, furniture)[0], "netTotal": 295.0,
-                     "costCenterCode": UNKNOWN_COST_CENTER},
+                    {
+                        "orderLine": line_codes(backend, furniture)[0],
+                        "netTotal": 295.0,
+                        "costCenterCode": UNKNOWN_COST_CENTER,
+                    },
                 ],
             ),
         ),
@@ -272,8 +305,12 @@ def import_outcomes(backend, invoice_ids):
     )
     by_invoice = {bill.basware_invoice_id: bill for bill in bills}
     failed = env["basware.exchange"].search(
-        [("backend_id", "=", backend.id), ("kind", "=", "accounting_document"),
-         ("external_code", "in", invoice_ids), ("state", "in", ("failed", "dead"))]
+        [
+            ("backend_id", "=", backend.id),
+            ("kind", "=", "accounting_document"),
+            ("external_code", "in", invoice_ids),
+            ("state", "in", ("failed", "dead")),
+        ]
     )
     failures = {exchange.external_code: exchange for exchange in failed}
     return {
@@ -316,7 +353,7 @@ def report(bindings, approved, outcomes):
 
 
 def main():
-    global env  # noqa: PLW0603 - the shell's env, as the demo's administrator
+    global env
     env = env(user=env.ref("base.user_admin"), context={"tracking_disable": True})
     backend = env.ref(BACKEND_XMLID)
     say("seeding vendors, products, cost centers and confirmed orders with receipts")

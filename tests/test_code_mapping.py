@@ -40,8 +40,13 @@ class TestCodeMapping(InvoiceMappingCase):
         document = self.approve(
             supplier_code="SUP-77",
             rows=[
-                {"accountCode": "9999", "taxCode": "VAT24", "taxPercent": 24.0, "netTotal": 100.0,
-                 "costCenterCode": "OLD-NORTH"},
+                {
+                    "accountCode": "9999",
+                    "taxCode": "VAT24",
+                    "taxPercent": 24.0,
+                    "netTotal": 100.0,
+                    "costCenterCode": "OLD-NORTH",
+                },
             ],
         )
         bill = self.backend._basware_create_bill(document)
@@ -58,8 +63,11 @@ class TestCodeMapping(InvoiceMappingCase):
             self.env["basware.code.mapping"].search([("code", "=", "SUP-1")]),
             "codes are stored without surrounding blanks",
         )
-        with self.assertRaises(psycopg2.IntegrityError), mute_logger("odoo.sql_db"), \
-                self.env.cr.savepoint():
+        with (
+            self.assertRaises(psycopg2.IntegrityError),
+            mute_logger("odoo.sql_db"),
+            self.env.cr.savepoint(),
+        ):
             self._map("vendor", "SUP-1", partner_id=self.vendor.id)
 
     def test_csv_import(self):
@@ -72,19 +80,47 @@ class TestCodeMapping(InvoiceMappingCase):
         )
         self.assertFalse(result["messages"], result["messages"])
         mappings = self.env["basware.code.mapping"].browse(result["ids"])
-        self.assertEqual(mappings.mapped("record_name"), [self.supplies.display_name, self.tax_24.display_name])
+        self.assertEqual(
+            mappings.mapped("record_name"), [self.supplies.display_name, self.tax_24.display_name]
+        )
 
     def _xmlid(self, record):
         return record.get_external_id()[record.id] or record.export_data(["id"])["datas"][0][0]
 
     def test_unmapped_codes_list_and_map_and_replay(self):
-        first = self._rejected_import(self.approve(rows=[
-            {"accountCode": "601101", "taxCode": "VAT24", "taxPercent": 24.0, "netTotal": 50.0, "costCenterCode": "CC-X"},
-        ]))
-        second = self._rejected_import(self.approve(rows=[
-            {"accountCode": "601101", "taxCode": "VAT24", "taxPercent": 24.0, "netTotal": 70.0, "costCenterCode": "CC-X"},
-            {"accountCode": "4711", "taxCode": "VAT24", "taxPercent": 24.0, "netTotal": 10.0, "costCenterCode": "CC-N"},
-        ]))
+        first = self._rejected_import(
+            self.approve(
+                rows=[
+                    {
+                        "accountCode": "601101",
+                        "taxCode": "VAT24",
+                        "taxPercent": 24.0,
+                        "netTotal": 50.0,
+                        "costCenterCode": "CC-X",
+                    },
+                ]
+            )
+        )
+        second = self._rejected_import(
+            self.approve(
+                rows=[
+                    {
+                        "accountCode": "601101",
+                        "taxCode": "VAT24",
+                        "taxPercent": 24.0,
+                        "netTotal": 70.0,
+                        "costCenterCode": "CC-X",
+                    },
+                    {
+                        "accountCode": "4711",
+                        "taxCode": "VAT24",
+                        "taxPercent": 24.0,
+                        "netTotal": 10.0,
+                        "costCenterCode": "CC-N",
+                    },
+                ]
+            )
+        )
         self.assertEqual(first.unmapped_codes, [["cost_center", "CC-X"]])
         self.env.flush_all()
         rows = self.env["basware.unmapped.code"].search([("backend_id", "=", self.backend.id)])
@@ -96,19 +132,33 @@ class TestCodeMapping(InvoiceMappingCase):
         self.assertEqual(cc_row._waiting_exchanges(), first | second)
         action = cc_row.action_map()
         self.assertEqual(action["context"]["default_code"], "CC-X")
-        mapping = self.env["basware.code.mapping"].with_context(action["context"]).create(
-            {"analytic_account_id": self.cc_north.id}
+        mapping = (
+            self.env["basware.code.mapping"]
+            .with_context(**action["context"])
+            .create({"analytic_account_id": self.cc_north.id})
         )
         mapping.action_replay_waiting()
         self.assertEqual((first.state, second.state), ("pending", "pending"))
         # the first now maps in full; the second still waits on account 4711
         bill = self.backend._basware_create_bill(json.loads(first.request_payload))
-        self.assertEqual(bill.invoice_line_ids.analytic_distribution, {str(self.cc_north.id): 100.0})
+        self.assertEqual(
+            bill.invoice_line_ids.analytic_distribution, {str(self.cc_north.id): 100.0}
+        )
 
     def test_success_clears_the_unmapped_codes(self):
-        exchange = self._rejected_import(self.approve(rows=[
-            {"accountCode": "601101", "taxCode": "VAT24", "taxPercent": 24.0, "netTotal": 50.0, "costCenterCode": "CC-Y"},
-        ]))
+        exchange = self._rejected_import(
+            self.approve(
+                rows=[
+                    {
+                        "accountCode": "601101",
+                        "taxCode": "VAT24",
+                        "taxPercent": 24.0,
+                        "netTotal": 50.0,
+                        "costCenterCode": "CC-Y",
+                    },
+                ]
+            )
+        )
         self.assertTrue(exchange.unmapped_codes)
         exchange._record_success({"ok": True}, None)
         self.assertFalse(exchange.unmapped_codes)

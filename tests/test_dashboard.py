@@ -78,7 +78,9 @@ class TestDashboard(SpineCase):
 
     def test_today_follows_the_user_time_zone(self):
         tokyo = self.backend.with_context(tz="Asia/Tokyo")
-        with patch.object(fields.Date, "context_today", return_value=fields.Date.to_date("2026-05-10")):
+        with patch.object(
+            fields.Date, "context_today", return_value=fields.Date.to_date("2026-05-10")
+        ):
             self.assertEqual(str(tokyo._today_start()), "2026-05-09 15:00:00")
 
     def test_dashboard_view_loads(self):

@@ -22,7 +22,7 @@ TOUR_TIMEOUT = 180
 def _require_browser(test_case):
     """Fail, never skip, when the browser test cannot run here."""
     try:
-        import websocket  # noqa: F401, PLC0415 - Odoo's browser driver needs it
+        import websocket  # noqa: F401 - Odoo's browser driver needs it
     except ImportError:
         test_case.fail("websocket-client is missing: run `make setup` (test-requirements.txt)")
     try:
@@ -61,9 +61,11 @@ class TestAdminTour(HttpCase):
         env["account.account"].create(
             {"name": "Tour Expenses", "code": "600900", "account_type": "expense"}
         )
+        group = env["account.tax.group"].create({"name": "VAT 24%"})
         env["account.tax"].create(
             {
                 "name": "Tour Purchase 24%",
+                "tax_group_id": group.id,
                 "amount": 24.0,
                 "type_tax_use": "purchase",
                 "basware_code": "VAT24-TOUR",
@@ -100,7 +102,7 @@ def _screenshots(folder):
     original = ChromeBrowser._handle_console
     Path(folder).mkdir(parents=True, exist_ok=True)
 
-    def handle_console(browser, type, args=None, stackTrace=None, **kw):  # noqa: A002
+    def handle_console(browser, type, args=None, stackTrace=None, **kw):
         message = str(browser._from_remoteobject(args[0])) if args else ""
         if message.startswith(SCREENSHOT_PREFIX):
             name = message[len(SCREENSHOT_PREFIX) :]

@@ -9,39 +9,61 @@ function openBaswareMenu(menu, content) {
     ];
 }
 
-// Tells the test to photograph the screen for the README (when it is asked to).
-function screenshot(name) {
-    return {
-        content: `Screenshot: ${name}`,
-        trigger: "body",
-        run() {
-            console.info(`basware-screenshot:${name}`);
+const SCREENSHOT_SETTLE_MS = 500;
+
+// Tells the test to photograph the screen for the README (when it is asked to), once
+// ``trigger`` shows and the notifications are closed.
+function screenshot(name, trigger) {
+    return [
+        {
+            content: "Close the notifications",
+            trigger: "body",
+            run() {
+                document.querySelectorAll(".o_notification_close").forEach((button) => button.click());
+            },
         },
-    };
+        { trigger: "body:not(:has(.o_notification))" },
+        {
+            content: `Screenshot: ${name}`,
+            trigger,
+            async run() {
+                console.info(`basware-screenshot:${name}`);
+                await new Promise((resolve) => setTimeout(resolve, SCREENSHOT_SETTLE_MS));
+            },
+        },
+    ];
 }
 
 // What an administrator does from a new backend to a bill posted from Basware. The test
 // sets window.bwTour (its Basware sandbox's URL and API client) before the tour starts.
 registry.category("web_tour.tours").add("basware_admin_tour", {
     steps: () => {
-        const { sandboxUrl, clientId, clientSecret } = window.bwTour;
+        // Read when the step runs: the steps are built before the test sets window.bwTour.
+        const editWith = (key, suffix = "") => ({
+            async run(actions) {
+                await actions.edit(window.bwTour[key] + suffix);
+            },
+        });
         return [
             // 1. create a backend
             { content: "Create a Basware backend", trigger: ".o_list_button_add", run: "click" },
             { trigger: ".o_field_widget[name=name] input", run: "edit Basware Tour" },
             { trigger: ".o_field_widget[name=basware_company_code] input", run: "edit C100" },
-            { trigger: ".o_field_widget[name=api_url] input", run: `edit ${sandboxUrl}` },
+            { trigger: ".o_field_widget[name=api_url] input", ...editWith("sandboxUrl") },
             {
                 trigger: ".o_field_widget[name=token_url] input",
-                run: `edit ${sandboxUrl}/v1/tokens`,
+                ...editWith("sandboxUrl", "/v1/tokens"),
             },
             // 2. enter the credentials
             {
                 content: "Enter the API client of the Basware tenant",
                 trigger: ".o_field_widget[name=client_id] input",
-                run: `edit ${clientId}`,
+                ...editWith("clientId"),
             },
-            { trigger: ".o_field_widget[name=client_secret] input", run: `edit ${clientSecret}` },
+            {
+                trigger: ".o_field_widget[name=client_secret] input",
+                ...editWith("clientSecret"),
+            },
             // 3. test the connection (the form is saved first)
             {
                 content: "Test the connection",
@@ -49,7 +71,7 @@ registry.category("web_tour.tours").add("basware_admin_tour", {
                 run: "click",
             },
             { trigger: ".o_notification:contains(Connection test succeeded)" },
-            screenshot("backend"),
+            ...screenshot("backend", ".o_form_view .badge:contains(Connected)"),
             // 4. sync now: vendors, accounts, taxes, orders out; invoices in
             { content: "Sync now", trigger: "button[name=action_sync_now]", run: "click" },
             { trigger: ".o_notification:contains(invoice(s) received from Basware)" },
@@ -59,7 +81,7 @@ registry.category("web_tour.tours").add("basware_admin_tour", {
                 content: "The card counts the failed exchanges",
                 trigger: ".o_kanban_record:contains(Basware Tour) .o_basware_failed.text-warning",
             },
-            screenshot("dashboard"),
+            ...screenshot("dashboard", ".o_kanban_record:contains(Basware Tour) table"),
             // 6. open a failed exchange
             {
                 trigger: ".o_kanban_record:contains(Basware Tour) .o_basware_failed",
@@ -76,7 +98,7 @@ registry.category("web_tour.tours").add("basware_admin_tour", {
             },
             // 7. fix the mapping
             ...openBaswareMenu("basware_unmapped_code_menu", "Open the unmapped codes"),
-            screenshot("unmapped_codes"),
+            ...screenshot("unmapped_codes", ".o_data_row:contains(CC-TOUR)"),
             {
                 content: "Map the cost center",
                 trigger: ".o_data_row:contains(CC-TOUR) button[name=action_map]",
@@ -87,7 +109,7 @@ registry.category("web_tour.tours").add("basware_admin_tour", {
                 run: "edit Tour Cost",
             },
             { trigger: ".o-autocomplete--dropdown-item:contains(Tour Cost Center)", run: "click" },
-            { content: "Save the mapping", trigger: ".modal .o_form_button_save", run: "click" },
+            { content: "Save the mapping", trigger: ".modal button.o_basware_map_only", run: "click" },
             { trigger: "body:not(:has(.modal))" },
             // 8. replay the invoice
             {
@@ -116,7 +138,7 @@ registry.category("web_tour.tours").add("basware_admin_tour", {
                 content: "It links to the Basware invoice it comes from",
                 trigger: "button[name=action_open_basware_document]",
             },
-            screenshot("bill"),
+            ...screenshot("bill", ".o_form_view .o_statusbar_status"),
         ];
     },
 });
