@@ -81,7 +81,7 @@ mkdir -p "$BUILD_DIR"
 (cd "$ADDON_DIR" && exec setsid "$VENV/bin/python" -m sandbox serve >"$BUILD_DIR/demo-sandbox.log" 2>&1) &
 pids+=($!)
 setsid $ODOO_BIN "${odoo_args[@]}" --http-interface=127.0.0.1 --http-port="$ODOO_PORT" \
-    --log-level=warn --logfile="$BUILD_DIR/demo-odoo.log" &
+    --log-level="${DEMO_LOG_LEVEL:-warn}" --logfile="$BUILD_DIR/demo-odoo.log" &
 pids+=($!)
 
 # Go on only with servers that answer; fail fast when either process dies.
