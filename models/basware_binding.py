@@ -7,11 +7,12 @@ payload sent, the exchanges that carried it and Basware's last answer about it.
 """
 
 import hashlib
-import json
 import uuid
 
 from odoo import api, fields, models
 from odoo.tools import SQL
+
+from ..basware.client import encode_record
 
 ENTITY_VENDOR = "vendor"
 ENTITY_ACCOUNT = "account"
@@ -63,8 +64,12 @@ def external_code(namespace, record, suffix=""):
 
 def payload_hash(payload):
     """Hash of a payload, independent of key order: an unchanged record is not re-sent."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return encoded_hash(encode_record(payload))
+
+
+def encoded_hash(encoded):
+    """Hash of a payload encoded by ``encode_record``: of the very bytes that are sent."""
+    return hashlib.sha256(encoded).hexdigest()
 
 
 class BaswareBinding(models.Model):
@@ -159,7 +164,7 @@ class BaswareBinding(models.Model):
         if not sent:
             return
         self.env.flush_all()
-        rows = SQL(", ").join(SQL("(%s, %s, %s)", *row) for row in sent)
+        ids, digests, codes = zip(*sent, strict=True)
         self.env.cr.execute(
             SQL(
                 """
@@ -167,14 +172,16 @@ class BaswareBinding(models.Model):
                    SET payload_hash = sent.digest, code = COALESCE(NULLIF(sent.code, ''),
                        binding.code), sync_state = %s, sync_message = NULL,
                        sync_date = %s, write_date = %s, write_uid = %s
-                  FROM (VALUES %s) AS sent(id, digest, code)
+                  FROM unnest(%s::int[], %s::varchar[], %s::varchar[]) AS sent(id, digest, code)
                  WHERE binding.id = sent.id
                 """,
                 SYNC_SENT,
                 fields.Datetime.now(),
                 fields.Datetime.now(),
                 self.env.uid,
-                rows,
+                list(ids),
+                list(digests),
+                list(codes),
             )
         )
         self.invalidate_model(["payload_hash", "code", "sync_state", "sync_message", "sync_date"])
@@ -238,26 +245,32 @@ class BaswareExchange(models.Model):
         copy=False,
     )
 
-    def _link_bindings(self, bindings):
-        """Link the bindings this exchange carries, in one statement each way."""
-        self.ensure_one()
-        if not bindings:
+    def _link_bindings(self, carried):
+        """Link each exchange to the bindings it carries (``carried``: one list of bindings
+        per exchange, in order), and make it their last exchange: two statements in all."""
+        binding_ids, exchange_ids = [], []
+        for exchange, bindings in zip(self, carried, strict=True):
+            binding_ids += [binding.id for binding in bindings]
+            exchange_ids += [exchange.id] * len(bindings)
+        if not binding_ids:
             return
-        ids = [binding.id for binding in bindings]
         self.env.flush_all()
-        rows = SQL(", ").join(SQL("(%s, %s)", binding_id, self.id) for binding_id in ids)
+        pairs = SQL("unnest(%s::int[], %s::int[])", binding_ids, exchange_ids)
         self.env.cr.execute(
             SQL(
-                "INSERT INTO basware_binding_exchange_rel (binding_id, exchange_id) VALUES %s "
-                "ON CONFLICT DO NOTHING",
-                rows,
+                "INSERT INTO basware_binding_exchange_rel (binding_id, exchange_id) "
+                "SELECT * FROM %s ON CONFLICT DO NOTHING",
+                pairs,
             )
         )
         self.env.cr.execute(
             SQL(
-                "UPDATE basware_binding SET last_exchange_id = %s WHERE id IN %s",
-                self.id,
-                tuple(ids),
+                """
+                UPDATE basware_binding AS binding SET last_exchange_id = carried.exchange_id
+                  FROM %s AS carried(binding_id, exchange_id)
+                 WHERE binding.id = carried.binding_id
+                """,
+                pairs,
             )
         )
         self.env["basware.binding"].invalidate_model(["last_exchange_id", "exchange_ids"])

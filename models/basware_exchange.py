@@ -103,6 +103,13 @@ SENSITIVE_VALUE = re.compile(
     r"^\s*((bearer|basic)\s+[\w.~+/-]{16,}=*|eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*)\s*$",
     re.IGNORECASE,
 )
+# How every SENSITIVE_VALUE begins (its alternatives, without the spaces before them).
+SENSITIVE_VALUE_STARTS = ("bearer", "basic", "eyj")
+# A JSON text without any of these words holds nothing redact() would mask: letters are
+# never escaped in JSON, so a secret-looking key or value shows one of them as it is.
+SENSITIVE_HINT = re.compile(
+    "|".join(map(re.escape, SENSITIVE_KEY_PARTS + SENSITIVE_VALUE_STARTS)), re.IGNORECASE
+)
 
 # Only the spine's own methods write these: over RPC they would forge the audit trail.
 PROTECTED_FIELDS = frozenset(
@@ -155,13 +162,43 @@ def redact(value):
     return value
 
 
+def holds_secrets(text, value=None):
+    """Whether redact() would mask something in the JSON ``text`` (of ``value``, decoded
+    from the text when not given).
+
+    The text is searched first, in one pass: most texts name no secret-looking word at
+    all, and only those that do are walked through.
+    """
+    if not SENSITIVE_HINT.search(text):
+        return False
+    if value is None:
+        value = json.loads(text)
+    return redact(value) != value
+
+
+_dumps = functools.partial(json.dumps, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def json_text(value):
+    """JSON with sorted keys, one entry of a top-level list or object per line: readable
+    in the exchange form, and written by json's fast encoder (which cannot indent)."""
+    if isinstance(value, list) and value:
+        brackets, entries = "[]", [_dumps(item) for item in value]
+    elif isinstance(value, dict) and value and all(isinstance(key, str) for key in value):
+        brackets, entries = "{}", [f"{_dumps(key)}: {_dumps(value[key])}" for key in sorted(value)]
+    else:
+        return _dumps(value)
+    return f"{brackets[0]}\n" + ",\n".join(entries) + f"\n{brackets[1]}"
+
+
 def to_json_text(value, redacted=False):
     """The stored text of a payload; ``redacted``: the caller already masked it."""
     if value is None or value == "":
         return False
-    if not redacted:
-        value = redact(value)
-    return json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False, default=str)
+    text = json_text(value)
+    if not redacted and holds_secrets(text, value):
+        text = json_text(redact(value))
+    return text
 
 
 def in_test_mode():
@@ -407,37 +444,50 @@ class BaswareExchange(models.Model):
         return self
 
     @api.model
-    def _enqueue_post(self, backend, kind, endpoint, records, bindings=None, **values):
+    def _enqueue_post(
+        self, backend, kind, endpoint, records, bindings=None, encoded=None, **values
+    ):
         """Queue ``records`` for ``endpoint``: one exchange per HTTP write, and return them.
 
         Records are split within Basware's per-request count and 6 MB limits, so each
         exchange carries exactly one POST, its own x-amzn-RequestId and its own phase-two
-        poll. ``bindings`` (one per record, in the same order) are linked to the exchange
-        that carries their record. The stored payload is what is sent, so it must hold
-        nothing to redact.
+        poll. ``encoded``: the records already encoded (``encode_record``), one per record.
+        ``bindings`` (one per record, in the same order) are linked to the exchange that
+        carries their record. The stored payload is the body sent, byte for byte, so it
+        must hold nothing to redact. ``values`` are further fields of the exchanges.
         """
-        exchanges = self.browse()
-        start = 0
-        for chunk, _body in chunk_records(list(records), bulk_limit(endpoint)):
-            if redact(chunk) != chunk:
-                raise ValueError(f"Refusing to store credentials in a payload for {endpoint}")
-            exchange = self._enqueue(
-                backend,
-                kind,
-                DIRECTION_OUTBOUND,
-                payload=chunk,
-                payload_redacted=True,
-                endpoint=endpoint,
+        chunks = chunk_records(list(records), bulk_limit(endpoint), encoded=encoded)
+        vals_list = [
+            {
                 **values,
-            )
-            if bindings is not None:
-                exchange._link_bindings(bindings[start : start + len(chunk)])
-            start += len(chunk)
-            exchanges |= exchange
+                "backend_id": backend.id,
+                "kind": kind,
+                "direction": DIRECTION_OUTBOUND,
+                "endpoint": endpoint,
+                "request_payload": self._post_payload_text(endpoint, body),
+            }
+            for _chunk, body in chunks
+        ]
+        exchanges = self._spine().create(vals_list).with_env(self.env)
+        if bindings is not None:
+            carried, start = [], 0
+            for chunk, _body in chunks:
+                carried.append(bindings[start : start + len(chunk)])
+                start += len(chunk)
+            exchanges._link_bindings(carried)
         return exchanges
 
-    def _link_bindings(self, bindings):
-        """Hook: the sync flows record which bindings this exchange carries."""
+    @api.model
+    def _post_payload_text(self, endpoint, body):
+        """The stored text of a POST body, refused when it holds credentials."""
+        text = body.decode("utf-8")
+        if holds_secrets(text):
+            raise ValueError(f"Refusing to store credentials in a payload for {endpoint}")
+        return text
+
+    def _link_bindings(self, carried):
+        """Hook: the sync flows record which bindings each of these exchanges carries
+        (``carried``: one list of bindings per exchange, in the same order)."""
         return
 
     def _get_record(self):
@@ -898,9 +948,8 @@ class BaswareExchange(models.Model):
     # === HANDLERS === #
 
     def _run_post(self, client):
-        """Phase one: one POST of the stored records, then queue its phase-two poll."""
-        records = json.loads(self.request_payload or "[]")
-        response = client.post_records(self.endpoint, records)
+        """Phase one: one POST of the stored body as it is, then queue its phase-two poll."""
+        response = client.post_encoded(self.endpoint, self.request_payload or "[]")
         if response.amzn_request_id:
             self._enqueue_request_status(response.amzn_request_id)
         return response.data

@@ -17,9 +17,10 @@ from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from ..basware import constants as bw
+from ..basware.client import encode_record
 from . import basware_binding as binding_model
 from . import basware_exchange as exchange_model
-from .basware_binding import payload_hash
+from .basware_binding import encoded_hash
 from .basware_sync_flow import DEFAULT_INTERVALS, DEFAULT_MASTER_INTERVAL, FLOW_KEYS
 
 _logger = logging.getLogger(__name__)
@@ -51,6 +52,16 @@ class OutboundSet:
     code_key: str
     # record -> the records Basware must have accepted before this one is sent
     dependencies: "Callable | None" = None
+
+
+@dataclass
+class Outgoing:
+    """One record to send (or held back), with its payload, encoded once, and its hash."""
+
+    record: object
+    payload: "dict | None" = None
+    encoded: "bytes | None" = None
+    digest: "str | None" = None
 
 
 @dataclass
@@ -285,10 +296,12 @@ class BaswareBackend(models.Model):
             waits = accepted is not None and not accepted[record.id]
             if waits and (not binding or binding.sync_state == binding_model.SYNC_WAITING):
                 # It waits whatever its payload: the payload is built once it can go.
-                waiting.append((record, None, None))
+                waiting.append(Outgoing(record))
                 continue
             payload = outbound.build(record)
-            digest = payload_hash(payload)
+            # Encoded once: the same bytes give the hash, the stored payload and the body.
+            encoded = encode_record(payload)
+            digest = encoded_hash(encoded)
             if (
                 binding
                 and binding.payload_hash == digest
@@ -296,11 +309,11 @@ class BaswareBackend(models.Model):
             ):
                 result.unchanged += 1
                 continue
-            (waiting if waits else ready).append((record, payload, digest))
+            (waiting if waits else ready).append(Outgoing(record, payload, encoded, digest))
         result.waiting = len(waiting)
         result.sent = len(ready)
         if preview:
-            result.payloads = [payload for _record, payload, _digest in ready[:PREVIEW_SAMPLE]]
+            result.payloads = [item.payload for item in ready[:PREVIEW_SAMPLE]]
             return result
         bindings.update(self._basware_create_bindings(outbound, ready + waiting, bindings))
         self._basware_hold_back(outbound, waiting, bindings)
@@ -330,13 +343,13 @@ class BaswareBackend(models.Model):
             {
                 "backend_id": self.id,
                 "entity": outbound.entity,
-                "res_model": record._name,
-                "res_id": record.id,
-                "external_code": self._basware_external_code(record),
-                "code": str((payload or {}).get(outbound.code_key) or "") or False,
+                "res_model": item.record._name,
+                "res_id": item.record.id,
+                "external_code": self._basware_external_code(item.record),
+                "code": str((item.payload or {}).get(outbound.code_key) or "") or False,
             }
-            for record, payload, _digest in items
-            if record.id not in bindings
+            for item in items
+            if item.record.id not in bindings
         ]
         created = self.env["basware.binding"].create(values)
         return {binding.res_id: binding for binding in created}
@@ -344,9 +357,7 @@ class BaswareBackend(models.Model):
     def _basware_hold_back(self, outbound, waiting, bindings):
         if not waiting:
             return
-        held = self.env["basware.binding"].union(
-            *(bindings[record.id] for record, *_rest in waiting)
-        )
+        held = self.env["basware.binding"].union(*(bindings[item.record.id] for item in waiting))
         message = self.env._(
             "Waiting until Basware accepts what this record refers to (its vendor or order)."
         )
@@ -360,18 +371,22 @@ class BaswareBackend(models.Model):
 
     def _basware_queue(self, outbound, ready, bindings):
         """One exchange per write; the bindings remember the payload hash and the exchange."""
-        carried = [bindings[record.id] for record, *_rest in ready]
         exchanges = self.env["basware.exchange"]._enqueue_post(
             self,
             outbound.kind,
             outbound.endpoint,
-            [payload for _record, payload, _digest in ready],
-            bindings=carried,
+            [item.payload for item in ready],
+            bindings=[bindings[item.record.id] for item in ready],
+            encoded=[item.encoded for item in ready],
         )
         self.env["basware.binding"]._mark_sent(
             [
-                (bindings[record.id].id, digest, str(payload.get(outbound.code_key) or ""))
-                for record, payload, digest in ready
+                (
+                    bindings[item.record.id].id,
+                    item.digest,
+                    str(item.payload.get(outbound.code_key) or ""),
+                )
+                for item in ready
             ]
         )
         return exchanges
