@@ -51,6 +51,8 @@ ITEM_NOT_PROCESSED = "NotProcessed"
 ITEM_ERROR = "Error"
 ACCEPTED_ITEM_STATUSES = (ITEM_SUCCESS, ITEM_NOT_PROCESSED)
 EXTERNAL_CODE_MAX = 36
+# What an existing binding keeps when it is saved again: its record and its external code.
+UPSERT_FIXED_COLUMNS = ("res_id", "external_code")
 
 
 def external_code(namespace, record, suffix=""):
@@ -159,32 +161,121 @@ class BaswareBinding(models.Model):
         return self.sync_state == SYNC_DONE or self.basware_status in ACCEPTED_ITEM_STATUSES
 
     @api.model
-    def _mark_sent(self, sent):
-        """Record ``sent`` [(binding id, payload hash, code)] as sent, in one statement."""
+    def _save_sent(self, backend, entity, sent):
+        """Bind records just queued, in two statements whatever their number.
+
+        ``sent``: [(record, external code, code sent, payload hash, exchange id)]. A record
+        without a binding gets one; every binding takes the hash and the code, is sent, and
+        is linked to the exchange that carries its record. Returns {record id: binding}.
+        """
         if not sent:
-            return
+            return {}
+        records, codes, names, digests, exchange_ids = zip(*sent, strict=True)
+        bindings = self._upsert(
+            backend,
+            entity,
+            records[0]._name,
+            {
+                "res_id": ("int4", [record.id for record in records]),
+                "external_code": ("varchar", list(codes)),
+                "code": ("varchar", [name or None for name in names]),
+                "payload_hash": ("varchar", list(digests)),
+                "sync_state": ("varchar", [SYNC_SENT] * len(records)),
+                "sync_message": ("text", [None] * len(records)),
+                "last_exchange_id": ("int4", list(exchange_ids)),
+            },
+            # A record sent without a code keeps the one it had.
+            keep_when_empty=("code",),
+        )
+        binding_ids = [bindings[record.id].id for record in records]
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO basware_binding_exchange_rel (binding_id, exchange_id) "
+                "SELECT * FROM unnest(%s::int4[], %s::int4[]) ON CONFLICT DO NOTHING",
+                binding_ids,
+                list(exchange_ids),
+            )
+        )
+        self.invalidate_model(["exchange_ids"])
+        self.env["basware.exchange"].invalidate_model(["binding_ids"])
+        return bindings
+
+    @api.model
+    def _save_waiting(self, backend, entity, waiting, message):
+        """Bindings of records held back, in one statement: waiting, with ``message``.
+
+        ``waiting``: [(record, external code)]. Returns {record id: binding}.
+        """
+        if not waiting:
+            return {}
+        records, codes = zip(*waiting, strict=True)
+        return self._upsert(
+            backend,
+            entity,
+            records[0]._name,
+            {
+                "res_id": ("int4", [record.id for record in records]),
+                "external_code": ("varchar", list(codes)),
+                "sync_state": ("varchar", [SYNC_WAITING] * len(records)),
+                "sync_message": ("text", [message] * len(records)),
+            },
+        )
+
+    @api.model
+    def _upsert(self, backend, entity, res_model, columns, keep_when_empty=()):
+        """Create or update the bindings of many records in one statement.
+
+        ``columns``: {column: (SQL type, [one value per record])}, with res_id and
+        external_code. A new binding takes them all; an existing one takes all but its
+        record and external code, except that the columns of ``keep_when_empty`` keep
+        their value where the new one is empty. Returns {record id: binding}.
+        """
         self.env.flush_all()
-        ids, digests, codes = zip(*sent, strict=True)
+        names = list(columns)
+        updated = [
+            SQL(
+                "%(column)s = COALESCE(EXCLUDED.%(column)s, binding.%(column)s)"
+                if name in keep_when_empty
+                else "%(column)s = EXCLUDED.%(column)s",
+                column=SQL.identifier(name),
+            )
+            for name in names
+            if name not in UPSERT_FIXED_COLUMNS
+        ]
+        now = fields.Datetime.now()
         self.env.cr.execute(
             SQL(
                 """
-                UPDATE basware_binding AS binding
-                   SET payload_hash = sent.digest, code = COALESCE(NULLIF(sent.code, ''),
-                       binding.code), sync_state = %s, sync_message = NULL,
-                       sync_date = %s, write_date = %s, write_uid = %s
-                  FROM unnest(%s::int[], %s::varchar[], %s::varchar[]) AS sent(id, digest, code)
-                 WHERE binding.id = sent.id
+                INSERT INTO basware_binding AS binding (backend_id, company_id, entity,
+                       res_model, sync_date, create_uid, create_date, write_uid, write_date, %s)
+                SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s
+                  FROM unnest(%s) AS item(%s)
+                    ON CONFLICT (backend_id, res_model, res_id) DO UPDATE
+                   SET %s, sync_date = EXCLUDED.sync_date,
+                       write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
+                RETURNING binding.id, binding.res_id
                 """,
-                SYNC_SENT,
-                fields.Datetime.now(),
-                fields.Datetime.now(),
+                SQL(", ").join(map(SQL.identifier, names)),
+                backend.id,
+                backend.company_id.id,
+                entity,
+                res_model,
+                now,
                 self.env.uid,
-                list(ids),
-                list(digests),
-                list(codes),
+                now,
+                self.env.uid,
+                now,
+                SQL(", ").join(SQL("item.%s", SQL.identifier(name)) for name in names),
+                SQL(", ").join(
+                    SQL("%s::%s[]", values, SQL(sql_type)) for sql_type, values in columns.values()
+                ),
+                SQL(", ").join(map(SQL.identifier, names)),
+                SQL(", ").join(updated),
             )
         )
-        self.invalidate_model(["payload_hash", "code", "sync_state", "sync_message", "sync_date"])
+        rows = self.env.cr.fetchall()
+        self.invalidate_model()
+        return {res_id: self.browse(binding_id) for binding_id, res_id in rows}
 
     def _take_item_results(self, status):
         """Basware's per-record phase-two answers, onto these bindings and their records."""
@@ -244,37 +335,6 @@ class BaswareExchange(models.Model):
         readonly=True,
         copy=False,
     )
-
-    def _link_bindings(self, carried):
-        """Link each exchange to the bindings it carries (``carried``: one list of bindings
-        per exchange, in order), and make it their last exchange: two statements in all."""
-        binding_ids, exchange_ids = [], []
-        for exchange, bindings in zip(self, carried, strict=True):
-            binding_ids += [binding.id for binding in bindings]
-            exchange_ids += [exchange.id] * len(bindings)
-        if not binding_ids:
-            return
-        self.env.flush_all()
-        pairs = SQL("unnest(%s::int[], %s::int[])", binding_ids, exchange_ids)
-        self.env.cr.execute(
-            SQL(
-                "INSERT INTO basware_binding_exchange_rel (binding_id, exchange_id) "
-                "SELECT * FROM %s ON CONFLICT DO NOTHING",
-                pairs,
-            )
-        )
-        self.env.cr.execute(
-            SQL(
-                """
-                UPDATE basware_binding AS binding SET last_exchange_id = carried.exchange_id
-                  FROM %s AS carried(binding_id, exchange_id)
-                 WHERE binding.id = carried.binding_id
-                """,
-                pairs,
-            )
-        )
-        self.env["basware.binding"].invalidate_model(["last_exchange_id", "exchange_ids"])
-        self.invalidate_recordset(["binding_ids"])
 
     def _apply_phase_two(self, status):
         result = super()._apply_phase_two(status)

@@ -105,11 +105,12 @@ SENSITIVE_VALUE = re.compile(
 )
 # How every SENSITIVE_VALUE begins (its alternatives, without the spaces before them).
 SENSITIVE_VALUE_STARTS = ("bearer", "basic", "eyj")
-# A JSON text without any of these words holds nothing redact() would mask: letters are
-# never escaped in JSON, so a secret-looking key or value shows one of them as it is.
-SENSITIVE_HINT = re.compile(
-    "|".join(map(re.escape, SENSITIVE_KEY_PARTS + SENSITIVE_VALUE_STARTS)), re.IGNORECASE
-)
+# A JSON text without any of these words (in lower case) holds nothing redact() would
+# mask: letters are never escaped in JSON, so a secret-looking key or value shows one.
+SENSITIVE_WORDS = re.compile("|".join(map(re.escape, SENSITIVE_KEY_PARTS + SENSITIVE_VALUE_STARTS)))
+# The letters that case-insensitive matching or str.lower() takes for ASCII ones:
+# İ ı ſ and the Kelvin sign.
+ASCII_LOOKALIKES = re.compile("[\u0130\u0131\u017f\u212a]")
 
 # Only the spine's own methods write these: over RPC they would forge the audit trail.
 PROTECTED_FIELDS = frozenset(
@@ -162,6 +163,13 @@ def redact(value):
     return value
 
 
+def names_secret_word(text):
+    """Whether ``text`` shows, in any case, a word that redact() looks for."""
+    if SENSITIVE_WORDS.search(text.lower()):
+        return True
+    return not text.isascii() and bool(ASCII_LOOKALIKES.search(text))
+
+
 def holds_secrets(text, value=None):
     """Whether redact() would mask something in the JSON ``text`` (of ``value``, decoded
     from the text when not given).
@@ -169,7 +177,7 @@ def holds_secrets(text, value=None):
     The text is searched first, in one pass: most texts name no secret-looking word at
     all, and only those that do are walked through.
     """
-    if not SENSITIVE_HINT.search(text):
+    if not names_secret_word(text):
         return False
     if value is None:
         value = json.loads(text)
@@ -444,19 +452,22 @@ class BaswareExchange(models.Model):
         return self
 
     @api.model
-    def _enqueue_post(
-        self, backend, kind, endpoint, records, bindings=None, encoded=None, **values
-    ):
+    def _enqueue_post(self, backend, kind, endpoint, records, encoded=None, **values):
         """Queue ``records`` for ``endpoint``: one exchange per HTTP write, and return them.
 
         Records are split within Basware's per-request count and 6 MB limits, so each
         exchange carries exactly one POST, its own x-amzn-RequestId and its own phase-two
         poll. ``encoded``: the records already encoded (``encode_record``), one per record.
-        ``bindings`` (one per record, in the same order) are linked to the exchange that
-        carries their record. The stored payload is the body sent, byte for byte, so it
-        must hold nothing to redact. ``values`` are further fields of the exchanges.
         """
         chunks = chunk_records(list(records), bulk_limit(endpoint), encoded=encoded)
+        return self._enqueue_chunks(backend, kind, endpoint, chunks, **values)
+
+    @api.model
+    def _enqueue_chunks(self, backend, kind, endpoint, chunks, **values):
+        """One exchange per chunk of ``chunk_records`` (records, body), in the same order,
+        created in one batch. The stored payload is the body sent, byte for byte, so it
+        must hold nothing to redact. ``values`` are further fields of the exchanges.
+        """
         vals_list = [
             {
                 **values,
@@ -468,14 +479,7 @@ class BaswareExchange(models.Model):
             }
             for _chunk, body in chunks
         ]
-        exchanges = self._spine().create(vals_list).with_env(self.env)
-        if bindings is not None:
-            carried, start = [], 0
-            for chunk, _body in chunks:
-                carried.append(bindings[start : start + len(chunk)])
-                start += len(chunk)
-            exchanges._link_bindings(carried)
-        return exchanges
+        return self._spine().create(vals_list).with_env(self.env)
 
     @api.model
     def _post_payload_text(self, endpoint, body):
@@ -484,11 +488,6 @@ class BaswareExchange(models.Model):
         if holds_secrets(text):
             raise ValueError(f"Refusing to store credentials in a payload for {endpoint}")
         return text
-
-    def _link_bindings(self, carried):
-        """Hook: the sync flows record which bindings each of these exchanges carries
-        (``carried``: one list of bindings per exchange, in the same order)."""
-        return
 
     def _get_record(self):
         self.ensure_one()

@@ -17,7 +17,7 @@ from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from ..basware import constants as bw
-from ..basware.client import encode_record
+from ..basware.client import bulk_limit, chunk_records, encode_record
 from . import basware_binding as binding_model
 from . import basware_exchange as exchange_model
 from .basware_binding import encoded_hash
@@ -315,7 +315,6 @@ class BaswareBackend(models.Model):
         if preview:
             result.payloads = [item.payload for item in ready[:PREVIEW_SAMPLE]]
             return result
-        bindings.update(self._basware_create_bindings(outbound, ready + waiting, bindings))
         self._basware_hold_back(outbound, waiting, bindings)
         if ready:
             result.exchanges = self._basware_queue(outbound, ready, bindings)
@@ -337,57 +336,57 @@ class BaswareBackend(models.Model):
         bindings = self.env["basware.binding"]._for_records(self, records)
         return {res_id for res_id, binding in bindings.items() if binding._is_accepted()}
 
-    def _basware_create_bindings(self, outbound, items, bindings):
-        """Bindings for the records that have none yet, created in one batch."""
-        values = [
-            {
-                "backend_id": self.id,
-                "entity": outbound.entity,
-                "res_model": item.record._name,
-                "res_id": item.record.id,
-                "external_code": self._basware_external_code(item.record),
-                "code": str((item.payload or {}).get(outbound.code_key) or "") or False,
-            }
+    def _basware_external_codes(self, items, bindings):
+        """The external code of each item's record: its binding's, or a new one."""
+        return [
+            bindings[item.record.id].external_code
+            if item.record.id in bindings
+            else self._basware_external_code(item.record)
             for item in items
-            if item.record.id not in bindings
         ]
-        created = self.env["basware.binding"].create(values)
-        return {binding.res_id: binding for binding in created}
 
     def _basware_hold_back(self, outbound, waiting, bindings):
-        if not waiting:
-            return
-        held = self.env["basware.binding"].union(*(bindings[item.record.id] for item in waiting))
+        """Bind the records held back, as waiting (one statement)."""
         message = self.env._(
             "Waiting until Basware accepts what this record refers to (its vendor or order)."
         )
-        held.write(
-            {
-                "sync_state": binding_model.SYNC_WAITING,
-                "sync_message": message,
-                "sync_date": fields.Datetime.now(),
-            }
+        codes = self._basware_external_codes(waiting, bindings)
+        self.env["basware.binding"]._save_waiting(
+            self,
+            outbound.entity,
+            [(item.record, code) for item, code in zip(waiting, codes, strict=True)],
+            message,
         )
 
     def _basware_queue(self, outbound, ready, bindings):
         """One exchange per write; the bindings remember the payload hash and the exchange."""
-        exchanges = self.env["basware.exchange"]._enqueue_post(
-            self,
-            outbound.kind,
-            outbound.endpoint,
+        chunks = chunk_records(
             [item.payload for item in ready],
-            bindings=[bindings[item.record.id] for item in ready],
+            bulk_limit(outbound.endpoint),
             encoded=[item.encoded for item in ready],
         )
-        self.env["basware.binding"]._mark_sent(
+        exchanges = self.env["basware.exchange"]._enqueue_chunks(
+            self, outbound.kind, outbound.endpoint, chunks
+        )
+        carriers = [
+            exchange.id
+            for exchange, (chunk, _body) in zip(exchanges, chunks, strict=True)
+            for _payload in chunk
+        ]
+        codes = self._basware_external_codes(ready, bindings)
+        self.env["basware.binding"]._save_sent(
+            self,
+            outbound.entity,
             [
                 (
-                    bindings[item.record.id].id,
-                    item.digest,
+                    item.record,
+                    code,
                     str(item.payload.get(outbound.code_key) or ""),
+                    item.digest,
+                    carrier,
                 )
-                for item in ready
-            ]
+                for item, code, carrier in zip(ready, codes, carriers, strict=True)
+            ],
         )
         return exchanges
 
