@@ -8,6 +8,7 @@ payload sent, the exchanges that carried it and Basware's last answer about it.
 
 import hashlib
 import uuid
+from collections import defaultdict
 
 from odoo import api, fields, models
 from odoo.tools import SQL
@@ -280,25 +281,23 @@ class BaswareBinding(models.Model):
     def _take_item_results(self, status):
         """Basware's per-record phase-two answers, onto these bindings and their records."""
         items = {item.external_code: item for item in status.items if item.external_code}
-        accepted = self.browse()
+        accepted = defaultdict(list)  # Basware's answer -> binding ids
         for binding in self:
             item = items.get(binding.external_code)
             if item is None or item.status in ACCEPTED_ITEM_STATUSES:
-                accepted |= binding
+                # No item about a record means it went through.
+                accepted[item.status if item is not None else ITEM_SUCCESS].append(binding.id)
             elif item.is_error:
                 binding._reject(item.status, "; ".join(item.error_messages) or item.status)
-        accepted.write(
-            {
-                "sync_state": SYNC_DONE,
-                "sync_message": False,
-                "basware_status": ITEM_SUCCESS,
-                "sync_date": fields.Datetime.now(),
-            }
-        )
-        for binding in accepted:
-            item = items.get(binding.external_code)
-            if item is not None and item.status != ITEM_SUCCESS:
-                binding.basware_status = item.status
+        for answer, ids in accepted.items():
+            self.browse(ids).write(
+                {
+                    "sync_state": SYNC_DONE,
+                    "sync_message": False,
+                    "basware_status": answer,
+                    "sync_date": fields.Datetime.now(),
+                }
+            )
 
     def _reject(self, status, message):
         """Basware refused the record: say so on the binding and, once, on the record."""
