@@ -289,15 +289,35 @@ class BaswareBinding(models.Model):
                 accepted[item.status if item is not None else ITEM_SUCCESS].append(binding.id)
             elif item.is_error:
                 binding._reject(item.status, "; ".join(item.error_messages) or item.status)
+        if accepted:
+            self._mark_accepted(accepted)
+
+    @api.model
+    def _mark_accepted(self, accepted):
+        """Bindings accepted by Basware, {answer: binding ids}: one statement per answer
+        (the ORM would write a hundred rows per statement)."""
+        self.env.flush_all()
+        now = fields.Datetime.now()
         for answer, ids in accepted.items():
-            self.browse(ids).write(
-                {
-                    "sync_state": SYNC_DONE,
-                    "sync_message": False,
-                    "basware_status": answer,
-                    "sync_date": fields.Datetime.now(),
-                }
+            self.env.cr.execute(
+                SQL(
+                    """
+                    UPDATE basware_binding
+                       SET sync_state = %s, sync_message = NULL, basware_status = %s,
+                           sync_date = %s, write_date = %s, write_uid = %s
+                     WHERE id = ANY(%s)
+                    """,
+                    SYNC_DONE,
+                    answer,
+                    now,
+                    now,
+                    self.env.uid,
+                    ids,
+                )
             )
+        self.invalidate_model(
+            ["sync_state", "sync_message", "basware_status", "sync_date", "write_date", "write_uid"]
+        )
 
     def _reject(self, status, message):
         """Basware refused the record: say so on the binding and, once, on the record."""

@@ -22,4 +22,4 @@ from . import test_spine_commit
 from . import test_spine_hardening
 from . import test_sync_outbound
 from . import test_sync_json2
-from . import test_outbound_encoding
+from . import test_outbound_bulk

@@ -1,10 +1,12 @@
-"""Each outbound record is encoded once: the bytes hashed, stored on the exchange and sent
-to Basware are the same. Secrets are still refused or masked, without walking through the
+"""The outbound sync in bulk: its SQL queries follow the exchanges, not the records, and
+each record is encoded once, so that the bytes hashed, stored on the exchange and sent to
+Basware are the same. Secrets are still refused or masked, without walking through the
 payloads that name no secret-looking word."""
 
 import hashlib
 import json
 
+from odoo import Command
 from odoo.tests import tagged
 from odoo.tests.common import BaseCase
 
@@ -147,3 +149,90 @@ class TestSyncSendsWhatItHashed(SyncCase):
         exchange._run_one(client)
         self.assertEqual(exchange.state, "done", exchange.error_message)
         self.assertIn(exchange.request_payload.encode(), sent)
+
+
+@tagged("post_install", "-at_install")
+class TestQueriesFollowTheExchanges(SyncCase):
+    """A cycle that sends many records in one exchange costs the queries of one that sends
+    a few: reads, bindings and exchanges are written per batch, never per record."""
+
+    # Queries that depend on what the ORM still holds from earlier work, e.g. a company
+    # read once per new environment: a handful either way, never one per record.
+    CACHE_SLACK = 3
+
+    def _queries_of_cycles(self, flows, cycles=1):
+        """SQL queries of ``cycles`` syncs of ``flows``, each with its queue run, started
+        as a new cron run would be: nothing left to write, nothing in the cache."""
+        self.env.flush_all()
+        self.env.invalidate_all()
+        start = self.env.cr.sql_log_count
+        for _cycle in range(cycles):
+            self._sync(flows)
+            self._run_queue()
+        return self.env.cr.sql_log_count - start
+
+    def _new_vendors(self, count, prefix):
+        return self.Partner.create(
+            [
+                {
+                    "name": f"{prefix} {index}",
+                    "is_company": True,
+                    "supplier_rank": 1,
+                    "street": f"Street {index}",
+                    "city": "Turku",
+                    "country_id": self.env.ref("base.fi").id,
+                    "email": f"ap{index}@{prefix.lower()}.example",
+                    "bank_ids": [Command.create({"acc_number": f"FI21 1234 5600 {index:06d}"})],
+                }
+                for index in range(count)
+            ]
+        )
+
+    def _new_order(self, lines):
+        product = self.env["product.product"].create({"name": "Toner", "type": "consu"})
+        order = self.env["purchase.order"].create(
+            {
+                "partner_id": self.vendor.id,
+                "order_line": [
+                    Command.create(
+                        {"product_id": product.id, "product_qty": 2 + line, "price_unit": 9.5}
+                    )
+                    for line in range(lines)
+                ],
+            }
+        )
+        order.button_confirm()
+        order.order_line.qty_received = 1
+        return order
+
+    def _assert_done(self, records):
+        bindings = self.Binding.search(
+            [
+                ("backend_id", "=", self.backend.id),
+                ("res_model", "=", records._name),
+                ("res_id", "in", records.ids),
+            ]
+        )
+        self.assertEqual(len(bindings), len(records))
+        self.assertEqual(set(bindings.mapped("sync_state")), {"done"})
+
+    def test_vendor_queries_do_not_grow_with_the_vendors(self):
+        self._queries_of_cycles(["vendor"])
+        few = self._new_vendors(2, "Few")
+        queries_few = self._queries_of_cycles(["vendor"])
+        many = self._new_vendors(150, "Many")
+        queries_many = self._queries_of_cycles(["vendor"])
+        self._assert_done(few | many)
+        self.assertLessEqual(abs(queries_many - queries_few), self.CACHE_SLACK)
+
+    def test_order_line_queries_do_not_grow_with_the_lines(self):
+        self._queries_of_cycles(["vendor"])
+        # The order goes first, then its lines once Basware accepted it: two cycles.
+        self._new_order(2)
+        self._queries_of_cycles(["purchase_order"], cycles=2)
+        short = self._new_order(2)
+        queries_short = self._queries_of_cycles(["purchase_order"], cycles=2)
+        long = self._new_order(90)
+        queries_long = self._queries_of_cycles(["purchase_order"], cycles=2)
+        self._assert_done(short.order_line | long.order_line)
+        self.assertLessEqual(abs(queries_long - queries_short), self.CACHE_SLACK)
