@@ -152,6 +152,19 @@ class TestSyncSendsWhatItHashed(SyncCase):
 
 
 @tagged("post_install", "-at_install")
+class TestVendorAddressState(SyncCase):
+    def test_state_is_read_only_where_there_is_one(self):
+        [postal] = self.vendor._basware_vendor_values(self.backend)["addresses"]
+        self.assertNotIn("countrySubEntity", postal)
+        state = self.env["res.country.state"].create(
+            {"name": "Uusimaa", "code": "BW-UUS", "country_id": self.vendor.country_id.id}
+        )
+        self.vendor.state_id = state
+        [postal] = self.vendor._basware_vendor_values(self.backend)["addresses"]
+        self.assertEqual(postal["countrySubEntity"], "Uusimaa")
+
+
+@tagged("post_install", "-at_install")
 class TestQueriesFollowTheExchanges(SyncCase):
     """A cycle that sends many records in one exchange costs the queries of one that sends
     a few: reads, bindings and exchanges are written per batch, never per record."""
