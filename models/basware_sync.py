@@ -347,6 +347,8 @@ class BaswareBackend(models.Model):
 
     def _basware_hold_back(self, outbound, waiting, bindings):
         """Bind the records held back, as waiting (one statement)."""
+        if not waiting:
+            return
         message = self.env._(
             "Waiting until Basware accepts what this record refers to (its vendor or order)."
         )
