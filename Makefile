@@ -1,5 +1,5 @@
 # Entry points; the scripts in scripts/ do the work. See README.rst.
-.PHONY: setup test demo sandbox sandbox-reset lint pot bench clean
+.PHONY: setup test demo sandbox sandbox-reset lint pot bench bench-webhook clean
 
 setup:
 	bash scripts/setup.sh
@@ -24,6 +24,9 @@ pot:
 
 bench:
 	bash scripts/bench.sh export
+
+bench-webhook:
+	bash scripts/bench.sh webhook
 
 clean:
 	rm -rf .build

@@ -22,8 +22,10 @@
         "views/menus.xml",
         "views/basware_sync_views.xml",
         "views/basware_history_views.xml",
+        "views/account_move_views.xml",
         "data/ir_cron.xml",
         "data/ir_cron_sync.xml",
+        "data/ir_cron_inbound.xml",
     ],
     "demo": ["demo/basware_demo.xml"],
 }

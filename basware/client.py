@@ -9,8 +9,10 @@ answer that arrives too slowly (see basware.transport).
 
 import datetime
 import decimal
+import email.message
 import json
 import logging
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -142,6 +144,8 @@ class BaswareResponse:
     path: str = ""
     continuation_token: "str | None" = None
     redirected: bool = False
+    # The raw body, for downloads that are not JSON (invoice images).
+    content: bytes = field(default=b"", repr=False)
 
     def to_dict(self):
         """What the exchange log stores (no headers: they are not needed and can be large)."""
@@ -637,6 +641,7 @@ class BaswareClient:
                 c.HEADER_CONTINUATION_TOKEN, [response, *reversed(chain)]
             ),
             redirected=bool(chain),
+            content=response.content or b"",
         )
 
     def _unexpected(self, response, result):
@@ -821,7 +826,7 @@ class BaswareClient:
 
     # -- invoices (accountingDocuments) ----------------------------------------------------------
 
-    def list_accounting_documents(
+    def iter_accounting_document_pages(
         self,
         processing_status=c.PS_WAITING_FOR_TRANSFER,
         company_code=None,
@@ -829,14 +834,20 @@ class BaswareClient:
         last_updated=None,
         p2p_processing_mode=None,
     ):
-        """All accounting documents in ``processing_status`` (all pages), as a list."""
+        """Yield the accounting documents in ``processing_status`` one page at a time,
+        through Basware's 302 to its file storage and its continuation tokens."""
         params = {
             c.PARAM_PROCESSING_STATUS: processing_status,
             c.PARAM_COMPANY_CODE: company_code,
             c.PARAM_LAST_UPDATED: last_updated,
             c.PARAM_P2P_PROCESSING_MODE: p2p_processing_mode,
         }
-        return list(self.iter_items(c.ACCOUNTING_DOCUMENTS_PATH, params, page_size))
+        yield from self.iter_pages(c.ACCOUNTING_DOCUMENTS_PATH, params, page_size)
+
+    def list_accounting_documents(self, processing_status=c.PS_WAITING_FOR_TRANSFER, **kwargs):
+        """All accounting documents in ``processing_status`` (all pages), as a list."""
+        pages = self.iter_accounting_document_pages(processing_status, **kwargs)
+        return [document for page in pages for document in page]
 
     def get_accounting_document(self, invoice_id):
         """One accounting document, or None when Basware does not know the invoiceId."""
@@ -848,6 +859,31 @@ class BaswareClient:
         if isinstance(response.data, dict) and not items and "invoiceId" in response.data:
             return response.data
         return items[0] if items else None
+
+    def get_accounting_document_attachment(self, invoice_id, attachment_code):
+        """The file of one attachment of an invoice, or None when Basware has none (404).
+
+        Returns a dict: ``content`` (bytes), ``mimetype`` and ``filename`` (from
+        Content-Disposition, when given). Basware may redirect to a pre-signed URL, which
+        is followed without credentials.
+        """
+        path = c.ATTACHMENT_PATH.format(
+            invoice_id=_path_param(invoice_id), attachment_code=_path_param(attachment_code)
+        )
+        response = self._call(
+            METHOD_GET,
+            path,
+            expected=(200, c.STATUS_NOT_FOUND),
+            headers={c.HEADER_ACCEPT: c.CONTENT_TYPE_ANY},
+        )
+        if response.status == c.STATUS_NOT_FOUND:
+            return None
+        content_type = response.headers.get(c.HEADER_CONTENT_TYPE) or c.CONTENT_TYPE_BINARY
+        return {
+            "content": response.content,
+            "mimetype": content_type.split(";", 1)[0].strip(),
+            "filename": _disposition_filename(response.headers.get(c.HEADER_CONTENT_DISPOSITION)),
+        }
 
     def acknowledge_accounting_document(self, invoice_id):
         """Acknowledge an invoice; False when Basware says it already was (405)."""
@@ -1008,6 +1044,16 @@ def _check_redirect_target(target, response, request_id, path):
         request_id=request_id,
         amzn_request_id=response.headers.get(c.HEADER_AMZN_REQUEST_ID),
     )
+
+
+def _disposition_filename(header):
+    """The file name of a Content-Disposition header, or None."""
+    if not header:
+        return None
+    message = email.message.Message()
+    message[c.HEADER_CONTENT_DISPOSITION] = header
+    filename = message.get_filename()
+    return os.path.basename(filename) if filename else None
 
 
 def _reword(error, message):

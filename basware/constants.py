@@ -91,7 +91,10 @@ HEADER_REQUEST_ID = "X-BW-REQUEST-ID"
 HEADER_AMZN_REQUEST_ID = "x-amzn-RequestId"
 # Sent lower case on the request; Basware answers "X-amz-meta-continuationToken".
 HEADER_CONTINUATION_TOKEN = "x-amz-meta-continuationtoken"
+HEADER_CONTENT_DISPOSITION = "Content-Disposition"
 CONTENT_TYPE_JSON = "application/json"
+CONTENT_TYPE_ANY = "*/*"
+CONTENT_TYPE_BINARY = "application/octet-stream"
 BEARER_PREFIX = "Bearer "
 
 # API paths.
@@ -111,6 +114,7 @@ ACKNOWLEDGE_PATH = "/v1/accountingDocuments/{invoice_id}/acknowledge"
 TRANSFER_RESPONSES_PATH = "/v1/accountingDocuments/{invoice_id}/transferResponses"
 PREBOOK_RESPONSES_PATH = "/v1/accountingDocuments/{invoice_id}/prebookResponses"
 PAYMENT_RESPONSES_PATH = "/v1/accountingDocuments/{invoice_id}/paymentResponses"
+ATTACHMENT_PATH = "/v1/accountingDocuments/{invoice_id}/attachments/{attachment_code}"
 REQUEST_STATUSES_PATH = "/v1/requestStatus"
 REQUEST_STATUS_PATH = "/v1/requestStatus/{request_id}"
 REQUEST_STATUS_ACKNOWLEDGE_PATH = "/v1/requestStatus/acknowledge"

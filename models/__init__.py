@@ -4,6 +4,7 @@ from . import res_config_settings
 from . import basware_binding
 from . import basware_analytic_mapping
 from . import basware_backend_sync
+from . import basware_backend_webhook
 from . import basware_codes
 from . import basware_backend_master
 from . import res_partner
@@ -19,3 +20,8 @@ from . import uom_uom
 from . import purchase_order
 from . import purchase_order_line
 from . import basware_backend_purchase
+from . import account_move
+from . import basware_invoice_mapping
+from . import basware_exchange_inbound
+from . import basware_inbound
+from . import account_move_inbound

@@ -65,6 +65,7 @@ KIND_REQUEST_STATUS = "request_status"
 KIND_PAYMENT_TERM = "payment_term"
 KIND_PURCHASE_ORDER_LINE = "purchase_order_line"
 KIND_WEBHOOK = "webhook_notification"
+KIND_PAYMENT_RESPONSE = "payment_response"
 KINDS = [
     (KIND_VENDOR, "Vendor"),
     (KIND_PURCHASE_ORDER, "Purchase Order"),
@@ -78,6 +79,7 @@ KINDS = [
     (KIND_PAYMENT_TERM, "Payment Term"),
     (KIND_PURCHASE_ORDER_LINE, "Purchase Order Line"),
     (KIND_WEBHOOK, "Webhook Notification"),
+    (KIND_PAYMENT_RESPONSE, "Payment Response"),
 ]
 
 RETENTION_PARAM = "basware_connector.exchange_retention_days"
@@ -716,18 +718,21 @@ class BaswareExchange(models.Model):
     # === CLAIMING AND CRONS === #
 
     @api.model
-    def _claim_due(self, backend, limit, ids=None):
+    def _claim_due(self, backend, limit, ids=None, kinds=None):
         """Lock and return up to ``limit`` due exchanges of ``backend``.
 
         Rows locked by another worker are skipped, so two workers never run the
         same exchange; the locks last until the caller's transaction ends. With
-        ``ids``, only those exchanges are claimed, due or not.
+        ``ids``, only those exchanges are claimed, due or not; with ``kinds``, only
+        exchanges of those kinds.
         """
         self.env.flush_all()
         if ids:
             condition = SQL("id IN %s", tuple(ids))
         else:
             condition = SQL("next_attempt_at <= %s", fields.Datetime.now())
+        if kinds:
+            condition = SQL("%s AND kind IN %s", condition, tuple(kinds))
         query = SQL(
             """
             SELECT id FROM basware_exchange
@@ -751,13 +756,13 @@ class BaswareExchange(models.Model):
         return self.browse(ids)
 
     @api.model
-    def _iter_claim_due(self, backend, limit=None):
+    def _iter_claim_due(self, backend, limit=None, kinds=None):
         """Claim due exchanges one at a time, up to ``limit``: each is locked only while
         it runs, since committing its outcome ends the lock.
         """
         count = 0
         while limit is None or count < limit:
-            exchange = self._claim_due(backend, 1)
+            exchange = self._claim_due(backend, 1, kinds=kinds)
             if not exchange:
                 return
             count += 1
@@ -777,22 +782,23 @@ class BaswareExchange(models.Model):
         return backends.filtered(lambda backend: not backend._get_pause_reason())
 
     @api.model
-    def _due_count(self, backends=None):
-        """How many exchanges the cron can run now: due, of a runnable backend, and not
-        held by another worker. It must be exact, or the cron would reschedule itself
-        at once for work it cannot do.
+    def _due_count(self, backends=None, kinds=None):
+        """How many exchanges the cron can run now: due, of a runnable backend (and of
+        ``kinds``, when given), and not held by another worker. It must be exact, or the
+        cron would reschedule itself at once for work it cannot do.
         """
         if backends is None:
             backends = self._runnable_backends()
         if not backends:
             return 0
+        kind_condition = SQL("kind IN %s", tuple(kinds)) if kinds else SQL("TRUE")
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
                 """
                 SELECT count(*) FROM (
                     SELECT id FROM basware_exchange
-                     WHERE backend_id IN %s AND state IN %s AND next_attempt_at <= %s
+                     WHERE backend_id IN %s AND state IN %s AND next_attempt_at <= %s AND %s
                      LIMIT %s
                        FOR UPDATE SKIP LOCKED
                 ) AS due
@@ -800,6 +806,7 @@ class BaswareExchange(models.Model):
                 tuple(backends.ids),
                 CLAIMABLE_STATES,
                 fields.Datetime.now(),
+                kind_condition,
                 COUNT_CAP,
             )
         )
@@ -823,9 +830,9 @@ class BaswareExchange(models.Model):
         self._commit_batch(0, remaining=self._due_count(backends))
 
     @api.model
-    def _process_backend_queue(self, backend, limit=None, time_left=float("inf")):
-        """Claim and run due exchanges of ``backend``, one transaction each; return the
-        cron's time left.
+    def _process_backend_queue(self, backend, limit=None, time_left=float("inf"), kinds=None):
+        """Claim and run due exchanges of ``backend`` (of ``kinds`` only, when given), one
+        transaction each; return the cron's time left.
 
         At most ``limit`` exchanges (default: the backend's batch size, so that one busy
         backend does not starve the others). No exchange starts within MIN_TIME_LEFT of
@@ -835,7 +842,8 @@ class BaswareExchange(models.Model):
             return time_left
         limit = backend.exchange_batch_size if limit is None else limit
         deadline = time.monotonic() + time_left - MIN_TIME_LEFT
-        self._run_for_backend(backend, self._iter_claim_due(backend, limit), deadline)
+        claimed = self._iter_claim_due(backend, limit, kinds=kinds)
+        self._run_for_backend(backend, claimed, deadline)
         return max(deadline + MIN_TIME_LEFT - time.monotonic(), 0)
 
     @api.model

@@ -144,6 +144,12 @@ def _parser():
     approve.add_argument("--credit-note", action="store_true", default=None)
     approve.add_argument("--description")
     approve.add_argument(
+        "--coding-rows",
+        type=json.loads,
+        help='explicit coding rows as JSON, e.g. [{"accountCode": "4000", "netTotal": 60}]',
+    )
+    approve.add_argument("--gross-sum", type=float, help="grossSum instead of the rows' total")
+    approve.add_argument(
         "--prebook",
         action="store_true",
         default=None,
@@ -246,6 +252,8 @@ def _approve_kwargs(args):
         "credit_note",
         "description",
         "prebook",
+        "coding_rows",
+        "gross_sum",
     )
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 

@@ -52,6 +52,10 @@ class OperatorCommands:
         description=None,
         prebook=False,
         notify=True,
+        coding_rows=None,
+        gross_sum=None,
+        payment_term=None,
+        reference_number=None,
     ):
         """Create a WaitingForTransfer accountingDocument and push its notification.
 
@@ -62,17 +66,44 @@ class OperatorCommands:
         one, else a synthetic supplier). order: externalCode of a received matchingOrder (all
         its lines are invoiced); order_lines: externalCodes of received matchingOrderLines.
         Without lines, one coding row books net_amount on account / cost_center / project.
+
+        coding_rows: explicit coding rows instead, each a dict of StandardCodingEntity fields
+        with a positive netTotal (a credit note turns the amounts negative); taxSum defaults
+        to netTotal x taxPercent, grossTotal to their sum; "orderLine" names a received
+        matchingOrderLine whose order, line number, coding and tax fill the row's defaults.
+        gross_sum: the document's grossSum instead of the rows' total (a wrong total).
+        payment_term / reference_number: paymentTermCode / referenceNumber of the header.
         """
-        lines = self._order_lines(order, order_lines)
+        sign = -1 if credit_note else 1
+        if coding_rows:
+            rows = [self._explicit_row(row, sign) for row in coding_rows]
+            lines = [
+                self.store.get("matchingOrderLines", row["orderLine"])
+                for row in coding_rows
+                if row.get("orderLine")
+            ]
+        else:
+            rows = None
+            lines = self._order_lines(order, order_lines)
         order_header = self._line_order(lines[0]) if lines else None
         vendor_record = self._vendor(
             vendor, supplier_code or (order_header or {}).get("supplierCode")
         )
-        sign = -1 if credit_note else 1
         header = self._header(
             invoice_id, vendor_record, supplier_code, company_code, currency, order_header
         )
-        if lines:
+        if payment_term is not None:
+            header["paymentTermCode"] = payment_term
+        if reference_number is not None:
+            header["referenceNumber"] = reference_number
+        if rows:
+            for row in rows:
+                row.setdefault(
+                    "accountCode",
+                    self._first_code("accounts", "accountCode", header["companyCode"])
+                    or DEFAULT_ACCOUNT,
+                )
+        elif lines:
             rows = [self._order_row(line, tax_percent, sign) for line in lines]
         else:
             rows = [
@@ -96,6 +127,8 @@ class OperatorCommands:
             description,
             credit_note,
         )
+        if gross_sum is not None:
+            doc["grossSum"] = gross_sum
         if prebook:
             doc.update(processingStatus=WAITING_FOR_PREBOOK, prebookResponses=[])
         problems = self.validator.errors(doc, "AccountingDocumentEntity")
@@ -254,6 +287,47 @@ class OperatorCommands:
             "productCode": line.get("productCode"),
             "productName": line.get("productName"),
         }
+
+    def _explicit_row(self, spec, sign):
+        """A coding row from explicit fields; amounts given positive, signed here."""
+        spec = dict(spec)
+        line_code = spec.pop("orderLine", None)
+        row = {}
+        if line_code:
+            line = self.store.get("matchingOrderLines", line_code)
+            if line is None:
+                raise ValueError(f"matchingOrderLine '{line_code}' has not been received")
+            order = self._line_order(line)
+            coding = (line.get("orderLineCoding") or [{}])[0]
+            receipts = line.get("goodsReceipts") or [{}]
+            row.update(
+                accountCode=coding.get("accountCode"),
+                costCenterCode=coding.get("costCenterCode"),
+                projectCode=coding.get("projectCode"),
+                taxCode=line.get("taxCode") or coding.get("taxCode"),
+                taxPercent=line.get("taxPercent"),
+                orderNumber=order["orderNumber"],
+                orderLineNumber=line["lineNumber"],
+                goodsReceiptNumber=receipts[-1].get("goodsReceiptNumber"),
+                matchingType=0,
+                productCode=line.get("productCode"),
+                productName=line.get("productName"),
+            )
+        row.update(spec)
+        net = float(row["netTotal"])
+        tax = row.get("taxSum")
+        if tax is None:
+            tax = round(net * (row.get("taxPercent") or 0) / 100, 2)
+        row.update(
+            externalCode=row.get("externalCode") or uuid.uuid4().hex,
+            netTotal=round(net * sign, 2),
+            taxSum=round(tax * sign, 2),
+            grossTotal=round((net + tax) * sign, 2),
+        )
+        if row.get("matchedQuantity") is not None:
+            row["matchedQuantity"] = row["matchedQuantity"] * sign
+            row.setdefault("matchedNetSum", row["netTotal"])
+        return {key: value for key, value in row.items() if value is not None}
 
     def _first_code(self, entity, field, company):
         for _seq, record in self.store.items(entity):

@@ -2,6 +2,7 @@
 # `make bench`: run a benchmark of bench/ on a fresh copy of the installed template
 # database, with the local sandbox in-process. Prints figures; never part of `make test`.
 #   bash scripts/bench.sh export [--vendors N --orders N --lines N]
+#   bash scripts/bench.sh webhook [--notifications N --threads N --workers N]
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 source "$ADDON_DIR/scripts/db.sh"
 

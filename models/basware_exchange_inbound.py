@@ -1,0 +1,514 @@
+"""The inbound handlers of the exchange spine: Basware invoices become vendor bills, once.
+
+An accounting document exchange holds one invoice as Basware offered it, committed before
+Basware is told it was received (acknowledge). Its handler creates the bill through the
+invoice mapping, posts it per the backend's setting and queues Basware's answer (a
+transfer response) as a child exchange: the bill, the exchange's outcome and the queued
+answer commit together. The exchange's row lock keeps two workers from running it at the
+same time, and the bill's unique (backend, invoiceId) index keeps any two imports of the
+same invoice from both creating a bill. A document Odoo cannot book gets no bill, a failed
+transfer response naming the codes, and a failed exchange to replay after the fix.
+"""
+
+import json
+import logging
+import uuid
+
+import psycopg2.errors
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
+
+from ..basware import constants as bw
+from ..basware import errors as bw_errors
+from ..basware.client import format_datetime
+from . import basware_exchange as spine
+
+_logger = logging.getLogger(__name__)
+
+INVOICE_DEDUP_PREFIX = "invoice:"
+PAYMENT_DEDUP_PREFIX = "payment:"
+TRANSFER_RESPONSES_KEY = "transferResponses"
+PAYMENT_RESPONSES_KEY = "paymentResponses"
+# The kinds of the invoice flow: the inbound cron runs these, and only these.
+INBOUND_FLOW_KINDS = (
+    spine.KIND_ACCOUNTING_DOCUMENT,
+    spine.KIND_TRANSFER_RESPONSE,
+    spine.KIND_PAYMENT_RESPONSE,
+)
+RESPONSE_KINDS = {
+    spine.KIND_TRANSFER_RESPONSE: TRANSFER_RESPONSES_KEY,
+    spine.KIND_PAYMENT_RESPONSE: PAYMENT_RESPONSES_KEY,
+}
+# Field limits of TransferResponseEntity and PaymentResponseEntity.
+VOUCHER_NUMBER_MAX = 25
+SOURCE_SYSTEM_MAX = 32
+ELLIPSIS = "…"
+# The invoice image first: the mapping makes the first file the bill's main attachment.
+CATEGORY_ORIGINAL_IMAGE = "ORIGINALIMAGE"
+# Only the spine writes these (see basware_exchange.PROTECTED_FIELDS).
+INBOUND_PROTECTED_FIELDS = frozenset({"acknowledged"})
+PHASE_TWO_ERROR_CLASS = "BaswareItemRejected"
+CONCURRENT_IMPORT_ERROR = (
+    "Another worker wrote the same record at the same moment (most likely the bill of this "
+    "invoice): the next attempt finds it and answers Basware."
+)
+# account.move context key: the bill is being posted by its import, which answers Basware.
+IMPORTING_CONTEXT_KEY = "basware_importing"
+# What the result of a doorbell keeps of the notification.
+NOTIFICATION_KEYS = ("taskId", "documentId", "taskSubType")
+VALIDATE_ANALYTIC_KEY = "validate_analytic"
+
+
+class TransferAnswerPending(bw_errors.BaswareError):
+    """A payment is reported after the bill's transfer answer: Basware refuses it before."""
+
+    retryable = True
+    default_message = "The bill's transfer answer is not sent yet; the payment waits for it"
+
+
+def shorten(text, size):
+    """``text`` on one line, cut to ``size`` characters with an ellipsis."""
+    text = " ".join(str(text or "").split())
+    return text if len(text) <= size else text[: size - len(ELLIPSIS)] + ELLIPSIS
+
+
+def is_rejection(error):
+    """An error of the document or of Odoo's checks: Basware's user must hear why.
+
+    Access errors are Odoo's own configuration, not the invoice's fault: they are fixed
+    and replayed without telling Basware the invoice failed.
+    """
+    return isinstance(error, UserError) and not isinstance(error, AccessError)
+
+
+class BaswareExchange(models.Model):
+    _inherit = "basware.exchange"
+
+    acknowledged = fields.Boolean(
+        readonly=True,
+        copy=False,
+        help="Basware confirmed receipt of this accounting document (acknowledge). Until "
+        "then, its import acknowledges it first. A document offered again by Basware is "
+        "acknowledged again.",
+    )
+
+    def write(self, vals):
+        protected = INBOUND_PROTECTED_FIELDS.intersection(vals)
+        if protected and not self._is_spine_edit():
+            raise AccessError(
+                self.env._(
+                    "These fields of a Basware exchange are its audit trail and cannot be "
+                    "changed by hand: %(fields)s.",
+                    fields=", ".join(sorted(protected)),
+                )
+            )
+        return super().write(vals)
+
+    def _quiet(self):
+        """For exchanges created by the thousand: no follower, no creation message (the
+        exchange's own fields say who made it and when)."""
+        return self.with_context(tracking_disable=True)
+
+    # === INBOX === #
+
+    @api.model
+    def _inbox_document(self, backend, document):
+        """The import exchange of ``document``, queued once per offer; empty when another
+        worker holds it or inboxed it at this moment."""
+        invoice_id = str(document["invoiceId"])
+        dedup_key = INVOICE_DEDUP_PREFIX + invoice_id
+        existing = self._find_dedup(backend, dedup_key)
+        if existing:
+            return existing._offered_again(document)
+        try:
+            return self._quiet()._enqueue(
+                backend,
+                spine.KIND_ACCOUNTING_DOCUMENT,
+                spine.DIRECTION_INBOUND,
+                payload=document,
+                dedup_key=dedup_key,
+                external_code=invoice_id,
+            )
+        except psycopg2.errors.UniqueViolation:
+            # Another worker inboxed it meanwhile and committed: it is in its hands.
+            return self.browse()
+
+    def _offered_again(self, document):
+        """Basware lists this exchange's invoice again.
+
+        Not acknowledged yet: it is the same offer, which stays queued as it is. Already
+        acknowledged, or finished: Basware offers it again (a re-transfer, maybe corrected),
+        so the exchange runs again on the new document; an existing bill is answered, never
+        created twice.
+        """
+        self.ensure_one()
+        if self.state == spine.STATE_PENDING and not self.acknowledged:
+            return self
+        if not self._lock_free():
+            return self.browse()
+        if self.acknowledged or self.state != spine.STATE_PENDING:
+            self._spine()._reset_to_pending(
+                request_payload=spine.to_json_text(document), acknowledged=False
+            )
+            self.message_post(body=self.env._("Offered again by Basware: queued again."))
+        return self
+
+    def _lock_free(self):
+        """Lock these exchanges' rows unless a worker holds them; return those locked."""
+        if not self:
+            return self
+        self.flush_recordset()
+        query = SQL(
+            "SELECT id FROM basware_exchange WHERE id IN %s FOR UPDATE SKIP LOCKED",
+            tuple(self.ids),
+        )
+        try:
+            with self.env.cr.savepoint():
+                self.env.cr.execute(query)
+                ids = {row[0] for row in self.env.cr.fetchall()}
+        except psycopg2.errors.SerializationFailure:
+            # Changed by another transaction since ours began: the next run sees it.
+            return self.browse()
+        return self.filtered(lambda exchange: exchange.id in ids)
+
+    def _acknowledge_documents(self, client):
+        """Tell Basware these inboxed invoices were received; return those acknowledged.
+
+        The caller committed the exchanges first, so an acknowledged invoice is never lost.
+        A 405 means acknowledged already. Exchanges a worker holds are left to it (its
+        handler acknowledges). After a failed call the rest is left to the handlers too.
+        """
+        pending = self.filtered(lambda exchange: not exchange.acknowledged)._lock_free()
+        done = self.browse()
+        for exchange in pending:
+            try:
+                client.acknowledge_accounting_document(exchange.external_code)
+            except bw_errors.BaswareNotFoundError:
+                continue
+            except bw_errors.BaswareError as error:
+                _logger.warning(
+                    "Basware backend %s: acknowledge of invoice %s failed (%s); its import "
+                    "acknowledges it",
+                    exchange.backend_id.id,
+                    exchange.external_code,
+                    type(error).__name__,
+                )
+                break
+            done |= exchange
+        done._spine().write({"acknowledged": True})
+        return done
+
+    # === IMPORT === #
+
+    def _document(self):
+        return json.loads(self.request_payload or "{}")
+
+    def _run_accounting_document(self, client):
+        """Import one invoice: acknowledge it, create and post its bill once, answer Basware."""
+        document = self._document()
+        invoice_id = str(document.get("invoiceId") or self.external_code)
+        self._ensure_acknowledged(client, invoice_id)
+        bill = self._existing_bill(invoice_id)
+        created = not bill
+        if created:
+            bill = self._create_bill(client, document)
+        answer = self._answer_bill(bill, document, new=created)
+        return {
+            "invoice_id": invoice_id,
+            "bill_id": bill.id,
+            "bill": bill.name,
+            "bill_state": bill.state,
+            "created": created,
+            "transfer_response": answer.external_code if answer else False,
+        }
+
+    def _ensure_acknowledged(self, client, invoice_id):
+        if self.acknowledged:
+            return
+        client.acknowledge_accounting_document(invoice_id)
+        self._spine().write({"acknowledged": True})
+
+    def _existing_bill(self, invoice_id):
+        return (
+            self.env["account.move"]
+            .sudo()
+            .search(
+                [
+                    ("basware_backend_id", "=", self.backend_id.id),
+                    ("basware_invoice_id", "=", invoice_id),
+                ],
+                limit=1,
+            )
+        )
+
+    def _create_bill(self, client, document):
+        """The bill of ``document``, posted unless the backend keeps bills in draft.
+
+        :raise BaswareDocumentRejected: (a UserError) when it cannot be booked: nothing is
+            created
+        :raise psycopg2.errors.UniqueViolation: when another transaction created the bill of
+            the same invoice at the same moment (retried: the retry finds that bill)
+        """
+        attachments = self._download_attachments(client, document)
+        # The integration books the invoice whatever the rights of whoever runs the queue.
+        backend = self.backend_id.sudo()
+        with self.env.cr.savepoint():
+            bill = backend._basware_create_bill(document, attachments=attachments)
+            if backend._basware_posts_bills():
+                # Posted as from the bill's Confirm button, mandatory analytic plans included.
+                context = {IMPORTING_CONTEXT_KEY: True, VALIDATE_ANALYTIC_KEY: True}
+                bill.with_context(**context).action_post()
+            # The unique index speaks now, not at a later flush outside this savepoint.
+            self.env.flush_all()
+        return bill
+
+    def _download_attachments(self, client, document):
+        """The files of the invoice, the invoice image first, as the mapping takes them.
+
+        Confidential attachments stay in Basware: their readers there are restricted, in
+        Odoo they would not be. A file Basware does not have (404), or does not serve to
+        this API client (403: attachments are a tenant option), is left out.
+        """
+        invoice_id = document["invoiceId"]
+        listed = [
+            meta
+            for meta in document.get("attachments") or ()
+            if meta.get("externalCode") and not meta.get("isConfidential")
+        ]
+        listed.sort(key=lambda meta: meta.get("category") != CATEGORY_ORIGINAL_IMAGE)
+        files = []
+        for meta in listed:
+            try:
+                file = client.get_accounting_document_attachment(invoice_id, meta["externalCode"])
+            except bw_errors.BaswareScopeError:
+                _logger.info("Basware serves no attachments of invoice %s", invoice_id)
+                return files
+            if file is None:
+                continue
+            files.append(
+                {
+                    "name": meta.get("filename") or file["filename"] or meta["externalCode"],
+                    "raw": file["content"],
+                    "mimetype": file["mimetype"],
+                }
+            )
+        return files
+
+    def _answer_bill(self, bill, document, new=False):
+        """Queue Basware's success answer for ``bill`` (a posted one: a draft is answered when
+        it is posted), unless an answer is already on its way (never for a ``new`` bill)."""
+        if bill.state != "posted":
+            return self.browse()
+        waiting = self.browse() if new else self._open_responses(bill)
+        if waiting:
+            return waiting[:1]
+        return self._queue_transfer_response(
+            self.backend_id,
+            bill.basware_invoice_id,
+            success=True,
+            message=self.env._("Booked in Odoo as %(bill)s.", bill=bill.name),
+            bill=bill,
+            payment_block=bool(document.get("paymentBlock")),
+            parent=self,
+        )
+
+    @api.model
+    def _bill_responses(self, bill):
+        """The success answers queued for ``bill`` (only those carry a bill)."""
+        return self.search(
+            [
+                ("kind", "=", spine.KIND_TRANSFER_RESPONSE),
+                ("res_model", "=", bill._name),
+                ("res_id", "=", bill.id),
+            ]
+        )
+
+    @api.model
+    def _open_responses(self, bill):
+        """Success answers for ``bill`` still on their way: queued, or failed and retried."""
+        return self._bill_responses(bill).filtered(
+            lambda exchange: (
+                exchange.state in (spine.STATE_PENDING, spine.STATE_IN_PROGRESS)
+                or (exchange.state == spine.STATE_FAILED and exchange.error_retryable)
+            )
+        )
+
+    @api.model
+    def _queue_transfer_response(
+        self,
+        backend,
+        invoice_id,
+        *,
+        success,
+        message,
+        bill=None,
+        payment_block=False,
+        parent=None,
+    ):
+        """A child exchange answering Basware about one invoice, with a new externalCode.
+
+        The code stays with this answer through its retries: if an attempt reached Basware
+        although it failed here, Basware refuses the repeat, and the retry finds its answer
+        recorded on the invoice.
+        """
+        body = self._response_body(
+            backend,
+            success=success,
+            message=message,
+            payment_block=payment_block,
+            transferDate=format_datetime(fields.Datetime.now()) if success else None,
+            voucherNumber1=bill.name[:VOUCHER_NUMBER_MAX] if bill else None,
+        )
+        return self._quiet()._enqueue(
+            backend,
+            spine.KIND_TRANSFER_RESPONSE,
+            spine.DIRECTION_INBOUND,
+            record=bill,
+            payload={"invoiceId": invoice_id, "response": body},
+            external_code=body["externalCode"],
+            parent_id=parent.id if parent else False,
+        )
+
+    @api.model
+    def _response_body(self, backend, *, success, message, payment_block, **values):
+        """A transfer or payment response: a new externalCode, the flags, the message cut
+        to Basware's 250 characters, the backend's source system, and ``values`` that are
+        set."""
+        body = {
+            "externalCode": uuid.uuid4().hex,
+            "success": success,
+            "responseMessage": shorten(message, bw.RESPONSE_MESSAGE_MAX_LENGTH),
+            "paymentBlock": payment_block,
+        }
+        source_system = (backend.source_system or "").strip()[:SOURCE_SYSTEM_MAX]
+        if source_system:
+            body["sourceSystem"] = source_system
+        body.update({key: value for key, value in values.items() if value is not None})
+        return body
+
+    # === FAILURES === #
+
+    def _is_retryable(self, error):
+        if self.kind == spine.KIND_ACCOUNTING_DOCUMENT and isinstance(
+            error, psycopg2.errors.UniqueViolation
+        ):
+            return True
+        return super()._is_retryable(error)
+
+    def _failure_values(self, error, retryable, client):
+        values = super()._failure_values(error, retryable, client)
+        if self.kind == spine.KIND_ACCOUNTING_DOCUMENT and isinstance(
+            error, psycopg2.errors.UniqueViolation
+        ):
+            values["error_message"] = CONCURRENT_IMPORT_ERROR
+        return values
+
+    def _record_failure(self, error, retryable, client):
+        result = super()._record_failure(error, retryable, client)
+        if self.kind == spine.KIND_ACCOUNTING_DOCUMENT and is_rejection(error):
+            self._answer_rejection(error)
+        return result
+
+    def _answer_rejection(self, error):
+        """No bill: tell Basware why, in a failed transfer response. Like the rest of the
+        failure's record this must not fail: the caller's outcome would be lost."""
+        try:
+            with self.env.cr.savepoint():
+                document = self._document()
+                message = getattr(error, "response_message", None) or self.env._(
+                    "Not booked in Odoo: %(reason)s", reason=str(error)
+                )
+                # A refusal comes after the acknowledge: the import's first step.
+                self._spine().write({"acknowledged": True})
+                self._queue_transfer_response(
+                    self.backend_id,
+                    str(document.get("invoiceId") or self.external_code),
+                    success=False,
+                    message=message,
+                    payment_block=bool(document.get("paymentBlock")),
+                    parent=self,
+                )
+        except Exception:
+            _logger.exception("Could not queue the failed transfer response of %s", self.id)
+
+    # === ANSWERS === #
+
+    def _run_transfer_response(self, client):
+        return self._send_invoice_response(client, client.post_transfer_response)
+
+    def _run_payment_response(self, client):
+        bill = self._get_record()
+        if bill and self._open_responses(bill):
+            raise TransferAnswerPending()
+        return self._send_invoice_response(client, client.post_payment_response)
+
+    def _send_invoice_response(self, client, post):
+        """POST the stored answer; then poll phase two, as for any write to Basware."""
+        payload = json.loads(self.request_payload or "{}")
+        invoice_id, body = payload["invoiceId"], payload["response"]
+        try:
+            response = post(invoice_id, body)
+        except (bw_errors.BaswareValidationError, bw_errors.BaswareConflictError):
+            if not self._answer_recorded(client, invoice_id, body):
+                raise
+            return {"recorded_before": True, "externalCode": body["externalCode"]}
+        if response.amzn_request_id:
+            self._quiet()._enqueue_request_status(response.amzn_request_id)
+        return response.data
+
+    def _answer_recorded(self, client, invoice_id, body):
+        """Whether Basware has this answer already: an earlier attempt reached it, or (for a
+        success) the invoice is transferred with this very bill number."""
+        try:
+            document = client.get_accounting_document(invoice_id) or {}
+        except bw_errors.BaswareError:
+            # Unknown: the refusal stands.
+            return False
+        recorded = document.get(RESPONSE_KINDS[self.kind]) or ()
+        if any(item.get("externalCode") == body["externalCode"] for item in recorded):
+            return True
+        return bool(
+            self.kind == spine.KIND_TRANSFER_RESPONSE
+            and body.get("success")
+            and document.get("processingStatus") == bw.PS_TRANSFERRED
+            and body.get("voucherNumber1")
+            and document.get("voucherNumber1") == body["voucherNumber1"]
+        )
+
+    def _apply_phase_two(self, status):
+        """An answer Basware rejected in phase two is failed here, to be seen and replayed."""
+        result = super()._apply_phase_two(status)
+        if self.kind in RESPONSE_KINDS:
+            messages = [
+                message
+                for item in status.items
+                if item.is_error
+                for message in (item.error_messages or [item.status])
+            ]
+            if messages:
+                self._spine().write(
+                    {
+                        "state": spine.STATE_FAILED,
+                        "error_class": PHASE_TWO_ERROR_CLASS,
+                        "error_message": "; ".join(messages),
+                        "error_retryable": False,
+                        "next_attempt_at": False,
+                    }
+                )
+        return result
+
+    # === DOORBELL === #
+
+    def _run_webhook_notification(self, client):
+        """A push notification rings the doorbell: the backend pulls its waiting invoices.
+
+        Here, inside one exchange's transaction, the pull only inboxes them: their imports
+        acknowledge them once the inbox is committed. The result keeps what Basware
+        announced.
+        """
+        notification = json.loads(self.request_payload or "{}")
+        exchanges = self.backend_id._basware_pull_documents(client, acknowledge=False)
+        announced = {key: notification.get(key) for key in NOTIFICATION_KEYS}
+        return {**announced, "pulled": len(exchanges)}
