@@ -87,9 +87,11 @@ DEFAULT_RETENTION_DAYS = 90
 STUCK_PARAM = "basware_connector.exchange_stuck_minutes"
 DEFAULT_STUCK_MINUTES = 60
 PURGE_CHUNK = 1000
-# No exchange starts when the cron has less time than this left (seconds): a call cut
-# by the cron's time limit would be rolled back after it reached Basware.
-MIN_TIME_LEFT = 30
+# Odoo 19 gives each cron run a soft time budget (about 10 s) and calls the job again
+# while it reports work remaining: exchanges start while the budget lasts, at least one
+# per run, and each outcome is committed at once, so a worker killed by the hard time
+# limit loses at most the exchange it was running (put back later as stuck).
+NO_TIME_LEFT = 0
 # Counting what is left stops here: the cron only needs "some" versus "none".
 COUNT_CAP = 10000
 # A request status is polled from this delay on, doubling up to the cap.
@@ -815,7 +817,9 @@ class BaswareExchange(models.Model):
     def _commit_batch(self, processed, remaining=None):
         """Commit the work done so far (never inside tests); return the cron's time left."""
         if in_test_mode():
-            return float("inf")
+            # What Odoo's _commit_progress would answer, without committing.
+            end = self.env.context.get("cron_end_time", float("inf"))
+            return max(end - time.monotonic(), NO_TIME_LEFT)
         return self.env["ir.cron"]._commit_progress(processed, remaining=remaining)
 
     @api.model
@@ -825,7 +829,7 @@ class BaswareExchange(models.Model):
         time_left = self._commit_batch(0, remaining=self._due_count(backends))
         for backend in backends:
             time_left = self._process_backend_queue(backend, time_left=time_left)
-            if time_left < MIN_TIME_LEFT:
+            if time_left <= NO_TIME_LEFT:
                 break
         self._commit_batch(0, remaining=self._due_count(backends))
 
@@ -835,16 +839,16 @@ class BaswareExchange(models.Model):
         transaction each; return the cron's time left.
 
         At most ``limit`` exchanges (default: the backend's batch size, so that one busy
-        backend does not starve the others). No exchange starts within MIN_TIME_LEFT of
-        the cron's time limit.
+        backend does not starve the others). No exchange starts once ``time_left`` (the
+        cron run's soft budget) is spent.
         """
-        if time_left < MIN_TIME_LEFT:
-            return time_left
+        if time_left <= NO_TIME_LEFT:
+            return NO_TIME_LEFT
         limit = backend.exchange_batch_size if limit is None else limit
-        deadline = time.monotonic() + time_left - MIN_TIME_LEFT
+        deadline = time.monotonic() + time_left
         claimed = self._iter_claim_due(backend, limit, kinds=kinds)
         self._run_for_backend(backend, claimed, deadline)
-        return max(deadline + MIN_TIME_LEFT - time.monotonic(), 0)
+        return max(deadline - time.monotonic(), NO_TIME_LEFT)
 
     @api.model
     def _stuck_minutes(self):

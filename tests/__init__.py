@@ -30,3 +30,4 @@ from . import test_inbound_json2
 from . import test_inbound_end_to_end
 from . import test_webhook
 from . import test_outbound_bulk
+from . import test_cron_budget
