@@ -234,7 +234,7 @@ class BaswareBackend(models.Model):
         backends = Exchange._runnable_backends()
         time_left = Exchange._commit_batch(0)
         for backend in backends:
-            if time_left < spine.MIN_TIME_LEFT:
+            if time_left <= spine.NO_TIME_LEFT:
                 break
             pull = backend._basware_doorbell_rang() or backend._is_sync_due()
             time_left = backend._basware_import(pull=pull, time_left=time_left).time_left

@@ -32,3 +32,5 @@ from . import test_inbound_end_to_end
 from . import test_webhook
 from . import test_code_mapping
 from . import test_tour
+from . import test_outbound_bulk
+from . import test_cron_budget
