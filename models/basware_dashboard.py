@@ -34,6 +34,9 @@ class BaswareBackend(models.Model):
     dashboard_done_today = fields.Integer("Done Today", compute="_compute_dashboard")
     dashboard_received_today = fields.Integer("Received Today", compute="_compute_dashboard")
     dashboard_oldest_waiting = fields.Datetime("Oldest Waiting", compute="_compute_dashboard")
+    dashboard_unmapped_count = fields.Integer(
+        "Unmapped Codes", compute="_compute_dashboard_unmapped_count"
+    )
     dashboard_lag = fields.Char(
         "Lag",
         compute="_compute_dashboard",
@@ -109,6 +112,15 @@ class BaswareBackend(models.Model):
                 backend._format_lag(now - since) if since else self.env._("none")
             )
 
+    def _compute_dashboard_unmapped_count(self):
+        counts = dict(
+            self.env["basware.unmapped.code"]._read_group(
+                [("backend_id", "in", self.ids)], ["backend_id"], ["__count"]
+            )
+        )
+        for backend in self:
+            backend.dashboard_unmapped_count = counts.get(backend, 0)
+
     def _today_start(self):
         """Midnight of the user's today, as the naive UTC datetime the database holds."""
         tz = pytz.timezone(self.env.context.get("tz") or self.env.user.tz or "UTC")
@@ -171,6 +183,14 @@ class BaswareBackend(models.Model):
             domain=[("backend_id", "=", self.id), *domain],
             context={"create": False},
         )
+        return action
+
+    def action_open_unmapped_codes(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "basware_connector.basware_unmapped_code_action"
+        )
+        action["domain"] = [("backend_id", "=", self.id)]
         return action
 
     def action_open_bills(self):

@@ -504,6 +504,9 @@ class InvoiceMapping:
         if not percent and not tax_sum:
             return Tax
         code = f"{percent:g}%"
+        mapped = self.env["basware.code.mapping"]._lookup(self.backend, KIND_TAX, {code})
+        if mapped:
+            return self.pick(KIND_TAX, code, mapped[code], number)
         if not self.backend.invoice_tax_by_percent:
             self.problem(KIND_TAX, code, REASON_MISSING, number)
             return None

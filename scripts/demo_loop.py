@@ -342,7 +342,10 @@ def report(bindings, approved, outcomes):
             text = f"{outcome.name} ({outcome.state}, {outcome.amount_total:.2f})"
         elif outcome:
             failed += 1
-            text = f"FAILED: {(outcome.error_message or '').splitlines()[0][:60]}"
+            problems = [
+                line.lstrip("- ") for line in (outcome.error_message or "").splitlines()[1:]
+            ]
+            text = f"FAILED: {'; '.join(problems)[:60]}"
         else:
             text = "not imported yet"
         say(f"  {label:<26}{doc['invoiceId'][:32]:<34}{text}")
@@ -354,7 +357,7 @@ def report(bindings, approved, outcomes):
 
 def main():
     # Seeding as superuser; the Basware buttons as the administrator presses them.
-    global env  # noqa: PLW0603 - the shell's environment
+    global env
     env = env(su=True, context={"tracking_disable": True})
     backend = env.ref(BACKEND_XMLID)
     as_admin = backend.with_user(env.ref("base.user_admin"))

@@ -164,3 +164,32 @@ class TestCodeMapping(InvoiceMappingCase):
         self.assertFalse(exchange.unmapped_codes)
         self.env.flush_all()
         self.assertFalse(self.env["basware.unmapped.code"].search([("code", "=", "CC-Y")]))
+
+    def test_a_rate_without_tax_code_maps_as_its_rate(self):
+        self.backend.invoice_tax_by_percent = False
+        document = self.approve([{"accountCode": "601101", "netTotal": 10.0, "taxPercent": 14}])
+        exchange = self._rejected_import(document)
+        self.assertEqual(exchange.unmapped_codes, [["tax", "14%"]])
+        self._map("tax", "14%", tax_id=self.tax_14.id)
+        bill = self.backend._basware_create_bill(document)
+        self.assertEqual(bill.invoice_line_ids.tax_ids, self.tax_14)
+
+    def test_dashboard_counts_the_unmapped_codes(self):
+        self._rejected_import(
+            self.approve(
+                rows=[
+                    {
+                        "accountCode": "4712",
+                        "taxCode": "VAT24",
+                        "taxPercent": 24.0,
+                        "netTotal": 5.0,
+                    },
+                ]
+            )
+        )
+        self.env.flush_all()
+        self.backend.invalidate_recordset()
+        self.assertEqual(self.backend.dashboard_unmapped_count, 1)
+        action = self.backend.action_open_unmapped_codes()
+        codes = self.env["basware.unmapped.code"].search(action["domain"])
+        self.assertEqual(codes.mapped("code"), ["4712"])
