@@ -1,5 +1,6 @@
 # Entry points; the scripts in scripts/ do the work. See README.rst.
-.PHONY: setup test demo sandbox sandbox-reset lint pot bench bench-import bench-webhook clean
+# screenshots: the admin tour photographs the screens shown in the README.
+.PHONY: screenshots setup test demo sandbox sandbox-reset lint pot bench bench-import bench-webhook clean
 
 setup:
 	bash scripts/setup.sh
@@ -33,3 +34,6 @@ bench-webhook:
 
 clean:
 	rm -rf .build
+
+screenshots:
+	BASWARE_SCREENSHOTS_DIR=$(CURDIR)/static/description bash scripts/test.sh -k TestAdminTour

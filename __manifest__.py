@@ -19,6 +19,8 @@
         "views/basware_backend_views.xml",
         "views/res_config_settings_views.xml",
         "views/uom_uom_views.xml",
+        "views/basware_dashboard_views.xml",
+        "views/basware_mapping_views.xml",
         "views/menus.xml",
         "views/basware_sync_views.xml",
         "views/basware_history_views.xml",
@@ -28,4 +30,7 @@
         "data/ir_cron_inbound.xml",
     ],
     "demo": ["demo/basware_demo.xml"],
+    "assets": {
+        "web.assets_tests": ["basware_connector/static/tests/tours/*.js"],
+    },
 }

@@ -51,6 +51,10 @@ SCOPE_ACCESS = {METHOD_GET: "read", METHOD_DELETE: "delete"}
 EPOCH_START = "2000-01-01T00:00:00Z"
 URL_SETTINGS = ("api_url", "token_url")
 LISTS_PREFIX = c.LISTS_PATH.split("{", 1)[0]
+# A bulk body is a JSON array with one record per line.
+BULK_OPEN = b"[\n"
+BULK_SEPARATOR = b",\n"
+BULK_CLOSE = b"\n]"
 # URL rules about the host alone: their messages may name the host.
 HOST_REASONS = frozenset({urls.REASON_METADATA, urls.REASON_LINK_LOCAL, urls.REASON_PRIVATE})
 # Settings in seconds and their upper bounds: beyond them a stuck call holds a worker.
@@ -181,6 +185,26 @@ def encode_json(value):
     return text.encode("utf-8")
 
 
+def encode_record(record):
+    """One record of a bulk body: compact UTF-8 JSON with sorted keys, so that the same data
+    gives the same bytes whatever the order its keys were set in (and the same hash)."""
+    text = json.dumps(
+        record,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        sort_keys=True,
+        allow_nan=False,
+        default=_json_default,
+    )
+    return text.encode("utf-8")
+
+
+def bulk_body(parts):
+    """The JSON array of encoded records ``parts``, one record per line: readable where the
+    body is stored, and sent as it is."""
+    return BULK_OPEN + BULK_SEPARATOR.join(parts) + BULK_CLOSE
+
+
 def format_datetime(value):
     """ISO 8601 in UTC with a Z, as Basware's lastUpdated filters expect."""
     if isinstance(value, str):
@@ -207,34 +231,39 @@ def clean_params(params):
     return {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
 
 
-def chunk_records(records, limit, max_bytes=c.MAX_REQUEST_BYTES):
+def chunk_records(records, limit, max_bytes=c.MAX_REQUEST_BYTES, encoded=None):
     """Split records into JSON array bodies of at most ``limit`` records and ``max_bytes``.
 
-    Returns a list of (records, body_bytes). A single record above the size limit raises
+    Returns a list of (records, body_bytes), each body made by :func:`bulk_body`.
+    ``encoded``: the records already encoded by :func:`encode_record`, one per record, so
+    that they are not encoded again. A single record above the size limit raises
     BaswareValidationError before anything is sent.
     """
     if limit < 1:
         raise BaswareConfigError("The bulk limit must be at least 1")
-    chunks, current, parts, size = [], [], [], 2  # 2: the brackets
-    for record in records:
-        encoded = encode_json(record)
-        if len(encoded) + 2 > max_bytes:
+    if encoded is None:
+        encoded = [encode_record(record) for record in records]
+    chunks, current, parts = [], [], []
+    size = len(BULK_OPEN) + len(BULK_CLOSE)
+    for record, part in zip(records, encoded, strict=True):
+        if len(part) + len(BULK_OPEN) + len(BULK_CLOSE) > max_bytes:
             code = record.get("externalCode") if isinstance(record, dict) else None
             raise BaswareValidationError(
-                f"A record is larger than Basware's request size limit ({len(encoded)} bytes"
+                f"A record is larger than Basware's request size limit ({len(part)} bytes"
                 f"{', externalCode ' + str(code) if code else ''})",
                 external_code=code,
             )
-        extra = len(encoded) + (1 if parts else 0)  # 1: the comma
+        extra = len(part) + (len(BULK_SEPARATOR) if parts else 0)
         if parts and (len(parts) >= limit or size + extra > max_bytes):
-            chunks.append((current, b"[" + b",".join(parts) + b"]"))
-            current, parts, size = [], [], 2
-            extra = len(encoded)
+            chunks.append((current, bulk_body(parts)))
+            current, parts = [], []
+            size = len(BULK_OPEN) + len(BULK_CLOSE)
+            extra = len(part)
         current.append(record)
-        parts.append(encoded)
+        parts.append(part)
         size += extra
     if parts:
-        chunks.append((current, b"[" + b",".join(parts) + b"]"))
+        chunks.append((current, bulk_body(parts)))
     return chunks
 
 
@@ -714,14 +743,39 @@ class BaswareClient:
         limit = bulk_limit(path)
         chunks = chunk_records(records, limit)
         if len(chunks) != 1:
+            raise self._does_not_fit(path, len(records), limit)
+        [(_chunk, body)] = chunks
+        return self._call(METHOD_POST, path, body=body)
+
+    def post_encoded(self, path, body):
+        """POST ``body``, a JSON array of records encoded before (e.g. the stored payload of
+        an exchange, made by :func:`chunk_records`), in one request and byte for byte.
+
+        The same limits as :meth:`post_records` hold: BaswareValidationError, before
+        anything is sent, for a body that is no array or does not fit one request.
+        """
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        records = json.loads(body)
+        if not isinstance(records, list):
             raise BaswareValidationError(
-                f"{len(records)} records do not fit one POST {path} (at most {limit} records "
-                f"and {c.MAX_REQUEST_BYTES} bytes): split them with split_for_post",
+                f"A bulk POST {path} sends a JSON array of records",
                 method=METHOD_POST,
                 path=path,
             )
-        [(_chunk, body)] = chunks
+        limit = bulk_limit(path)
+        if not records or len(records) > limit or len(body) > c.MAX_REQUEST_BYTES:
+            raise self._does_not_fit(path, len(records), limit)
         return self._call(METHOD_POST, path, body=body)
+
+    @staticmethod
+    def _does_not_fit(path, count, limit):
+        return BaswareValidationError(
+            f"{count} records do not fit one POST {path} (at most {limit} records "
+            f"and {c.MAX_REQUEST_BYTES} bytes): split them with split_for_post",
+            method=METHOD_POST,
+            path=path,
+        )
 
     def post_bulk(self, path, records, *, limit=None):
         """POST records as JSON arrays within Basware's count and 6 MB limits.
@@ -1021,10 +1075,12 @@ __all__ = [
     "BaswareClient",
     "BaswareResponse",
     "ClientConfig",
+    "bulk_body",
     "bulk_limit",
     "chunk_records",
     "clean_params",
     "encode_json",
+    "encode_record",
     "format_datetime",
     "list_items_path",
     "required_scope",

@@ -77,7 +77,9 @@ def sandbox():
     try:
         url = f"http://127.0.0.1:{port}"
         wait_for_port(port, process)
-        yield SimpleNamespace(url=url, token_url=url + TOKEN_PATH, operator=Operator(url))
+        yield SimpleNamespace(
+            url=url, token_url=url + TOKEN_PATH, pid=process.pid, operator=Operator(url)
+        )
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -202,22 +204,47 @@ def percentile(values, fraction):
     return ordered[index]
 
 
-class Meter:
-    """Seconds and SQL queries of one measured step. Queries are counted over every
-    cursor of this process (the token store and the crons' progress use their own)."""
+def process_cpu(pid):
+    """CPU seconds process ``pid`` has used so far, or None where /proc does not tell."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            # After the command name in parentheses: utime and stime are fields 14 and 15.
+            values = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(values[11]) + int(values[12])) / os.sysconf("SC_CLK_TCK")
 
-    def __init__(self, env, label):
+
+class Meter:
+    """Seconds and SQL queries of one measured step, and the CPU seconds it cost Odoo's
+    process and the other processes in ``others`` ({label: pid}).
+
+    The CPU seconds tell Odoo's own work from the time spent waiting for PostgreSQL, the
+    sandbox, or other processes of a busy machine. Queries are counted over every cursor
+    of this process (the token store and the crons' progress use their own).
+    """
+
+    def __init__(self, env, label, others=None):
         self.env, self.label = env, label
-        self.seconds = self.queries = 0
+        self.others = others or {}
+        self.seconds = self.queries = self.cpu = 0
+        self.others_cpu = {}
 
     def __enter__(self):
         self._queries = sql_db.sql_counter
         self._started = time.perf_counter()
+        self._cpu = time.process_time()
+        self._others = {label: process_cpu(pid) for label, pid in self.others.items()}
         return self
 
     def __exit__(self, *exc_info):
         self.seconds = time.perf_counter() - self._started
+        self.cpu = time.process_time() - self._cpu
         self.queries = sql_db.sql_counter - self._queries
+        for label, pid in self.others.items():
+            before, after = self._others[label], process_cpu(pid)
+            if before is not None and after is not None:
+                self.others_cpu[label] = after - before
 
     def report(self, records):
         rate = records / self.seconds if self.seconds else float("inf")
@@ -226,6 +253,11 @@ class Meter:
             f"{self.label:<40} {records:>7} records  {self.seconds:>8.2f} s  "
             f"{rate:>9.0f} rec/s  {self.queries:>7} queries  {per_record:>6.3f} q/rec"
         )
+        cpu = ", ".join(
+            f"{label} {seconds:.2f} s"
+            for label, seconds in [("Odoo", self.cpu), *self.others_cpu.items()]
+        )
+        say(f"{'':<40} CPU: {cpu}")
 
 
 def say(text):

@@ -20,6 +20,9 @@ from . import uom_uom
 from . import purchase_order
 from . import purchase_order_line
 from . import basware_backend_purchase
+from . import basware_dashboard
+from . import basware_code_mapping
+from . import basware_unmapped_code
 from . import account_move
 from . import basware_invoice_mapping
 from . import basware_exchange_inbound

@@ -1,6 +1,9 @@
 """The Basware invoice a vendor bill was created from: one bill per backend and invoiceId."""
 
 from odoo import fields, models
+from odoo.exceptions import UserError
+
+from .basware_exchange import KIND_ACCOUNTING_DOCUMENT
 
 
 class AccountMove(models.Model):
@@ -26,3 +29,55 @@ class AccountMove(models.Model):
         "(basware_backend_id, basware_invoice_id) WHERE basware_invoice_id IS NOT NULL",
         "A bill already exists for this Basware invoice on this backend.",
     )
+
+    def _basware_document_exchange(self):
+        """The inbound exchange that carried this bill's Basware accounting document."""
+        self.ensure_one()
+        if not self.basware_invoice_id:
+            return self.env["basware.exchange"]
+        return self.env["basware.exchange"].search(
+            [
+                ("backend_id", "=", self.basware_backend_id.id),
+                ("kind", "=", KIND_ACCOUNTING_DOCUMENT),
+                ("external_code", "=", self.basware_invoice_id),
+            ],
+            limit=1,
+        )
+
+    def action_open_basware_document(self):
+        """The Basware document this bill comes from: its JSON, Odoo's answers to Basware."""
+        self.ensure_one()
+        exchange = self._basware_document_exchange()
+        if not exchange:
+            raise UserError(
+                self.env._(
+                    "The Basware exchange of invoice %(invoice)s is no longer kept.",
+                    invoice=self.basware_invoice_id,
+                )
+            )
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "basware.exchange",
+            "res_id": exchange.id,
+            "view_mode": "form",
+        }
+
+
+class BaswareExchange(models.Model):
+    _inherit = "basware.exchange"
+
+    def _get_record(self):
+        """An imported accounting document's record is the bill made from it."""
+        record = super()._get_record()
+        if record or self.kind != KIND_ACCOUNTING_DOCUMENT or not self.external_code:
+            return record
+        return (
+            self.env["account.move"].search(
+                [
+                    ("basware_backend_id", "=", self.backend_id.id),
+                    ("basware_invoice_id", "=", self.external_code),
+                ],
+                limit=1,
+            )
+            or None
+        )

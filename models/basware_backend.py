@@ -282,11 +282,13 @@ class BaswareBackend(models.Model):
 
     # Schedule and transport.
     sync_interval_minutes = fields.Integer(
-        "Sync Interval (minutes)",
+        "Pull Interval (minutes)",
         default=15,
         help="Minimum time between two pulls of approved invoices from Basware.",
     )
-    last_sync_date = fields.Datetime(readonly=True, copy=False)
+    last_sync_date = fields.Datetime(
+        "Last Pull", readonly=True, copy=False, help="When approved invoices were last pulled."
+    )
     connect_timeout = fields.Integer("Connect Timeout (s)", default=5, help="At most 60 seconds.")
     read_timeout = fields.Integer("Read Timeout (s)", default=30, help="At most 300 seconds.")
     request_max_attempts = fields.Integer(
@@ -330,6 +332,9 @@ class BaswareBackend(models.Model):
         "before the poll gives up. Basware says some errors take minutes to appear.",
     )
     exchange_count = fields.Integer(compute="_compute_exchange_count")
+    last_connection_test_date = fields.Datetime(readonly=True, copy=False)
+    last_connection_test_ok = fields.Boolean(readonly=True, copy=False)
+    last_connection_test_message = fields.Char(readonly=True, copy=False)
     # Computed on every read, never stored: it goes away as soon as the cause is fixed.
     pause_reason = fields.Text(
         compute="_compute_pause_reason",
@@ -791,27 +796,59 @@ class BaswareBackend(models.Model):
     # === ACTION METHODS === #
 
     def action_test_connection(self):
-        """Get a token and make one cheap read call; tell the user what went wrong."""
+        """Get a token and make one cheap read call; tell the user what went wrong.
+
+        The outcome and its time stay on the backend. A backend that may not connect
+        (incomplete, archived, paused) is refused with an error instead of a test.
+        """
         self.ensure_one()
         self.check_access("write")
         try:
             with self._get_client(max_attempts=TEST_CONNECTION_ATTEMPTS) as client:
                 result = client.test_connection() or {}
         except errors.BaswareError as error:
-            raise UserError(self._connection_error_message(error)) from error
+            message = self.env._(
+                "%(reason)s (client ID %(client_id)s)",
+                reason=self._connection_error_message(error),
+                client_id=self.client_id,
+            )
+            # A worker renewing the token holds the backend row: nothing was tested.
+            if not isinstance(error, TokenLockTimeout):
+                self._record_connection_test(False, message)
+            return self._connection_test_notification(
+                self.env._("Connection test failed"), message, "danger"
+            )
         tenant = result.get("tenant") or (result.get("claims") or {}).get(constants.CLAIM_TENANT)
         if tenant:
             message = self.env._("Connected to Basware tenant %(tenant)s.", tenant=tenant)
         else:
             message = self.env._("Connected to Basware.")
+        self._record_connection_test(True, message)
+        return self._connection_test_notification(
+            self.env._("Connection test succeeded"), message, "success"
+        )
+
+    def _record_connection_test(self, succeeded, message):
+        self.sudo().write(
+            {
+                "last_connection_test_date": fields.Datetime.now(),
+                "last_connection_test_ok": succeeded,
+                "last_connection_test_message": message,
+            }
+        )
+
+    @staticmethod
+    def _connection_test_notification(title, message, kind):
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "title": self.env._("Connection test succeeded"),
+                "title": title,
                 "message": message,
-                "type": "success",
-                "sticky": False,
+                "type": kind,
+                "sticky": kind != "success",
+                # Show the stored outcome on the form behind the notification.
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
 

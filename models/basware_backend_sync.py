@@ -1,5 +1,6 @@
 """The outbound sync settings of a backend: what goes to Basware, under which codes."""
 
+import functools
 import uuid
 
 from odoo import fields, models
@@ -17,6 +18,12 @@ DEFAULT_ACCOUNT_DOMAIN = (
     "'asset_current', 'asset_non_current', 'asset_fixed', 'asset_prepayments', "
     "'liability_current', 'liability_non_current'])]"
 )
+
+
+@functools.lru_cache(maxsize=256)
+def backend_namespace(database, backend_id):
+    """Cached: a sync asks for it once per external code, thousands of times."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"odoo:{database}:basware.backend:{backend_id}")
 
 
 class BaswareBackend(models.Model):
@@ -69,7 +76,7 @@ class BaswareBackend(models.Model):
         """The UUID namespace of this backend's external codes (database and backend)."""
         self.ensure_one()
         database = self.env["ir.config_parameter"].sudo().get_param(DATABASE_UUID_PARAM)
-        return uuid.uuid5(uuid.NAMESPACE_URL, f"odoo:{database}:basware.backend:{self.id}")
+        return backend_namespace(database, self.id)
 
     def _basware_external_code(self, record, suffix=""):
         """The stable externalCode of ``record`` on this backend (36 characters)."""

@@ -7,11 +7,13 @@ payload sent, the exchanges that carried it and Basware's last answer about it.
 """
 
 import hashlib
-import json
 import uuid
+from collections import defaultdict
 
 from odoo import api, fields, models
 from odoo.tools import SQL
+
+from ..basware.client import encode_record
 
 ENTITY_VENDOR = "vendor"
 ENTITY_ACCOUNT = "account"
@@ -50,6 +52,8 @@ ITEM_NOT_PROCESSED = "NotProcessed"
 ITEM_ERROR = "Error"
 ACCEPTED_ITEM_STATUSES = (ITEM_SUCCESS, ITEM_NOT_PROCESSED)
 EXTERNAL_CODE_MAX = 36
+# What an existing binding keeps when it is saved again: its record and its external code.
+UPSERT_FIXED_COLUMNS = ("res_id", "external_code")
 
 
 def external_code(namespace, record, suffix=""):
@@ -63,8 +67,12 @@ def external_code(namespace, record, suffix=""):
 
 def payload_hash(payload):
     """Hash of a payload, independent of key order: an unchanged record is not re-sent."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return encoded_hash(encode_record(payload))
+
+
+def encoded_hash(encoded):
+    """Hash of a payload encoded by ``encode_record``: of the very bytes that are sent."""
+    return hashlib.sha256(encoded).hexdigest()
 
 
 class BaswareBinding(models.Model):
@@ -154,53 +162,162 @@ class BaswareBinding(models.Model):
         return self.sync_state == SYNC_DONE or self.basware_status in ACCEPTED_ITEM_STATUSES
 
     @api.model
-    def _mark_sent(self, sent):
-        """Record ``sent`` [(binding id, payload hash, code)] as sent, in one statement."""
+    def _save_sent(self, backend, entity, sent):
+        """Bind records just queued, in two statements whatever their number.
+
+        ``sent``: [(record, external code, code sent, payload hash, exchange id)]. A record
+        without a binding gets one; every binding takes the hash and the code, is sent, and
+        is linked to the exchange that carries its record. Returns {record id: binding}.
+        """
         if not sent:
-            return
+            return {}
+        records, codes, names, digests, exchange_ids = zip(*sent, strict=True)
+        bindings = self._upsert(
+            backend,
+            entity,
+            records[0]._name,
+            {
+                "res_id": ("int4", [record.id for record in records]),
+                "external_code": ("varchar", list(codes)),
+                "code": ("varchar", [name or None for name in names]),
+                "payload_hash": ("varchar", list(digests)),
+                "sync_state": ("varchar", [SYNC_SENT] * len(records)),
+                "sync_message": ("text", [None] * len(records)),
+                "last_exchange_id": ("int4", list(exchange_ids)),
+            },
+            # A record sent without a code keeps the one it had.
+            keep_when_empty=("code",),
+        )
+        binding_ids = [bindings[record.id].id for record in records]
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO basware_binding_exchange_rel (binding_id, exchange_id) "
+                "SELECT * FROM unnest(%s::int4[], %s::int4[]) ON CONFLICT DO NOTHING",
+                binding_ids,
+                list(exchange_ids),
+            )
+        )
+        self.invalidate_model(["exchange_ids"])
+        self.env["basware.exchange"].invalidate_model(["binding_ids"])
+        return bindings
+
+    @api.model
+    def _save_waiting(self, backend, entity, waiting, message):
+        """Bindings of records held back, in one statement: waiting, with ``message``.
+
+        ``waiting``: [(record, external code)]. Returns {record id: binding}.
+        """
+        if not waiting:
+            return {}
+        records, codes = zip(*waiting, strict=True)
+        return self._upsert(
+            backend,
+            entity,
+            records[0]._name,
+            {
+                "res_id": ("int4", [record.id for record in records]),
+                "external_code": ("varchar", list(codes)),
+                "sync_state": ("varchar", [SYNC_WAITING] * len(records)),
+                "sync_message": ("text", [message] * len(records)),
+            },
+        )
+
+    @api.model
+    def _upsert(self, backend, entity, res_model, columns, keep_when_empty=()):
+        """Create or update the bindings of many records in one statement.
+
+        ``columns``: {column: (SQL type, [one value per record])}, with res_id and
+        external_code. A new binding takes them all; an existing one takes all but its
+        record and external code, except that the columns of ``keep_when_empty`` keep
+        their value where the new one is empty. Returns {record id: binding}.
+        """
         self.env.flush_all()
-        rows = SQL(", ").join(SQL("(%s, %s, %s)", *row) for row in sent)
+        names = list(columns)
+        updated = [
+            SQL(
+                "%(column)s = COALESCE(EXCLUDED.%(column)s, binding.%(column)s)"
+                if name in keep_when_empty
+                else "%(column)s = EXCLUDED.%(column)s",
+                column=SQL.identifier(name),
+            )
+            for name in names
+            if name not in UPSERT_FIXED_COLUMNS
+        ]
+        now = fields.Datetime.now()
         self.env.cr.execute(
             SQL(
                 """
-                UPDATE basware_binding AS binding
-                   SET payload_hash = sent.digest, code = COALESCE(NULLIF(sent.code, ''),
-                       binding.code), sync_state = %s, sync_message = NULL,
-                       sync_date = %s, write_date = %s, write_uid = %s
-                  FROM (VALUES %s) AS sent(id, digest, code)
-                 WHERE binding.id = sent.id
+                INSERT INTO basware_binding AS binding (backend_id, company_id, entity,
+                       res_model, sync_date, create_uid, create_date, write_uid, write_date, %s)
+                SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s
+                  FROM unnest(%s) AS item(%s)
+                    ON CONFLICT (backend_id, res_model, res_id) DO UPDATE
+                   SET %s, sync_date = EXCLUDED.sync_date,
+                       write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
+                RETURNING binding.id, binding.res_id
                 """,
-                SYNC_SENT,
-                fields.Datetime.now(),
-                fields.Datetime.now(),
+                SQL(", ").join(map(SQL.identifier, names)),
+                backend.id,
+                backend.company_id.id,
+                entity,
+                res_model,
+                now,
                 self.env.uid,
-                rows,
+                now,
+                self.env.uid,
+                now,
+                SQL(", ").join(SQL("item.%s", SQL.identifier(name)) for name in names),
+                SQL(", ").join(
+                    SQL("%s::%s[]", values, SQL(sql_type)) for sql_type, values in columns.values()
+                ),
+                SQL(", ").join(map(SQL.identifier, names)),
+                SQL(", ").join(updated),
             )
         )
-        self.invalidate_model(["payload_hash", "code", "sync_state", "sync_message", "sync_date"])
+        rows = self.env.cr.fetchall()
+        self.invalidate_model()
+        return {res_id: self.browse(binding_id) for binding_id, res_id in rows}
 
     def _take_item_results(self, status):
         """Basware's per-record phase-two answers, onto these bindings and their records."""
         items = {item.external_code: item for item in status.items if item.external_code}
-        accepted = self.browse()
+        accepted = defaultdict(list)  # Basware's answer -> binding ids
         for binding in self:
             item = items.get(binding.external_code)
             if item is None or item.status in ACCEPTED_ITEM_STATUSES:
-                accepted |= binding
+                # No item about a record means it went through.
+                accepted[item.status if item is not None else ITEM_SUCCESS].append(binding.id)
             elif item.is_error:
                 binding._reject(item.status, "; ".join(item.error_messages) or item.status)
-        accepted.write(
-            {
-                "sync_state": SYNC_DONE,
-                "sync_message": False,
-                "basware_status": ITEM_SUCCESS,
-                "sync_date": fields.Datetime.now(),
-            }
+        if accepted:
+            self._mark_accepted(accepted)
+
+    @api.model
+    def _mark_accepted(self, accepted):
+        """Bindings accepted by Basware, {answer: binding ids}: one statement per answer
+        (the ORM would write a hundred rows per statement)."""
+        self.env.flush_all()
+        now = fields.Datetime.now()
+        for answer, ids in accepted.items():
+            self.env.cr.execute(
+                SQL(
+                    """
+                    UPDATE basware_binding
+                       SET sync_state = %s, sync_message = NULL, basware_status = %s,
+                           sync_date = %s, write_date = %s, write_uid = %s
+                     WHERE id = ANY(%s)
+                    """,
+                    SYNC_DONE,
+                    answer,
+                    now,
+                    now,
+                    self.env.uid,
+                    ids,
+                )
+            )
+        self.invalidate_model(
+            ["sync_state", "sync_message", "basware_status", "sync_date", "write_date", "write_uid"]
         )
-        for binding in accepted:
-            item = items.get(binding.external_code)
-            if item is not None and item.status != ITEM_SUCCESS:
-                binding.basware_status = item.status
 
     def _reject(self, status, message):
         """Basware refused the record: say so on the binding and, once, on the record."""
@@ -237,31 +354,6 @@ class BaswareExchange(models.Model):
         readonly=True,
         copy=False,
     )
-
-    def _link_bindings(self, bindings):
-        """Link the bindings this exchange carries, in one statement each way."""
-        self.ensure_one()
-        if not bindings:
-            return
-        ids = [binding.id for binding in bindings]
-        self.env.flush_all()
-        rows = SQL(", ").join(SQL("(%s, %s)", binding_id, self.id) for binding_id in ids)
-        self.env.cr.execute(
-            SQL(
-                "INSERT INTO basware_binding_exchange_rel (binding_id, exchange_id) VALUES %s "
-                "ON CONFLICT DO NOTHING",
-                rows,
-            )
-        )
-        self.env.cr.execute(
-            SQL(
-                "UPDATE basware_binding SET last_exchange_id = %s WHERE id IN %s",
-                self.id,
-                tuple(ids),
-            )
-        )
-        self.env["basware.binding"].invalidate_model(["last_exchange_id", "exchange_ids"])
-        self.invalidate_recordset(["binding_ids"])
 
     def _apply_phase_two(self, status):
         result = super()._apply_phase_two(status)

@@ -87,14 +87,11 @@ DEFAULT_RETENTION_DAYS = 90
 STUCK_PARAM = "basware_connector.exchange_stuck_minutes"
 DEFAULT_STUCK_MINUTES = 60
 PURGE_CHUNK = 1000
-# No exchange starts when a hard time budget (a request's) has less than this left
-# (seconds): a call cut by the time limit would be rolled back after it reached Basware.
-MIN_TIME_LEFT = 30
-# A cron's budget is soft: Odoo 19 gives a run about ten seconds (ir.cron's
-# MIN_TIME_PER_JOB), _commit_progress counts them down, and a run that spent them is
-# started again at once. Its hard limit (limit_time_real_cron) is far beyond: exchanges
-# start while any of the budget is left.
-CRON_MARGIN = 0
+# Odoo 19 gives each cron run a soft time budget (about 10 s) and calls the job again
+# while it reports work remaining: exchanges start while the budget lasts, at least one
+# per run, and each outcome is committed at once, so a worker killed by the hard time
+# limit loses at most the exchange it was running (put back later as stuck).
+NO_TIME_LEFT = 0
 # Counting what is left stops here: the cron only needs "some" versus "none".
 COUNT_CAP = 10000
 # A request status is polled from this delay on, doubling up to the cap.
@@ -110,6 +107,14 @@ SENSITIVE_VALUE = re.compile(
     r"^\s*((bearer|basic)\s+[\w.~+/-]{16,}=*|eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*)\s*$",
     re.IGNORECASE,
 )
+# How every SENSITIVE_VALUE begins (its alternatives, without the spaces before them).
+SENSITIVE_VALUE_STARTS = ("bearer", "basic", "eyj")
+# A JSON text without any of these words (in lower case) holds nothing redact() would
+# mask: letters are never escaped in JSON, so a secret-looking key or value shows one.
+SENSITIVE_WORDS = re.compile("|".join(map(re.escape, SENSITIVE_KEY_PARTS + SENSITIVE_VALUE_STARTS)))
+# The letters that case-insensitive matching or str.lower() takes for ASCII ones:
+# İ ı ſ and the Kelvin sign.
+ASCII_LOOKALIKES = re.compile("[\u0130\u0131\u017f\u212a]")
 
 # Only the spine's own methods write these: over RPC they would forge the audit trail.
 PROTECTED_FIELDS = frozenset(
@@ -162,13 +167,50 @@ def redact(value):
     return value
 
 
+def names_secret_word(text):
+    """Whether ``text`` shows, in any case, a word that redact() looks for."""
+    if SENSITIVE_WORDS.search(text.lower()):
+        return True
+    return not text.isascii() and bool(ASCII_LOOKALIKES.search(text))
+
+
+def holds_secrets(text, value=None):
+    """Whether redact() would mask something in the JSON ``text`` (of ``value``, decoded
+    from the text when not given).
+
+    The text is searched first, in one pass: most texts name no secret-looking word at
+    all, and only those that do are walked through.
+    """
+    if not names_secret_word(text):
+        return False
+    if value is None:
+        value = json.loads(text)
+    return redact(value) != value
+
+
+_dumps = functools.partial(json.dumps, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def json_text(value):
+    """JSON with sorted keys, one entry of a top-level list or object per line: readable
+    in the exchange form, and written by json's fast encoder (which cannot indent)."""
+    if isinstance(value, list) and value:
+        brackets, entries = "[]", [_dumps(item) for item in value]
+    elif isinstance(value, dict) and value and all(isinstance(key, str) for key in value):
+        brackets, entries = "{}", [f"{_dumps(key)}: {_dumps(value[key])}" for key in sorted(value)]
+    else:
+        return _dumps(value)
+    return f"{brackets[0]}\n" + ",\n".join(entries) + f"\n{brackets[1]}"
+
+
 def to_json_text(value, redacted=False):
     """The stored text of a payload; ``redacted``: the caller already masked it."""
     if value is None or value == "":
         return False
-    if not redacted:
-        value = redact(value)
-    return json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False, default=str)
+    text = json_text(value)
+    if not redacted and holds_secrets(text, value):
+        text = json_text(redact(value))
+    return text
 
 
 def in_test_mode():
@@ -238,6 +280,7 @@ class BaswareExchange(models.Model):
     record_ref = fields.Reference(
         selection="_selection_record_ref", compute="_compute_record_ref", string="Odoo Record"
     )
+    res_model_name = fields.Char("Record Type", compute="_compute_res_model_name")
     external_code = fields.Char(
         "Basware Code", index=True, readonly=True, help="Basware externalCode or invoiceId."
     )
@@ -309,6 +352,12 @@ class BaswareExchange(models.Model):
         return [(model.model, model.name) for model in self.env["ir.model"].sudo().search([])]
 
     @api.depends("res_model", "res_id")
+    @api.depends("res_model")
+    def _compute_res_model_name(self):
+        for exchange in self:
+            model = exchange.res_model and self.env["ir.model"].sudo()._get(exchange.res_model)
+            exchange.res_model_name = model.name if model else exchange.res_model
+
     def _compute_record_ref(self):
         for exchange in self:
             ref = False
@@ -415,38 +464,42 @@ class BaswareExchange(models.Model):
         return self
 
     @api.model
-    def _enqueue_post(self, backend, kind, endpoint, records, bindings=None, **values):
+    def _enqueue_post(self, backend, kind, endpoint, records, encoded=None, **values):
         """Queue ``records`` for ``endpoint``: one exchange per HTTP write, and return them.
 
         Records are split within Basware's per-request count and 6 MB limits, so each
         exchange carries exactly one POST, its own x-amzn-RequestId and its own phase-two
-        poll. ``bindings`` (one per record, in the same order) are linked to the exchange
-        that carries their record. The stored payload is what is sent, so it must hold
-        nothing to redact.
+        poll. ``encoded``: the records already encoded (``encode_record``), one per record.
         """
-        exchanges = self.browse()
-        start = 0
-        for chunk, _body in chunk_records(list(records), bulk_limit(endpoint)):
-            if redact(chunk) != chunk:
-                raise ValueError(f"Refusing to store credentials in a payload for {endpoint}")
-            exchange = self._enqueue(
-                backend,
-                kind,
-                DIRECTION_OUTBOUND,
-                payload=chunk,
-                payload_redacted=True,
-                endpoint=endpoint,
-                **values,
-            )
-            if bindings is not None:
-                exchange._link_bindings(bindings[start : start + len(chunk)])
-            start += len(chunk)
-            exchanges |= exchange
-        return exchanges
+        chunks = chunk_records(list(records), bulk_limit(endpoint), encoded=encoded)
+        return self._enqueue_chunks(backend, kind, endpoint, chunks, **values)
 
-    def _link_bindings(self, bindings):
-        """Hook: the sync flows record which bindings this exchange carries."""
-        return
+    @api.model
+    def _enqueue_chunks(self, backend, kind, endpoint, chunks, **values):
+        """One exchange per chunk of ``chunk_records`` (records, body), in the same order,
+        created in one batch. The stored payload is the body sent, byte for byte, so it
+        must hold nothing to redact. ``values`` are further fields of the exchanges.
+        """
+        vals_list = [
+            {
+                **values,
+                "backend_id": backend.id,
+                "kind": kind,
+                "direction": DIRECTION_OUTBOUND,
+                "endpoint": endpoint,
+                "request_payload": self._post_payload_text(endpoint, body),
+            }
+            for _chunk, body in chunks
+        ]
+        return self._spine().create(vals_list).with_env(self.env)
+
+    @api.model
+    def _post_payload_text(self, endpoint, body):
+        """The stored text of a POST body, refused when it holds credentials."""
+        text = body.decode("utf-8")
+        if holds_secrets(text):
+            raise ValueError(f"Refusing to store credentials in a payload for {endpoint}")
+        return text
 
     def _get_record(self):
         self.ensure_one()
@@ -772,7 +825,9 @@ class BaswareExchange(models.Model):
     def _commit_batch(self, processed, remaining=None):
         """Commit the work done so far (never inside tests); return the cron's time left."""
         if in_test_mode():
-            return float("inf")
+            # What Odoo's _commit_progress would answer, without committing.
+            end = self.env.context.get("cron_end_time", float("inf"))
+            return max(end - time.monotonic(), NO_TIME_LEFT)
         return self.env["ir.cron"]._commit_progress(processed, remaining=remaining)
 
     @api.model
@@ -781,31 +836,27 @@ class BaswareExchange(models.Model):
         backends = self._runnable_backends()
         time_left = self._commit_batch(0, remaining=self._due_count(backends))
         for backend in backends:
-            time_left = self._process_backend_queue(
-                backend, time_left=time_left, margin=CRON_MARGIN
-            )
-            if time_left <= CRON_MARGIN:
+            time_left = self._process_backend_queue(backend, time_left=time_left)
+            if time_left <= NO_TIME_LEFT:
                 break
         self._commit_batch(0, remaining=self._due_count(backends))
 
     @api.model
-    def _process_backend_queue(
-        self, backend, limit=None, time_left=float("inf"), kinds=None, margin=MIN_TIME_LEFT
-    ):
+    def _process_backend_queue(self, backend, limit=None, time_left=float("inf"), kinds=None):
         """Claim and run due exchanges of ``backend`` (of ``kinds`` only, when given), one
-        transaction each; return the time left.
+        transaction each; return the cron's time left.
 
         At most ``limit`` exchanges (default: the backend's batch size, so that one busy
-        backend does not starve the others). No exchange starts within ``margin`` seconds
-        of the end of ``time_left`` (see MIN_TIME_LEFT and CRON_MARGIN).
+        backend does not starve the others). No exchange starts once ``time_left`` (the
+        cron run's soft budget) is spent.
         """
-        if time_left <= margin:
-            return time_left
+        if time_left <= NO_TIME_LEFT:
+            return NO_TIME_LEFT
         limit = backend.exchange_batch_size if limit is None else limit
-        deadline = time.monotonic() + time_left - margin
+        deadline = time.monotonic() + time_left
         claimed = self._iter_claim_due(backend, limit, kinds=kinds)
         self._run_for_backend(backend, claimed, deadline)
-        return max(deadline + margin - time.monotonic(), 0)
+        return max(deadline - time.monotonic(), NO_TIME_LEFT)
 
     @api.model
     def _stuck_minutes(self):
@@ -916,9 +967,8 @@ class BaswareExchange(models.Model):
     # === HANDLERS === #
 
     def _run_post(self, client):
-        """Phase one: one POST of the stored records, then queue its phase-two poll."""
-        records = json.loads(self.request_payload or "[]")
-        response = client.post_records(self.endpoint, records)
+        """Phase one: one POST of the stored body as it is, then queue its phase-two poll."""
+        response = client.post_encoded(self.endpoint, self.request_payload or "[]")
         if response.amzn_request_id:
             self._enqueue_request_status(response.amzn_request_id)
         return response.data

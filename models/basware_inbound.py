@@ -188,12 +188,9 @@ class BaswareBackend(models.Model):
 
     # === IMPORT === #
 
-    def _basware_import(
-        self, pull=True, limit=None, time_left=float("inf"), margin=spine.MIN_TIME_LEFT
-    ):
+    def _basware_import(self, pull=True, limit=None, time_left=float("inf")):
         """Pull (when asked), queue the payment answers due, and run the invoice flow's
-        exchanges (see _process_backend_queue for ``time_left`` and ``margin``); a failed
-        pull is reported, and what was inboxed before runs anyway."""
+        exchanges; a failed pull is reported, and what was inboxed before runs anyway."""
         self.ensure_one()
         Exchange = self.env["basware.exchange"]
         run = ImportRun(inboxed=Exchange.browse())
@@ -202,7 +199,7 @@ class BaswareBackend(models.Model):
         self._basware_queue_payment_responses()
         Exchange._commit_batch(0)
         run.time_left = Exchange._process_backend_queue(
-            self, limit=limit, time_left=time_left, kinds=INBOUND_FLOW_KINDS, margin=margin
+            self, limit=limit, time_left=time_left, kinds=INBOUND_FLOW_KINDS
         )
         return run
 
@@ -238,11 +235,10 @@ class BaswareBackend(models.Model):
         backends = Exchange._runnable_backends()
         time_left = Exchange._commit_batch(0)
         for backend in backends:
-            if time_left <= spine.CRON_MARGIN:
+            if time_left <= spine.NO_TIME_LEFT:
                 break
             pull = backend._basware_doorbell_rang() or backend._is_sync_due()
-            run = backend._basware_import(pull=pull, time_left=time_left, margin=spine.CRON_MARGIN)
-            time_left = run.time_left
+            time_left = backend._basware_import(pull=pull, time_left=time_left).time_left
         Exchange._commit_batch(0, remaining=Exchange._due_count(backends, INBOUND_FLOW_KINDS))
 
     # === ACTIONS === #

@@ -336,10 +336,14 @@ class InvoiceMapping:
                 )
         return {code: records for code, records in result.items() if records}
 
-    def resolve(self, entity, codes, fallback):
-        """{code: record} of ``codes``: bindings first, then ``fallback(codes)``."""
+    def resolve(self, entity, codes, fallback, kind=None):
+        """{code: record} of ``codes``: the backend's code mappings of ``kind`` first (a
+        person mapped them), then the bindings, then ``fallback(codes)``."""
         codes = {code for code in codes if code}
-        candidates = self.bound(entity, codes)
+        candidates = self.env["basware.code.mapping"]._lookup(self.backend, kind, codes)
+        unmapped = codes - set(candidates)
+        if unmapped:
+            candidates.update(self.bound(entity, unmapped))
         missing = codes - set(candidates)
         if missing:
             candidates.update(fallback(missing))
@@ -373,7 +377,7 @@ class InvoiceMapping:
         if not code:
             self.problem(KIND_VENDOR, code, REASON_MISSING)
             return None
-        candidates = self.resolve(ENTITY_VENDOR, {code}, self.vendors_by_code)
+        candidates = self.resolve(ENTITY_VENDOR, {code}, self.vendors_by_code, KIND_VENDOR)
         vendor = self.pick(KIND_VENDOR, code, candidates.get(code))
         return vendor.commercial_partner_id if vendor else None
 
@@ -403,6 +407,7 @@ class InvoiceMapping:
             lambda codes: self.by_code(
                 "account.payment.term", codes, "basware_code", PAYMENT_TERM_PREFIX
             ),
+            KIND_PAYMENT_TERM,
         )
         return self.pick(KIND_PAYMENT_TERM, code, candidates.get(code))
 
@@ -454,6 +459,7 @@ class InvoiceMapping:
                 "code",
                 domain=self.env["account.account"]._check_company_domain(self.company),
             ),
+            KIND_ACCOUNT,
         )
         accounts = {}
         for index, row in enumerate(self.rows, start=1):
@@ -477,6 +483,7 @@ class InvoiceMapping:
                 TAX_CODE_PREFIX,
                 domain=[("type_tax_use", "=", TAX_USE_PURCHASE)],
             ),
+            KIND_TAX,
         )
         taxes = {}
         for index, row in enumerate(self.rows, start=1):
@@ -497,6 +504,9 @@ class InvoiceMapping:
         if not percent and not tax_sum:
             return Tax
         code = f"{percent:g}%"
+        mapped = self.env["basware.code.mapping"]._lookup(self.backend, KIND_TAX, {code})
+        if mapped:
+            return self.pick(KIND_TAX, code, mapped[code], number)
         if not self.backend.invoice_tax_by_percent:
             self.problem(KIND_TAX, code, REASON_MISSING, number)
             return None
@@ -534,6 +544,7 @@ class InvoiceMapping:
                     ANALYTIC_PREFIX,
                     domain=[("plan_id", "child_of", mapping.plan_id.id)],
                 ),
+                kind,
             )
             for index, row in enumerate(self.rows, start=1):
                 code = code_of(row.get(mapping.coding_field))

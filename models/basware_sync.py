@@ -17,9 +17,10 @@ from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from ..basware import constants as bw
+from ..basware.client import bulk_limit, chunk_records, encode_record
 from . import basware_binding as binding_model
 from . import basware_exchange as exchange_model
-from .basware_binding import payload_hash
+from .basware_binding import encoded_hash
 from .basware_sync_flow import DEFAULT_INTERVALS, DEFAULT_MASTER_INTERVAL, FLOW_KEYS
 
 _logger = logging.getLogger(__name__)
@@ -51,6 +52,16 @@ class OutboundSet:
     code_key: str
     # record -> the records Basware must have accepted before this one is sent
     dependencies: "Callable | None" = None
+
+
+@dataclass
+class Outgoing:
+    """One record to send (or held back), with its payload, encoded once, and its hash."""
+
+    record: object
+    payload: "dict | None" = None
+    encoded: "bytes | None" = None
+    digest: "str | None" = None
 
 
 @dataclass
@@ -285,10 +296,12 @@ class BaswareBackend(models.Model):
             waits = accepted is not None and not accepted[record.id]
             if waits and (not binding or binding.sync_state == binding_model.SYNC_WAITING):
                 # It waits whatever its payload: the payload is built once it can go.
-                waiting.append((record, None, None))
+                waiting.append(Outgoing(record))
                 continue
             payload = outbound.build(record)
-            digest = payload_hash(payload)
+            # Encoded once: the same bytes give the hash, the stored payload and the body.
+            encoded = encode_record(payload)
+            digest = encoded_hash(encoded)
             if (
                 binding
                 and binding.payload_hash == digest
@@ -296,13 +309,12 @@ class BaswareBackend(models.Model):
             ):
                 result.unchanged += 1
                 continue
-            (waiting if waits else ready).append((record, payload, digest))
+            (waiting if waits else ready).append(Outgoing(record, payload, encoded, digest))
         result.waiting = len(waiting)
         result.sent = len(ready)
         if preview:
-            result.payloads = [payload for _record, payload, _digest in ready[:PREVIEW_SAMPLE]]
+            result.payloads = [item.payload for item in ready[:PREVIEW_SAMPLE]]
             return result
-        bindings.update(self._basware_create_bindings(outbound, ready + waiting, bindings))
         self._basware_hold_back(outbound, waiting, bindings)
         if ready:
             result.exchanges = self._basware_queue(outbound, ready, bindings)
@@ -324,55 +336,59 @@ class BaswareBackend(models.Model):
         bindings = self.env["basware.binding"]._for_records(self, records)
         return {res_id for res_id, binding in bindings.items() if binding._is_accepted()}
 
-    def _basware_create_bindings(self, outbound, items, bindings):
-        """Bindings for the records that have none yet, created in one batch."""
-        values = [
-            {
-                "backend_id": self.id,
-                "entity": outbound.entity,
-                "res_model": record._name,
-                "res_id": record.id,
-                "external_code": self._basware_external_code(record),
-                "code": str((payload or {}).get(outbound.code_key) or "") or False,
-            }
-            for record, payload, _digest in items
-            if record.id not in bindings
+    def _basware_external_codes(self, items, bindings):
+        """The external code of each item's record: its binding's, or a new one."""
+        return [
+            bindings[item.record.id].external_code
+            if item.record.id in bindings
+            else self._basware_external_code(item.record)
+            for item in items
         ]
-        created = self.env["basware.binding"].create(values)
-        return {binding.res_id: binding for binding in created}
 
     def _basware_hold_back(self, outbound, waiting, bindings):
+        """Bind the records held back, as waiting (one statement)."""
         if not waiting:
             return
-        held = self.env["basware.binding"].union(
-            *(bindings[record.id] for record, *_rest in waiting)
-        )
         message = self.env._(
             "Waiting until Basware accepts what this record refers to (its vendor or order)."
         )
-        held.write(
-            {
-                "sync_state": binding_model.SYNC_WAITING,
-                "sync_message": message,
-                "sync_date": fields.Datetime.now(),
-            }
+        codes = self._basware_external_codes(waiting, bindings)
+        self.env["basware.binding"]._save_waiting(
+            self,
+            outbound.entity,
+            [(item.record, code) for item, code in zip(waiting, codes, strict=True)],
+            message,
         )
 
     def _basware_queue(self, outbound, ready, bindings):
         """One exchange per write; the bindings remember the payload hash and the exchange."""
-        carried = [bindings[record.id] for record, *_rest in ready]
-        exchanges = self.env["basware.exchange"]._enqueue_post(
-            self,
-            outbound.kind,
-            outbound.endpoint,
-            [payload for _record, payload, _digest in ready],
-            bindings=carried,
+        chunks = chunk_records(
+            [item.payload for item in ready],
+            bulk_limit(outbound.endpoint),
+            encoded=[item.encoded for item in ready],
         )
-        self.env["basware.binding"]._mark_sent(
+        exchanges = self.env["basware.exchange"]._enqueue_chunks(
+            self, outbound.kind, outbound.endpoint, chunks
+        )
+        carriers = [
+            exchange.id
+            for exchange, (chunk, _body) in zip(exchanges, chunks, strict=True)
+            for _payload in chunk
+        ]
+        codes = self._basware_external_codes(ready, bindings)
+        self.env["basware.binding"]._save_sent(
+            self,
+            outbound.entity,
             [
-                (bindings[record.id].id, digest, str(payload.get(outbound.code_key) or ""))
-                for record, payload, digest in ready
-            ]
+                (
+                    item.record,
+                    code,
+                    str(item.payload.get(outbound.code_key) or ""),
+                    item.digest,
+                    carrier,
+                )
+                for item, code, carrier in zip(ready, codes, carriers, strict=True)
+            ],
         )
         return exchanges
 

@@ -248,13 +248,16 @@ class PurchaseOrderLine(models.Model):
         Each analytic account goes to the coding field of its plan's mapping (or its root
         plan's); accounts of unmapped plans and deleted accounts are left out.
         """
+        distribution = self.analytic_distribution
+        if not distribution:
+            return []
         fields_by_plan = {
             mapping.plan_id: mapping.coding_field for mapping in backend.analytic_mapping_ids
         }
         # Existing accounts only, computed for the whole batch of lines at once.
         accounts = {account.id: account for account in self.distribution_analytic_account_ids}
         entries = []
-        for key, percent in (self.analytic_distribution or {}).items():
+        for key, percent in distribution.items():
             codes = {}
             for account_id in key.split(","):
                 account = accounts.get(int(account_id))

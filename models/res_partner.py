@@ -117,7 +117,11 @@ class ResPartner(models.Model):
                 "addressLine2": street2,
                 "postalZone": fit(self.zip, ADDRESS_PART_MAX),
                 "cityName": fit(self.city, ADDRESS_PART_MAX),
-                "countrySubEntity": fit(in_base_lang(self.state_id).name, ADDRESS_PART_MAX),
+                "countrySubEntity": (
+                    fit(in_base_lang(self.state_id).name, ADDRESS_PART_MAX)
+                    if self.state_id
+                    else None
+                ),
                 "countryId": self.country_id.code or None,
                 "additionalAddressFields": street2
                 and [{"key": ADDITIONAL_STREET, "value": street2}],

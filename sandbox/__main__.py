@@ -37,6 +37,20 @@ FAULT_OPTIONS = {
     "seed": ("SANDBOX_SEED", int),
 }
 SETTING_NAMES = {"short_token_lifetime": "token_lifetime"}
+# What each fault option does, with its unit and range.
+FAULT_HELP = {
+    "rate_429": "share of API calls answered 429 Too Many Requests, 0.0 to 1.0",
+    "retry_after": "seconds the 429 answers ask to wait (Retry-After), >= 0",
+    "retry_after_format": "how Retry-After is written: seconds or an HTTP date",
+    "rate_5xx": "share of API calls answered with a server error, 0.0 to 1.0",
+    "status_5xx": "the server error status, 500 to 599 (default 503)",
+    "latency": "seconds added before every answer, >= 0",
+    "drop_rate": "share of API calls whose connection is closed without an answer, 0.0 to 1.0",
+    "short_token_lifetime": "lifetime of new access tokens in seconds, >= 1",
+    "processing_delay": "seconds before a write's requestStatus is no longer pending, >= 0",
+    "seed": "seed of the random shares, so a run repeats (integer)",
+}
+DEFAULT_RECEIVED_LIMIT = 20
 FAULT_CHOICES = {"retry_after_format": RETRY_AFTER_FORMATS}
 TRUE_VALUES = ("1", "true", "yes", "on")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -47,7 +61,10 @@ def _env(name, default=None):
 
 
 def _add_fault_options(parser):
-    group = parser.add_argument_group("faults (also from SANDBOX_* environment variables)")
+    group = parser.add_argument_group(
+        "faults (also from SANDBOX_* environment variables); shares apply to API calls, "
+        "never to the token endpoint"
+    )
     for name, (env, kind) in FAULT_OPTIONS.items():
         group.add_argument(
             "--" + name.replace("_", "-"),
@@ -55,7 +72,7 @@ def _add_fault_options(parser):
             type=kind,
             choices=FAULT_CHOICES.get(name),
             default=None,
-            help=f"env {env}",
+            help=f"{FAULT_HELP[name]} (env {env})",
         )
     group.add_argument(
         "--duplicate-webhooks",
@@ -157,11 +174,22 @@ def _parser():
     )
 
     received = commands.add_parser(
-        "received", help="print what the sandbox received", parents=[shared]
+        "received",
+        help="summarize what the sandbox received (--all for the records)",
+        parents=[shared],
     )
     received.add_argument(
         "entity",
         help="vendors, accounts, lists/ACC_LIST_1, matchingOrderLines, accountingDocuments, ...",
+    )
+    received.add_argument(
+        "--all", action="store_true", help="print the records themselves, up to --limit"
+    )
+    received.add_argument(
+        "--limit",
+        type=int,
+        default=DEFAULT_RECEIVED_LIMIT,
+        help=f"at most this many records (default {DEFAULT_RECEIVED_LIMIT}; 0 for all)",
     )
 
     faults = commands.add_parser(
@@ -274,12 +302,48 @@ def run_command(args):
         return result
     if args.command == "received":
         result = _operator(args, "GET", f"/received/{args.entity}")
-        return result if result is not None else _local(args).received(args.entity)
+        records = result if result is not None else _local(args).received(args.entity)
+        return _received_view(args, records)
     body = {"clear": args.clear, **_fault_settings(args)}
     result = _operator(args, "POST", "/faults", body)
     if result is None:
         sys.exit("sandbox: no sandbox is running on port %d" % args.port)
     return result
+
+
+def _received_view(args, records):
+    """A count and the last records' key fields; with --all, the records themselves."""
+    shown = records[-args.limit :] if args.limit > 0 else records
+    if args.all:
+        return shown
+    return {
+        "entity": args.entity,
+        "count": len(records),
+        "last": [_summary(record) for record in shown],
+        "hint": "--all prints the records themselves",
+    }
+
+
+# Fields that tell a record apart, in the order they are looked for.
+SUMMARY_KEYS = (
+    "invoiceId",
+    "externalCode",
+    "vendorCode",
+    "accountCode",
+    "code",
+    "orderNumber",
+    "lineNumber",
+    "invoiceNumber",
+    "companyCode",
+    "processingStatus",
+    "success",
+    "voucherNumber1",
+    "name",
+)
+
+
+def _summary(record):
+    return {key: record[key] for key in SUMMARY_KEYS if key in record}
 
 
 def main(argv=None):

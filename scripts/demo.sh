@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# `make demo`: the local Basware sandbox plus Odoo on 127.0.0.1:8069 with the addon,
-# demo data and a backend pointed at the sandbox. Ctrl-C stops both.
+# `make demo`: the whole loop on the embedded Basware sandbox. Starts a demo-owned
+# sandbox and Odoo on 127.0.0.1:8069, seeds a small distribution company, exports it
+# to Basware, has the sandbox approve invoices and ring Odoo's webhook, and prints what
+# came back. Odoo and the sandbox then keep running for a look around; Ctrl-C stops both.
+#
+# Each run starts afresh: a new copy of the demo database and an empty sandbox state.
+# DEMO_KEEP=1 continues with the existing demo database and sandbox state instead, and
+# skips the loop.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 source "$ADDON_DIR/scripts/db.sh"
 
-DEMO_DB=${DEMO_DB:-bw_demo}
+DEMO_DB=${DEMO_DB:-${DB_PREFIX}_demo}
 ODOO_PORT=${ODOO_PORT:-8069}
 export SANDBOX_PORT=${SANDBOX_PORT:-8900}
 export SANDBOX_CLIENT_ID=${SANDBOX_CLIENT_ID:-sandbox}
 export SANDBOX_CLIENT_SECRET=${SANDBOX_CLIENT_SECRET:-sandbox}
-export SANDBOX_DB=${SANDBOX_DB:-$BUILD_DIR/sandbox.sqlite3}
-DEMO_BACKEND=basware_connector.basware_backend_demo_sandbox
+# The demo's own sandbox state: never the one of `make sandbox` or of the tests.
+export SANDBOX_DB=${DEMO_SANDBOX_DB:-$BUILD_DIR/demo-sandbox.sqlite3}
+ODOO_URL="http://127.0.0.1:$ODOO_PORT"
+SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT"
 
 bash "$ADDON_DIR/scripts/setup.sh"
 ensure_postgres
@@ -28,76 +36,83 @@ export BASWARE_ENCRYPTION_KEY
 
 odoo_args=(--addons-path="$(addons_path)" --data-dir="$BUILD_DIR/data" -d "$DEMO_DB" --db-filter="^$DEMO_DB\$")
 
-# Built under a temporary name and renamed when done: an interrupted first run
-# never leaves a half-installed demo database behind. Kept across runs (with what was
-# tried in it), the addon in it is updated when its files changed since.
-stamp="$BUILD_DIR/$DEMO_DB.addon-hash"
-hash=$(addon_hash)
-if ! db_exists "$DEMO_DB"; then
-    ensure_installed_db "$DEMO_DB" "--with-demo"
-elif [ "$(cat "$stamp" 2>/dev/null)" != "$hash" ]; then
-    say "updating $ADDON_NAME in $DEMO_DB"
-    $ODOO_BIN "${odoo_args[@]}" -u "$ADDON_NAME" --stop-after-init --no-http --log-level=warn \
-        || die "could not update $ADDON_NAME in $DEMO_DB (start afresh with: dropdb $DEMO_DB)"
+run_loop=1
+if [ -n "${DEMO_KEEP:-}" ] && db_exists "$DEMO_DB"; then
+    say "continuing with the existing demo database $DEMO_DB and its sandbox state (DEMO_KEEP is set)"
+    run_loop=""
+    if [ "$(cat "$BUILD_DIR/$DEMO_DB.addon-hash" 2>/dev/null)" != "$(addon_hash)" ]; then
+        say "updating $ADDON_NAME in $DEMO_DB"
+        $ODOO_BIN "${odoo_args[@]}" -u "$ADDON_NAME" --stop-after-init --no-http --log-level=warn \
+            || die "could not update $ADDON_NAME in $DEMO_DB (start afresh without DEMO_KEEP)"
+    fi
+else
+    if db_exists "$DEMO_DB"; then
+        say "resetting the demo: a fresh $DEMO_DB and an empty sandbox (DEMO_KEEP=1 continues with them instead)"
+    else
+        say "creating the demo database $DEMO_DB"
+    fi
+    # The same installed template as the tests: copying it takes seconds.
+    lock_databases
+    template="${DB_PREFIX}_demo_tmpl_$(addon_hash)"
+    ensure_installed_db "$template" "--with-demo"
+    drop_db "$DEMO_DB" || die "could not drop $DEMO_DB: is a demo still running? Stop it first."
+    $ODOO_BIN db $(odoo_db_args) duplicate "$template" "$DEMO_DB" >/dev/null 2>&1 \
+        || die "could not copy $template to $DEMO_DB"
+    flock -u 9
+    rm -f "$SANDBOX_DB"
 fi
-echo "$hash" >"$stamp"
-
-say "pointing the demo backend at the sandbox on port $SANDBOX_PORT"
-# Values reach the snippet through the environment, never pasted into Python source.
-BW_DEMO_BACKEND=$DEMO_BACKEND BW_DEMO_URL="http://127.0.0.1:$SANDBOX_PORT" \
-    $ODOO_BIN shell "${odoo_args[@]}" --no-http --log-level=warn >/dev/null <<'PY' \
-    || die "could not configure the demo backend"
-import os
-url = os.environ["BW_DEMO_URL"]
-env.ref(os.environ["BW_DEMO_BACKEND"]).write({
-    "active": True, "api_url": url, "token_url": url + "/v1/tokens",
-    "client_id": os.environ["SANDBOX_CLIENT_ID"],
-    "client_secret": os.environ["SANDBOX_CLIENT_SECRET"],
-})
-env.cr.commit()
-PY
+addon_hash >"$BUILD_DIR/$DEMO_DB.addon-hash"
 
 pids=()
 stop() {
-    local rc=${1:-$?}
     trap - INT TERM EXIT
-    say "stopping"
-    kill "${pids[@]}" 2>/dev/null || true
+    say "stopping Odoo and the sandbox"
+    # Children run in sessions of their own: Ctrl-C reaches only this script, and each
+    # server gets exactly one signal, so Odoo shuts down gracefully, not "forced".
+    kill -TERM "${pids[@]}" 2>/dev/null || true
     wait "${pids[@]}" 2>/dev/null || true
-    exit "$rc"
+    say "stopped"
+    exit "${1:-0}"
 }
-trap 'stop 130' INT
-trap 'stop 143' TERM
-trap stop EXIT
+trap 'stop 0' INT TERM
+trap 'stop $?' EXIT
 
-(cd "$ADDON_DIR" && exec "$VENV/bin/python" -m sandbox serve) &
+mkdir -p "$BUILD_DIR"
+(cd "$ADDON_DIR" && exec setsid "$VENV/bin/python" -m sandbox serve >"$BUILD_DIR/demo-sandbox.log" 2>&1) &
 pids+=($!)
-$ODOO_BIN "${odoo_args[@]}" --http-interface=127.0.0.1 --http-port="$ODOO_PORT" --log-level=warn &
+setsid $ODOO_BIN "${odoo_args[@]}" --http-interface=127.0.0.1 --http-port="$ODOO_PORT" \
+    --log-level="${DEMO_LOG_LEVEL:-warn}" --logfile="$BUILD_DIR/demo-odoo.log" &
 pids+=($!)
 
-# Announce only a server that answers; fail fast when either process dies.
-wait_for_odoo() {
-    local pid deadline=$((SECONDS + ${ODOO_START_TIMEOUT:-60}))
+# Go on only with servers that answer; fail fast when either process dies.
+wait_for() {
+    local url=$1 pid deadline=$((SECONDS + ${DEMO_START_TIMEOUT:-90}))
     while [ "$SECONDS" -lt "$deadline" ]; do
-        curl -fsS -m 5 -o /dev/null "http://127.0.0.1:$ODOO_PORT/web/login" 2>/dev/null && return 0
+        curl -fsS -m 5 -o /dev/null "$url" 2>/dev/null && return 0
         for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || return 1; done
         sleep 1
     done
     return 1
 }
-if ! wait_for_odoo; then
-    printf 'error: %s\n' "Odoo did not answer http://127.0.0.1:$ODOO_PORT/web/login (or the sandbox stopped): see the output above" >&2
-    stop 1
+wait_for "$SANDBOX_URL/_sandbox" || { tail -20 "$BUILD_DIR/demo-sandbox.log" >&2; die "the sandbox did not start (log above)"; }
+wait_for "$ODOO_URL/web/login" || { tail -20 "$BUILD_DIR/demo-odoo.log" >&2; die "Odoo did not answer $ODOO_URL (log above)"; }
+say "Odoo at $ODOO_URL, Basware sandbox at $SANDBOX_URL"
+
+if [ -n "$run_loop" ]; then
+    BW_DEMO_SANDBOX_URL=$SANDBOX_URL BW_DEMO_ODOO_URL=$ODOO_URL \
+        $ODOO_BIN shell "${odoo_args[@]}" --no-http --log-level=warn <"$ADDON_DIR/scripts/demo_loop.py" \
+        || die "the demo loop failed (Odoo's log: $BUILD_DIR/demo-odoo.log)"
 fi
 cat <<MSG
 
-  Odoo:    http://127.0.0.1:$ODOO_PORT   (login admin / password admin)
-  Backend: Invoicing > Configuration > Basware > Backends > "Basware Sandbox" > Test connection
-  Sandbox: http://127.0.0.1:$SANDBOX_PORT (client id $SANDBOX_CLIENT_ID)
+  Odoo:      $ODOO_URL   (login admin / password admin)
+  Dashboard: Invoicing > Configuration > Basware > Dashboard
+  Sandbox:   $SANDBOX_URL (client id $SANDBOX_CLIENT_ID; python -m sandbox --help)
+  Logs:      $BUILD_DIR/demo-odoo.log, $BUILD_DIR/demo-sandbox.log
   Ctrl-C stops both.
 
 MSG
 # Either server stopping on its own ends the demo (the EXIT trap stops the other).
 wait -n "${pids[@]}" || true
-say "a server stopped unexpectedly"
+say "a server stopped unexpectedly (logs in $BUILD_DIR)"
 stop 1

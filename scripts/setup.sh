@@ -6,9 +6,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # python3-venv: Debian's python3 has no ensurepip without it; python3-dev: headers
-# for requirements built from source.
+# for requirements built from source; chromium: the headless browser of the tour test.
 SYSTEM_PACKAGES=(python3-venv python3-dev libldap2-dev libsasl2-dev libpq-dev postgresql-client
-    build-essential git curl)
+    build-essential git curl chromium)
 
 ensure_system_packages() {
     command -v dpkg-query >/dev/null || return 0

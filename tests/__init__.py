@@ -22,6 +22,7 @@ from . import test_spine_commit
 from . import test_spine_hardening
 from . import test_sync_outbound
 from . import test_sync_json2
+from . import test_dashboard
 from . import test_invoice_mapping
 from . import test_inbound_flow
 from . import test_inbound_exactly_once
@@ -29,5 +30,8 @@ from . import test_inbound_payments
 from . import test_inbound_json2
 from . import test_inbound_end_to_end
 from . import test_webhook
+from . import test_code_mapping
+from . import test_tour
+from . import test_outbound_bulk
 from . import test_cron_budget
 from . import test_token_store

@@ -1,11 +1,13 @@
+import json
 import os
 import uuid
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from unittest.mock import patch
 
 from cryptography.fernet import Fernet
 
-from odoo.tests import TransactionCase, new_test_user
+from odoo.tests import HttpCase, TransactionCase, new_test_user
 from odoo.tools import SQL, config
 
 from ..models import basware_crypto
@@ -191,3 +193,55 @@ def start_key_and_sandbox(test_class):
     sandbox.start()
     test_class.addClassCleanup(sandbox.stop)
     return sandbox
+
+
+class Json2Case(HttpCase):
+    """A sandbox backend, and API keys of a Basware manager and a Basware user, for calls
+    over Odoo's JSON-2 API (/json/2/<model>/<method>) as an integrator makes them."""
+
+    backend_name = "JSON-2"
+    company_code = "C100"
+    key_lifetime = timedelta(hours=1)
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sandbox = start_key_and_sandbox(cls)
+        cls.backend = cls.env["basware.backend"].create(
+            {
+                "name": cls.backend_name,
+                "environment": "test",
+                "api_url": cls.sandbox.url,
+                "token_url": cls.sandbox.token_url,
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+                "basware_company_code": cls.company_code,
+            }
+        )
+        prefix = cls.backend_name.lower().replace(" ", "_").replace("-", "")
+        cls.manager_key = cls._api_key(
+            f"bw_{prefix}_manager", "basware_connector.group_basware_manager"
+        )
+        cls.user_key = cls._api_key(f"bw_{prefix}_user", "basware_connector.group_basware_user")
+
+    @classmethod
+    def _api_key(cls, login, group):
+        user = new_test_user(cls.env, login=login, groups=group)
+        return (
+            cls.env["res.users.apikeys"]
+            .with_user(user)
+            ._generate(
+                scope="rpc", name="integration", expiration_date=datetime.now() + cls.key_lifetime
+            )
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.sandbox.reset()
+
+    def call_json2(self, key, model, method, ids):
+        return self.url_open(
+            f"/json/2/{model}/{method}",
+            data=json.dumps({"ids": ids}),
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        )

@@ -14,12 +14,29 @@ class TestConnection(BaswareSandboxCase):
     """The "Test connection" button against the local sandbox, over real HTTP."""
 
     def _assert_test_fails(self, *expected_fragments):
+        """The test ran and failed: a sticky notification, and the outcome on the backend."""
+        params = self.backend.action_test_connection()["params"]
+        self.assertEqual(
+            (params["title"], params["type"], params["sticky"]),
+            ("Connection test failed", "danger", True),
+        )
+        message = params["message"]
+        for fragment in (*expected_fragments, f"client ID {CLIENT_ID}"):
+            self.assertIn(fragment, message)
+        self.assertNotIn(CLIENT_SECRET, message)
+        self.assertFalse(self.backend.last_connection_test_ok)
+        self.assertEqual(self.backend.last_connection_test_message, message)
+        self.assertTrue(self.backend.last_connection_test_date)
+        return message
+
+    def _assert_test_refused(self, *expected_fragments):
+        """The backend may not connect at all: an error, and no test recorded."""
         with self.assertRaises(UserError) as caught:
             self.backend.action_test_connection()
         message = str(caught.exception)
         for fragment in expected_fragments:
             self.assertIn(fragment, message)
-        self.assertNotIn(CLIENT_SECRET, message)
+        self.assertFalse(self.backend.last_connection_test_date)
         return message
 
     def _token_calls(self):
@@ -31,6 +48,8 @@ class TestConnection(BaswareSandboxCase):
         params = action["params"]
         self.assertEqual((params["type"], params["sticky"]), ("success", False))
         self.assertIn("SANDBOX-TEST", params["message"])
+        self.assertTrue(self.backend.last_connection_test_ok)
+        self.assertEqual(self.backend.last_connection_test_message, params["message"])
         token = self.backend._get_token_store().load()
         self.assertEqual(token["claims"]["bwcid"], "SANDBOX-TEST")
         self.assertNotIn(token["access_token"], self.raw_backend_row(self.backend))
@@ -77,7 +96,7 @@ class TestConnection(BaswareSandboxCase):
 
     def test_archived_backend_is_not_tested(self):
         self.backend.action_archive()
-        self._assert_test_fails("archived", "Unarchive")
+        self._assert_test_refused("archived", "Unarchive")
         self.assertFalse(self.sandbox.requests, "nothing reaches Basware")
 
 
@@ -108,9 +127,9 @@ class TestConnectionWhileAnotherWorkerRenews(TransactionCase):
                 SQL("SELECT id FROM basware_backend WHERE id = %s FOR UPDATE", backend_id)
             )
             env = self.env(cr=cr, context={"basware_token_lock_timeout_ms": 100})
-            with self.assertRaises(UserError) as caught:
-                env["basware.backend"].browse(backend_id).action_test_connection()
-        self.assertEqual(str(caught.exception), LOCK_TIMEOUT_MESSAGE)
+            params = env["basware.backend"].browse(backend_id).action_test_connection()["params"]
+        self.assertEqual(params["title"], "Connection test failed")
+        self.assertEqual(params["message"], f"{LOCK_TIMEOUT_MESSAGE} (client ID {CLIENT_ID})")
 
     def _drop_committed_backend(self, backend_id):
         with self.env.registry.cursor() as cr:

@@ -12,7 +12,7 @@ from odoo.tools import mute_logger
 
 from ..models.basware_exchange import (
     DEFAULT_RETENTION_DAYS,
-    MIN_TIME_LEFT,
+    NO_TIME_LEFT,
     RETENTION_PARAM,
     redact,
 )
@@ -184,9 +184,16 @@ class TestExchangeSpine(SpineCase):
     def test_no_exchange_starts_past_the_time_budget(self):
         exchange = self._poll()
         self.assertEqual(exchange._process(deadline=time.monotonic() - 1), 0)
-        self.Exchange._process_backend_queue(self.backend, time_left=MIN_TIME_LEFT - 1)
+        self.Exchange._process_backend_queue(self.backend, time_left=NO_TIME_LEFT)
         self.assertEqual(exchange.state, "pending")
         self.assertEqual(exchange.attempt_count, 0)
+
+    def test_the_scheduler_runs_due_exchanges_within_its_budget(self):
+        """Run by Odoo's own cron runner, with its soft budget of a few seconds per run."""
+        exchanges = self._poll() | self._poll()
+        self.env.ref("basware_connector.ir_cron_basware_exchange_process").method_direct_trigger()
+        exchanges.invalidate_recordset()
+        self.assertEqual(set(exchanges.mapped("state")), {"done"})
 
     @mute_logger(SPINE_LOGGER)
     def test_unexpected_handler_error_does_not_stall_the_queue(self):

@@ -1,66 +1,30 @@
 """Import documents and Replay are callable by an integrator over Odoo's JSON-2 API with an
 API key of a Basware manager; a Basware user's key is refused."""
 
-import json
-from datetime import datetime, timedelta
-
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from ..basware import constants as bw
 from ..models import basware_exchange as spine
-from .common import CLIENT_ID, CLIENT_SECRET, start_key_and_sandbox
+from .common import Json2Case
 from .inbound_common import COMPANY_CODE, approve, basware_document, create_booking_records
 
-API_KEY_LIFETIME = timedelta(hours=1)
 FORBIDDEN = 403
 SPINE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
 
 
 @tagged("post_install", "-at_install")
-class TestInboundOverJson2(HttpCase):
+class TestInboundOverJson2(Json2Case):
+    backend_name = "JSON-2 inbound"
+    company_code = COMPANY_CODE
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sandbox = start_key_and_sandbox(cls)
-        cls.backend = cls.env["basware.backend"].create(
-            {
-                "name": "JSON-2 inbound",
-                "environment": "test",
-                "api_url": cls.sandbox.url,
-                "token_url": cls.sandbox.token_url,
-                "client_id": CLIENT_ID,
-                "client_secret": CLIENT_SECRET,
-                "basware_company_code": COMPANY_CODE,
-            }
-        )
         create_booking_records(cls.env)
-        cls.manager_key = cls._api_key(
-            "bw_inbound_json2_manager", "basware_connector.group_basware_manager"
-        )
-        cls.user_key = cls._api_key("bw_inbound_json2_user", "basware_connector.group_basware_user")
-
-    @classmethod
-    def _api_key(cls, login, group):
-        user = new_test_user(cls.env, login=login, groups=group)
-        return (
-            cls.env["res.users.apikeys"]
-            .with_user(user)
-            ._generate(
-                scope="rpc", name="integration", expiration_date=datetime.now() + API_KEY_LIFETIME
-            )
-        )
-
-    def setUp(self):
-        super().setUp()
-        self.sandbox.reset()
 
     def _call(self, key, model, method, ids):
-        return self.url_open(
-            f"/json/2/{model}/{method}",
-            data=json.dumps({"ids": ids}),
-            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-        )
+        return self.call_json2(key, model, method, ids)
 
     def _import(self, key):
         return self._call(key, "basware.backend", "action_import_documents", self.backend.ids)

@@ -1,5 +1,6 @@
 """The sandbox command line, run as `python -m sandbox` from the addon root."""
 
+import json
 import os
 import re
 import selectors
@@ -53,6 +54,11 @@ class TestSandboxCommandLine(BaseCase):
         result = self.run_cli("serve", "--help")
         self.assertIn("--retry-after-format {seconds,date}", result.stdout)
         self.assertIn("--prebook", self.run_cli("approve", "--help").stdout)
+        # fault options say what they do, with their unit and range
+        faults_help = " ".join(self.run_cli("faults", "--help").stdout.split())
+        self.assertIn("share of API calls answered 429 Too Many Requests, 0.0 to 1.0", faults_help)
+        self.assertIn("seconds added before every answer", faults_help)
+        self.assertIn("500 to 599", faults_help)
         # A broken environment value does not break --help, only the run that uses it.
         broken = sandbox_env(SANDBOX_PORT="not-a-port")
         self.assertEqual(self.run_cli("serve", "--help", env=broken).returncode, 0)
@@ -119,3 +125,20 @@ class TestSandboxCommandLine(BaseCase):
         self.assertEqual(result.returncode, 1)
         self.assertIn("cannot listen", result.stderr)
         self.assertNotIn("Traceback", result.stderr)
+
+    def test_received_summarizes_by_default(self):
+        proc, url = self.start_serve()
+        port = url.rsplit(":", 1)[1]
+        self.assertEqual(self.run_cli("approve", "--count", "3", "--port", port).returncode, 0)
+        result = self.run_cli("received", "accountingDocuments", "--port", port, "--limit", "2")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        summary = json.loads(result.stdout)
+        self.assertEqual(summary["count"], 3)
+        self.assertEqual(len(summary["last"]), 2)
+        self.assertEqual(set(summary["last"][0]) & {"codingRows", "attachments"}, set())
+        self.assertIn("invoiceId", summary["last"][0])
+        result = self.run_cli("received", "accountingDocuments", "--port", port, "--all")
+        records = json.loads(result.stdout)
+        self.assertEqual(len(records), 3)
+        self.assertIn("codingRows", records[0])
+        proc.send_signal(signal.SIGTERM)
