@@ -242,7 +242,8 @@ class InvoiceMapping:
 
     def in_company(self, records):
         """The records usable in the backend's company (its own, shared or a parent's)."""
-        return records.filtered_domain(records._check_company_domain(self.company))
+        usable = records.filtered_domain(records._check_company_domain(self.company))
+        return usable.with_prefetch(records._prefetch_ids)
 
     def document_codes(self):
         """Every code of the document a binding may hold."""
@@ -334,7 +335,12 @@ class InvoiceMapping:
                         record.id == rid and record._basware_code(self.backend) == code
                     )
                 )
-        return {code: records for code, records in result.items() if records}
+        # Read together: pick() looks at each code's records apart.
+        return {
+            code: found.with_prefetch(records._prefetch_ids)
+            for code, found in result.items()
+            if found
+        }
 
     def resolve(self, entity, codes, fallback, kind=None):
         """{code: record} of ``codes``: the backend's code mappings of ``kind`` first (a
@@ -781,31 +787,39 @@ class InvoiceMapping:
 
     def follow_basware_taxes(self, bill):
         """Where Odoo's tax differs from Basware's by no more than the tolerance, Odoo's
-        tax line takes Basware's amount (as Odoo's own e-invoice imports do)."""
+        tax line takes Basware's amount (as Odoo's own e-invoice imports do). The bill is
+        opened for edits only when a tax line changes: that re-syncs all its lines."""
+        adjustments = self.tax_adjustments(bill)
+        if not adjustments:
+            return
+        with bill._get_edi_creation():
+            for tax_line, amount in adjustments:
+                tax_line.amount_currency += amount
+
+    def tax_adjustments(self, bill):
+        """[(tax line, amount to add)] that give Odoo's taxes Basware's amounts, where they
+        differ by rounding only."""
         currency = bill.currency_id
         tolerance = self.backend.invoice_total_tolerance
         sign = -1 if bill.is_inbound(include_receipts=True) else 1
-        with bill._get_edi_creation() as edited:
-            for taxes, expected in self.basware_tax_amounts().items():
-                if expected is None:
-                    continue
-                flat = taxes.flatten_taxes_hierarchy()
-                tax_lines = edited.line_ids.filtered(
-                    lambda line, flat=flat: line.tax_line_id in flat
-                )
-                if not tax_lines:
-                    continue
-                odoo_amount = currency.round(sign * sum(tax_lines.mapped("amount_currency")))
-                difference = currency.round(expected - odoo_amount)
-                if currency.is_zero(difference):
-                    continue
-                if (
-                    float_compare(
-                        abs(difference), tolerance, precision_digits=currency.decimal_places
-                    )
-                    <= 0
-                ):
-                    tax_lines[0].amount_currency += sign * difference
+        adjustments = []
+        for taxes, expected in self.basware_tax_amounts().items():
+            if expected is None:
+                continue
+            flat = taxes.flatten_taxes_hierarchy()
+            tax_lines = bill.line_ids.filtered(lambda line, flat=flat: line.tax_line_id in flat)
+            if not tax_lines:
+                continue
+            odoo_amount = currency.round(sign * sum(tax_lines.mapped("amount_currency")))
+            difference = currency.round(expected - odoo_amount)
+            if currency.is_zero(difference):
+                continue
+            if (
+                float_compare(abs(difference), tolerance, precision_digits=currency.decimal_places)
+                <= 0
+            ):
+                adjustments.append((tax_lines[0], sign * difference))
+        return adjustments
 
     def check_total(self, bill):
         expected = abs(self.gross_total())
