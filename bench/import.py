@@ -26,6 +26,7 @@ Target: p50 at most 5 s.
 
 import cProfile
 import io
+import os
 import pstats
 import statistics
 import time
@@ -263,12 +264,14 @@ def create_floor(env, values_list):
 # === THE IMPORT === #
 
 
-def run_import(env, backend):
-    """The crons' work once the poll interval has passed: the import cron (pull,
-    acknowledge, import, answer), then the exchange cron (phase two) until nothing is due."""
+def make_pull_due(env, backend):
+    """As when the poll interval has passed: the import cron pulls."""
     backend.with_env(env).last_sync_date = False
     env.cr.commit()
-    env["basware.backend"]._cron_import_documents()
+
+
+def run_phase_two(env):
+    """The exchange cron, until nothing is due (the answers' phase-two polls)."""
     exchanges = env["basware.exchange"]
     for _round in range(PHASE_TWO_ROUNDS):
         exchanges._cron_process_due()
@@ -276,12 +279,25 @@ def run_import(env, backend):
             return
 
 
-def measure_import(env, backend, profile):
+def run_import(env, backend):
+    """The crons' work: the import cron (pull, acknowledge, import, answer), then the
+    exchange cron (phase two)."""
+    make_pull_due(env, backend)
+    env["basware.backend"]._cron_import_documents()
+    run_phase_two(env)
+
+
+def measure_import(env, backend, others, profile):
+    """The import as the crons run it, measured whole and per cron; returns the meters."""
     profiler = cProfile.Profile() if profile else None
-    with Meter(env, "import") as meter:
+    make_pull_due(env, backend)
+    with Meter(env, "import, whole path", others) as whole:
         if profiler:
             profiler.enable()
-        run_import(env, backend)
+        with Meter(env, "  import cron (pull, book, answer)", others) as import_cron:
+            env["basware.backend"]._cron_import_documents()
+        with Meter(env, "  exchange cron (phase two)", others) as exchange_cron:
+            run_phase_two(env)
         if profiler:
             profiler.disable()
     if profiler:
@@ -289,7 +305,7 @@ def measure_import(env, backend, profile):
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(PROFILE_LINES)
             say(out.getvalue())
-    return meter
+    return [whole, import_cron, exchange_cron]
 
 
 def check_import(env, backend, operator, documents):
@@ -315,27 +331,40 @@ def check_import(env, backend, operator, documents):
     )
 
 
-def report_rates(documents, import_meter, floor_meter):
-    say(f"{'':<34} {'seconds':>8} {'docs/s':>8} {'queries':>8} {'q/doc':>7}")
-    for label, meter in (
-        ("import (whole path)", import_meter),
-        ("raw ORM floor (create + post)", floor_meter),
-    ):
+def report_rates(documents, import_meters, floor_meter):
+    say(
+        f"{'':<36} {'seconds':>8} {'docs/s':>7} {'queries':>8} {'q/doc':>6}  "
+        "CPU seconds (Odoo, PostgreSQL, sandbox)"
+    )
+    for meter in [*import_meters, floor_meter]:
+        cpu = [
+            meter.cpu,
+            *(meter.others_cpu.get(label, 0.0) for label in ("PostgreSQL", "sandbox")),
+        ]
         say(
-            f"{label:<34} {meter.seconds:>8.2f} {documents / meter.seconds:>8.1f} "
-            f"{meter.queries:>8} {meter.queries / documents:>7.1f}"
+            f"{meter.label:<36} {meter.seconds:>8.2f} {documents / meter.seconds:>7.1f} "
+            f"{meter.queries:>8} {meter.queries / documents:>6.1f}  "
+            + " ".join(f"{seconds:>6.1f}" for seconds in cpu)
         )
-    ratio = import_meter.seconds / floor_meter.seconds
+    whole = import_meters[0]
+    ratio = whole.seconds / floor_meter.seconds
     verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
     say(
         f"ratio import / floor: {ratio:.2f} in time, "
-        f"{import_meter.queries / floor_meter.queries:.2f} in queries "
+        f"{whole.queries / floor_meter.queries:.2f} in queries "
         f"(target <= {TARGET_RATIO}: {verdict})"
     )
 
 
-def measure_throughput(env, backend, operator, books, args):
+def processes(env, server):
+    """The processes besides Odoo's that the import keeps busy: {label: pid}."""
+    env.cr.execute("SELECT pg_backend_pid()")
+    return {"PostgreSQL": env.cr.fetchone()[0], "sandbox": server.pid}
+
+
+def measure_throughput(env, backend, server, books, args):
     plain = env(context={})
+    operator = server.operator
     warm_up = range(args.documents, args.documents + WARM_UP)
     say(f"warm-up: {WARM_UP} invoices imported and created by the floor (not measured)")
     warm_documents = approve_all(operator, books, warm_up, args.rows)
@@ -346,11 +375,12 @@ def measure_throughput(env, backend, operator, books, args):
     documents = approve_all(operator, books, range(args.documents), args.rows)
     floor = [floor_values(plain, books, document) for document in documents]
     env.cr.commit()
-    import_meter = measure_import(plain, backend, args.profile)
+    others = processes(env, server)
+    import_meters = measure_import(plain, backend, others, args.profile)
     check_import(plain, backend, operator, documents)
-    with Meter(plain, "floor") as floor_meter:
+    with Meter(plain, "raw ORM floor (create + post)", others) as floor_meter:
         create_floor(plain, floor)
-    report_rates(args.documents, import_meter, floor_meter)
+    report_rates(args.documents, import_meters, floor_meter)
 
 
 # === LATENCY === #
@@ -458,6 +488,11 @@ def measure_latency(env, backend, operator, books, args):
     report_latency(samples)
 
 
+def machine():
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    return f"machine: {os.cpu_count()} cores, load average {load} (1, 5, 15 min)"
+
+
 def main(argv):
     args = parse_args(
         argv,
@@ -469,6 +504,7 @@ def main(argv):
         cron_threads=2,
         profile=0,
     )
+    say(machine())
     with odoo_env(args) as env, sandbox() as server:
         backend = make_backend(env, server)
         # One cron run imports and answers every invoice, as one would with a larger batch.
@@ -484,6 +520,8 @@ def main(argv):
         books = create_books(env, backend, args.vendors, orders)
         env.cr.commit()
         if args.documents:
-            measure_throughput(env, backend, server.operator, books, args)
+            measure_throughput(env, backend, server, books, args)
+            say(machine())
         if args.approvals:
             measure_latency(env, backend, server.operator, books, args)
+            say(machine())
