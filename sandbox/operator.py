@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from .constants import (
     STANDARD_MODE,
@@ -18,6 +19,7 @@ DEFAULT_COMPANY = "SANDBOX"
 DEFAULT_ACCOUNT = "4000"
 DEFAULT_CURRENCY = "EUR"
 PAYMENT_DAYS = 30
+CENT = Decimal("0.01")
 # Bytes served as the invoice image: a minimal one-page PDF.
 PDF_IMAGE = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
@@ -25,6 +27,12 @@ PDF_IMAGE = (
     b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
     b"trailer<</Root 1 0 R>>\n%%EOF\n"
 )
+
+
+def cents(amount):
+    """``amount`` rounded to the cent half up, as accounting rounds (Python's round() works
+    on the binary float: 1.575 would give 1.57)."""
+    return float(Decimal(repr(amount)).quantize(CENT, rounding=ROUND_HALF_UP))
 
 
 class OperatorCommands:
@@ -240,7 +248,7 @@ class OperatorCommands:
         }
 
     def _free_row(self, company, net, tax_percent, tax_code, account, cost_center, project):
-        tax = round(net * tax_percent / 100, 2)
+        tax = cents(net * tax_percent / 100)
         return {
             "externalCode": uuid.uuid4().hex,
             "rowIndex": 1,
@@ -252,9 +260,9 @@ class OperatorCommands:
             "projectCode": project,
             "taxCode": tax_code,
             "taxPercent": tax_percent,
-            "netTotal": round(net, 2),
+            "netTotal": cents(net),
             "taxSum": tax,
-            "grossTotal": round(net + tax, 2),
+            "grossTotal": cents(net + tax),
         }
 
     def _order_row(self, line, tax_percent, sign):
@@ -264,9 +272,9 @@ class OperatorCommands:
         net = line.get("netSum")
         if net is None:
             net = (line.get("netPrice") or 0) * line["quantity"]
-        net = round(net * quantity / line["quantity"] * sign, 2)
+        net = cents(net * quantity / line["quantity"] * sign)
         percent = line.get("taxPercent", tax_percent)
-        tax = round(net * (percent or 0) / 100, 2)
+        tax = cents(net * (percent or 0) / 100)
         receipts = line.get("goodsReceipts") or [{}]
         return {
             "externalCode": uuid.uuid4().hex,
@@ -277,7 +285,7 @@ class OperatorCommands:
             "taxPercent": percent,
             "netTotal": net,
             "taxSum": tax,
-            "grossTotal": round(net + tax, 2),
+            "grossTotal": cents(net + tax),
             "orderNumber": order["orderNumber"],
             "orderLineNumber": line["lineNumber"],
             "goodsReceiptNumber": receipts[-1].get("goodsReceiptNumber"),
@@ -317,12 +325,12 @@ class OperatorCommands:
         net = float(row["netTotal"])
         tax = row.get("taxSum")
         if tax is None:
-            tax = round(net * (row.get("taxPercent") or 0) / 100, 2)
+            tax = cents(net * (row.get("taxPercent") or 0) / 100)
         row.update(
             externalCode=row.get("externalCode") or uuid.uuid4().hex,
-            netTotal=round(net * sign, 2),
-            taxSum=round(tax * sign, 2),
-            grossTotal=round((net + tax) * sign, 2),
+            netTotal=cents(net * sign),
+            taxSum=cents(tax * sign),
+            grossTotal=cents((net + tax) * sign),
         )
         if row.get("matchedQuantity") is not None:
             row["matchedQuantity"] = row["matchedQuantity"] * sign
@@ -349,8 +357,8 @@ class OperatorCommands:
     ):
         for index, row in enumerate(rows, start=1):
             row["rowIndex"] = index
-        net = round(sum(r["netTotal"] for r in rows), 2)
-        tax = round(sum(r["taxSum"] for r in rows), 2)
+        net = cents(sum(r["netTotal"] for r in rows))
+        tax = cents(sum(r["taxSum"] for r in rows))
         issued = date.fromisoformat(invoice_date) if invoice_date else date.today()
         due = date.fromisoformat(due_date) if due_date else issued + timedelta(days=PAYMENT_DAYS)
         sequence = len(self.store.items(DOCUMENTS)) + 1
@@ -372,7 +380,7 @@ class OperatorCommands:
             "netSum": net,
             "taxSum1": tax,
             "taxPercent1": tax_percent,
-            "grossSum": round(net + tax, 2),
+            "grossSum": cents(net + tax),
             "description": description,
             "orderNumbers": sorted({r["orderNumber"] for r in rows if r.get("orderNumber")}),
             "codingRows": [{k: v for k, v in r.items() if v is not None} for r in rows],
