@@ -282,11 +282,41 @@ class BaswareBackend(models.Model):
         return OUTCOME_DUPLICATE
 
     def _basware_wake_import(self):
+        """Wake the import cron, once per burst of notifications."""
         cron = self.env.ref(IMPORT_CRON_XMLID, raise_if_not_found=False)
         if not cron:
             _logger.warning("%s is missing: the next poll imports the document", IMPORT_CRON_XMLID)
             return
+        if self._basware_import_already_woken(cron):
+            return
         cron.sudo()._trigger()
+
+    def _basware_import_already_woken(self, cron):
+        """Whether a due trigger of the import cron waits that no run has taken yet.
+
+        That trigger wakes the import for this notification too: its row stays share-locked
+        until this transaction commits, so the run that takes it (its DELETE waits on the
+        lock) begins its work after the commit, and its pull sees this notification. The
+        trigger a run is taking right now is locked: skipped, and this notification adds
+        its own trigger, which that run leaves for the next.
+        """
+        query = SQL(
+            """
+            SELECT 1 FROM ir_cron_trigger
+             WHERE cron_id = %s AND call_at <= %s
+             LIMIT 1
+               FOR KEY SHARE SKIP LOCKED
+            """,
+            cron.id,
+            fields.Datetime.now(),
+        )
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(query)
+                return bool(self.env.cr.fetchone())
+        except psycopg2.errors.SerializationFailure:
+            # A run took that trigger since this transaction began.
+            return False
 
     # === SUBSCRIPTION ACTIONS === #
 

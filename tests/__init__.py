@@ -30,6 +30,7 @@ from . import test_inbound_payments
 from . import test_inbound_json2
 from . import test_inbound_end_to_end
 from . import test_webhook
+from . import test_webhook_wake
 from . import test_code_mapping
 from . import test_tour
 from . import test_outbound_bulk
