@@ -298,7 +298,9 @@ class BaswareBackend(models.Model):
         until this transaction commits, so the run that takes it (its DELETE waits on the
         lock) begins its work after the commit, and its pull sees this notification. The
         trigger a run is taking right now is locked: skipped, and this notification adds
-        its own trigger, which that run leaves for the next.
+        its own trigger, which that run leaves for the next. A run that took the trigger
+        since this transaction began makes the query fail (serialization): Odoo then runs
+        the webhook request again, which adds a trigger.
         """
         query = SQL(
             """
@@ -310,13 +312,8 @@ class BaswareBackend(models.Model):
             cron.id,
             fields.Datetime.now(),
         )
-        try:
-            with self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(query)
-                return bool(self.env.cr.fetchone())
-        except psycopg2.errors.SerializationFailure:
-            # A run took that trigger since this transaction began.
-            return False
+        self.env.cr.execute(query)
+        return bool(self.env.cr.fetchone())
 
     # === SUBSCRIPTION ACTIONS === #
 

@@ -56,16 +56,6 @@ EXTERNAL_CODE_MAX = 36
 UPSERT_FIXED_COLUMNS = ("res_id", "external_code")
 
 
-# The records an invoice import found for each Basware code, kept for the life of the
-# cursor (one cron run, one request): the next invoices of a run name the same vendors,
-# accounts and taxes. Forgotten whenever a binding or a code mapping changes.
-RESOLVED_CODES_KEY = "basware_connector.resolved_codes"
-
-
-def forget_resolved_codes(env):
-    env.cr.cache.pop(RESOLVED_CODES_KEY, None)
-
-
 def external_code(namespace, record, suffix=""):
     """The stable Basware externalCode of ``record``: a name-based UUID (36 characters).
 
@@ -132,19 +122,6 @@ class BaswareBinding(models.Model):
         copy=False,
     )
     last_exchange_id = fields.Many2one("basware.exchange", readonly=True, copy=False)
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        forget_resolved_codes(self.env)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        forget_resolved_codes(self.env)
-        return super().write(vals)
-
-    def unlink(self):
-        forget_resolved_codes(self.env)
-        return super().unlink()
 
     _record_unique = models.Constraint(
         "UNIQUE(backend_id, res_model, res_id)",
@@ -255,7 +232,6 @@ class BaswareBinding(models.Model):
         their value where the new one is empty. Returns {record id: binding}.
         """
         self.env.flush_all()
-        forget_resolved_codes(self.env)
         names = list(columns)
         updated = [
             SQL(

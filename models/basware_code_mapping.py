@@ -8,7 +8,6 @@ hand or by CSV import. The invoice import reads these mappings first.
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from .basware_binding import forget_resolved_codes
 from .basware_invoice_mapping import (
     KIND_ACCOUNT,
     KIND_COST_CENTER,
@@ -87,21 +86,15 @@ class BaswareCodeMapping(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        forget_resolved_codes(self.env)
         for vals in vals_list:
             if vals.get("code"):
                 vals["code"] = vals["code"].strip()
         return super().create(vals_list)
 
     def write(self, vals):
-        forget_resolved_codes(self.env)
         if vals.get("code"):
             vals["code"] = vals["code"].strip()
         return super().write(vals)
-
-    def unlink(self):
-        forget_resolved_codes(self.env)
-        return super().unlink()
 
     def _target(self):
         self.ensure_one()

@@ -30,7 +30,6 @@ from .basware_binding import (
     ENTITY_PAYMENT_TERM,
     ENTITY_TAX_CODE,
     ENTITY_VENDOR,
-    RESOLVED_CODES_KEY,
 )
 from .basware_codes import ANALYTIC_PREFIX, PAYMENT_TERM_PREFIX, TAX_CODE_PREFIX
 
@@ -343,53 +342,10 @@ class InvoiceMapping:
             if found
         }
 
-    def resolve(self, entity, codes, fallback, kind=None, scope=None):
+    def resolve(self, entity, codes, fallback, kind=None):
         """{code: record} of ``codes``: the backend's code mappings of ``kind`` first (a
-        person mapped them), then the bindings, then ``fallback(codes)``.
-
-        What a code of ``kind`` resolved to is remembered for the cursor's life (per
-        ``scope`` too, where ``fallback`` depends on more than the code).
-        """
+        person mapped them), then the bindings, then ``fallback(codes)``."""
         codes = {code for code in codes if code}
-        memo = self.resolved_memo(entity, kind, scope)
-        candidates = self.remembered(memo, codes)
-        wanted = codes - set(candidates)
-        if wanted:
-            found = self.look_up(entity, wanted, fallback, kind)
-            candidates.update(found)
-            if memo is not None:
-                memo.update({code: (found[code]._name, tuple(found[code].ids)) for code in found})
-        return candidates
-
-    def resolved_memo(self, entity, kind, scope):
-        """{code: (model, ids)} found so far for this backend and kind; None for codes
-        each invoice has its own of (order lines)."""
-        if kind is None:
-            return None
-        memos = self.env.cr.cache.setdefault(RESOLVED_CODES_KEY, {})
-        return memos.setdefault((self.backend.id, self.company.id, entity, kind, scope), {})
-
-    def remembered(self, memo, codes):
-        """{code: records} of ``memo`` for ``codes``, forgetting codes whose records were
-        deleted since (one query per model)."""
-        refs = {code: memo[code] for code in codes if code in memo} if memo else {}
-        ids_by_model = defaultdict(set)
-        for model, ids in refs.values():
-            ids_by_model[model].update(ids)
-        existing = {
-            model: self.env[model].with_context(active_test=False).browse(sorted(ids)).exists()
-            for model, ids in ids_by_model.items()
-        }
-        result = {}
-        for code, (model, ids) in refs.items():
-            records = existing[model].browse(ids).with_prefetch(existing[model]._prefetch_ids)
-            if set(ids) <= set(existing[model].ids):
-                result[code] = records
-            else:
-                del memo[code]
-        return result
-
-    def look_up(self, entity, codes, fallback, kind):
         candidates = self.env["basware.code.mapping"]._lookup(self.backend, kind, codes)
         unmapped = codes - set(candidates)
         if unmapped:
@@ -595,7 +551,6 @@ class InvoiceMapping:
                     domain=[("plan_id", "child_of", mapping.plan_id.id)],
                 ),
                 kind,
-                scope=mapping.id,
             )
             for index, row in enumerate(self.rows, start=1):
                 code = code_of(row.get(mapping.coding_field))
