@@ -161,6 +161,11 @@ class OdooServer:
             config["config"],
             "-d",
             database,
+            # One database and no filter, as a single-database production server runs:
+            # a request without session (a webhook) then does not list the databases,
+            # which opens a new PostgreSQL connection each time.
+            "--db-filter",
+            "",
             "--http-port",
             str(self.port),
             "--gevent-port",
