@@ -105,9 +105,7 @@ class WebhookCase(HttpCase):
 
 class TestWebhookDoor(WebhookCase):
     def test_signed_notification_is_stored_and_wakes_the_import(self):
-        self.env.cr.execute(
-            SQL("DELETE FROM ir_cron_trigger WHERE cron_id = %s", self.cron.id)
-        )
+        self.env.cr.execute(SQL("DELETE FROM ir_cron_trigger WHERE cron_id = %s", self.cron.id))
         payload = notification()
         response = self.post(encode(payload))
         self.assertEqual(response.status_code, 200, response.text)

@@ -27,9 +27,7 @@ class TestImportWokenOncePerBurst(TransactionCase):
         env.cr.execute(SQL("DELETE FROM ir_cron_trigger WHERE cron_id = %s", self.cron_id))
 
     def _triggers(self, env):
-        env.cr.execute(
-            SQL("SELECT count(*) FROM ir_cron_trigger WHERE cron_id = %s", self.cron_id)
-        )
+        env.cr.execute(SQL("SELECT count(*) FROM ir_cron_trigger WHERE cron_id = %s", self.cron_id))
         return env.cr.fetchone()[0]
 
     def _notification_wakes(self, env):
