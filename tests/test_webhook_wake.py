@@ -76,3 +76,16 @@ class TestImportWokenOncePerBurst(TransactionCase):
             run_cr.commit()
         # The run ends; the notification's own trigger calls the next one.
         self.assertEqual(self._committed(self._triggers), 1)
+
+    def test_a_trigger_taken_since_the_notification_began_is_not_counted_on(self):
+        self._committed(self._notification_wakes)
+        with self.env.registry.cursor() as notification_cr:
+            env = self.env(cr=notification_cr)
+            # The notification's transaction has begun (its snapshot is taken).
+            notification_cr.execute("SELECT 1")
+            with self.env.registry.cursor() as run_cr:
+                self.env(cr=run_cr)["ir.cron"]._clear_schedule({"id": self.cron_id})
+            with self.assertNoLogs("odoo.sql_db", "ERROR"):
+                self.assertFalse(self._already_woken(env))
+            self._notification_wakes(env)
+        self.assertEqual(self._committed(self._triggers), 1)
