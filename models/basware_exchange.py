@@ -410,6 +410,7 @@ class BaswareExchange(models.Model):
         record=None,
         payload=None,
         dedup_key=None,
+        dedup_checked=False,
         rerun_done=False,
         payload_redacted=False,
         **values,
@@ -419,6 +420,8 @@ class BaswareExchange(models.Model):
         With ``dedup_key``, work that already has an exchange on the backend returns that
         exchange: a pending, running or failed one stays queued as it is, a dead one stays
         dead until replayed, and a done one runs again only with ``rerun_done``.
+        ``dedup_checked``: the caller found no exchange of ``dedup_key`` in this
+        transaction (a concurrent one is still caught).
         """
         values.update(
             backend_id=backend.id,
@@ -429,7 +432,7 @@ class BaswareExchange(models.Model):
         )
         if record:
             values.update(res_model=record._name, res_id=record.id)
-        existing = self._find_dedup(backend, dedup_key)
+        existing = self.browse() if dedup_checked else self._find_dedup(backend, dedup_key)
         if existing:
             return existing._enqueue_again(rerun_done, values)
         try:
