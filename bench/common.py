@@ -222,7 +222,8 @@ def process_cpu(pid):
 
 class Meter:
     """Seconds and SQL queries of one measured step, and the CPU seconds it cost Odoo's
-    process and the other processes in ``others`` ({label: pid}).
+    process and the other processes in ``others`` ({label: pid}); entered again, it adds
+    up.
 
     The CPU seconds tell Odoo's own work from the time spent waiting for PostgreSQL, the
     sandbox, or other processes of a busy machine. Queries are counted over every cursor
@@ -243,13 +244,14 @@ class Meter:
         return self
 
     def __exit__(self, *exc_info):
-        self.seconds = time.perf_counter() - self._started
-        self.cpu = time.process_time() - self._cpu
-        self.queries = sql_db.sql_counter - self._queries
+        # Added up: a step measured in several rounds gives its total.
+        self.seconds += time.perf_counter() - self._started
+        self.cpu += time.process_time() - self._cpu
+        self.queries += sql_db.sql_counter - self._queries
         for label, pid in self.others.items():
             before, after = self._others[label], process_cpu(pid)
             if before is not None and after is not None:
-                self.others_cpu[label] = after - before
+                self.others_cpu[label] = self.others_cpu.get(label, 0.0) + after - before
 
     def report(self, records):
         rate = records / self.seconds if self.seconds else float("inf")

@@ -9,7 +9,9 @@ the transfer response and its phase-two poll, one transaction each. In the same 
 raw ORM creates and posts the same bills (same vendors, accounts, taxes, analytic
 distribution, lines and order lines, ``action_post``), one transaction each: the floor.
 Prints both rates, their ratio and the SQL queries per document. Target: the import costs
-at most 1.3 times the floor.
+at most 1.3 times the floor. The two alternate over ``--rounds`` chunks of the invoices
+(each chunk approved, imported, then created by the floor), so that a machine that slows
+down or speeds up during the run weighs on both alike.
 
 Latency. An Odoo HTTP server with cron workers runs on the same database, subscribed to
 the sandbox's push notifications (``action_subscribe_webhooks``). ``--approvals``
@@ -19,7 +21,7 @@ timed from its approval to its bill being posted (the benchmark polls the databa
 the moments the notification was stored and the invoice inboxed. Prints p50 and p95.
 Target: p50 at most 5 s.
 
-    bash scripts/bench.sh import [--documents 1000 --rows 5 --approvals 50 --profile 1]
+    bash scripts/bench.sh import [--documents 1000 --rows 5 --rounds 10 --approvals 50 --profile 1]
 
 ``--approvals 0`` skips the latency part, ``--documents 0`` the throughput part.
 """
@@ -292,25 +294,34 @@ def run_import(env, backend):
     run_phase_two(env)
 
 
-def measure_import(env, backend, others, profile):
-    """The import as the crons run it, measured whole and per cron; returns the meters."""
-    profiler = cProfile.Profile() if profile else None
+def import_meters(env, others):
+    return [
+        Meter(env, "import, whole path", others),
+        Meter(env, "  import cron (pull, book, answer)", others),
+        Meter(env, "  exchange cron (phase two)", others),
+    ]
+
+
+def measure_import(env, backend, meters, profiler):
+    """The import as the crons run it, measured whole and per cron into ``meters``."""
+    whole, import_cron, exchange_cron = meters
     make_pull_due(env, backend)
-    with Meter(env, "import, whole path", others) as whole:
+    with whole:
         if profiler:
             profiler.enable()
-        with Meter(env, "  import cron (pull, book, answer)", others) as import_cron:
+        with import_cron:
             env["basware.backend"]._cron_import_documents()
-        with Meter(env, "  exchange cron (phase two)", others) as exchange_cron:
+        with exchange_cron:
             run_phase_two(env)
         if profiler:
             profiler.disable()
-    if profiler:
-        for order in ("tottime", "cumulative"):
-            out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(PROFILE_LINES)
-            say(out.getvalue())
-    return [whole, import_cron, exchange_cron]
+
+
+def print_profile(profiler):
+    for order in ("tottime", "cumulative"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(PROFILE_LINES)
+        say(out.getvalue())
 
 
 def check_import(env, backend, operator, documents):
@@ -367,6 +378,12 @@ def processes(env, server):
     return {"PostgreSQL": env.cr.fetchone()[0], "sandbox": server.pid}
 
 
+def rounds_of(indexes, rounds):
+    """``indexes`` in ``rounds`` consecutive chunks."""
+    size = -(-len(indexes) // max(rounds, 1))
+    return [indexes[start : start + size] for start in range(0, len(indexes), size)]
+
+
 def measure_throughput(env, backend, server, books, args):
     plain = env(context={})
     operator = server.operator
@@ -376,16 +393,28 @@ def measure_throughput(env, backend, server, books, args):
     run_import(plain, backend)
     create_floor(plain, [floor_values(plain, books, document) for document in warm_documents])
 
-    say(f"approving {args.documents} invoices × {args.rows} coding rows in the sandbox")
-    documents = approve_all(operator, books, range(args.documents), args.rows)
-    floor = [floor_values(plain, books, document) for document in documents]
-    env.cr.commit()
+    chunks = rounds_of(range(args.documents), args.rounds)
+    say(
+        f"{args.documents} invoices × {args.rows} coding rows in {len(chunks)} rounds: each "
+        "round approves its invoices in the sandbox, imports them, then the floor creates them"
+    )
     others = processes(env, server)
-    import_meters = measure_import(plain, backend, others, args.profile)
+    profiler = cProfile.Profile() if args.profile else None
+    meters = import_meters(plain, others)
+    floor_meter = Meter(plain, "raw ORM floor (create + post)", others)
+    documents = []
+    for chunk in chunks:
+        approved = approve_all(operator, books, chunk, args.rows)
+        floor = [floor_values(plain, books, document) for document in approved]
+        env.cr.commit()
+        measure_import(plain, backend, meters, profiler)
+        with floor_meter:
+            create_floor(plain, floor)
+        documents += approved
+    if profiler:
+        print_profile(profiler)
     check_import(plain, backend, operator, documents)
-    with Meter(plain, "raw ORM floor (create + post)", others) as floor_meter:
-        create_floor(plain, floor)
-    report_rates(args.documents, import_meters, floor_meter)
+    report_rates(args.documents, meters, floor_meter)
 
 
 # === LATENCY === #
@@ -505,6 +534,7 @@ def main(argv):
         documents=1000,
         rows=5,
         vendors=100,
+        rounds=10,
         approvals=50,
         cron_threads=2,
         profile=0,

@@ -214,6 +214,11 @@ class TestInvoiceMapping(InvoiceMappingCase):
         self.assertEqual(main.name, document["attachments"][0]["filename"])
         self.assertEqual(main.raw, PDF_IMAGE)
         self.assertEqual(main.mimetype, "application/pdf")
+        # One creation note, naming the Basware invoice and carrying its files.
+        [note] = bill.message_ids.filtered(lambda message: "Basware invoice" in message.body)
+        self.assertIn(document["invoiceId"], note.body)
+        self.assertEqual(note.attachment_ids, attachments)
+        self.assertFalse(bill.message_ids.filtered(lambda message: "Bill Created" in message.body))
 
     def test_order_lines_split_cost_centers_and_two_tax_rates(self):
         order = self.confirmed_order()
