@@ -105,10 +105,23 @@ class BaswareCodeMapping(models.Model):
         """{code: record} of the mapped ``codes`` of ``kind`` on ``backend`` (one query)."""
         if kind not in MAPPABLE_KINDS or not codes:
             return {}
-        mappings = self.search(
-            [("backend_id", "=", backend.id), ("kind", "=", kind), ("code", "in", list(codes))]
-        )
-        return {mapping.code: mapping._target() for mapping in mappings if mapping._target()}
+        found = self._lookup_codes(backend, codes)
+        return {
+            code: record for (mapped_kind, code), record in found.items() if mapped_kind == kind
+        }
+
+    @api.model
+    def _lookup_codes(self, backend, codes):
+        """{(kind, code): record} of the mapped ``codes`` of every kind on ``backend`` (one
+        query)."""
+        if not codes:
+            return {}
+        mappings = self.search([("backend_id", "=", backend.id), ("code", "in", list(codes))])
+        return {
+            (mapping.kind, mapping.code): mapping._target()
+            for mapping in mappings
+            if mapping._target()
+        }
 
     def action_replay_waiting(self):
         """Replay the failed invoice imports that waited on these codes."""

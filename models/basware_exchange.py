@@ -432,6 +432,8 @@ class BaswareExchange(models.Model):
         )
         if record:
             values.update(res_model=record._name, res_id=record.id)
+        if not dedup_key:
+            return self._spine().create(values).with_env(self.env)
         existing = self.browse() if dedup_checked else self._find_dedup(backend, dedup_key)
         if existing:
             return existing._enqueue_again(rerun_done, values)
@@ -581,7 +583,8 @@ class BaswareExchange(models.Model):
     def _run_one(self, client):
         """One attempt, in the backend's company; any failure is recorded, never raised."""
         self.ensure_one()
-        exchange = self.with_company(self.backend_id.company_id)
+        # The exchange's stored company: the backend is not read for it.
+        exchange = self.with_company(self.company_id or self.backend_id.company_id)
         exchange._start_attempt()
         # One client serves many exchanges: ids of an earlier call must not stick here.
         client.last_response = None

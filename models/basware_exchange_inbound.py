@@ -303,15 +303,15 @@ class BaswareExchange(models.Model):
         """
         attachments = self._download_attachments(client, document)
         # The integration books the invoice whatever the rights of whoever runs the queue.
+        # A failure leaves nothing: the spine runs each exchange in a savepoint.
         backend = self.backend_id.sudo()
-        with self.env.cr.savepoint():
-            bill = backend._basware_create_bill(document, attachments=attachments)
-            if backend._basware_posts_bills():
-                # Posted as from the bill's Confirm button, mandatory analytic plans included.
-                context = {IMPORTING_CONTEXT_KEY: True, VALIDATE_ANALYTIC_KEY: True}
-                bill.with_context(**context).action_post()
-            # The unique index speaks now, not at a later flush outside this savepoint.
-            self.env.flush_all()
+        bill = backend._basware_create_bill(document, attachments=attachments)
+        if backend._basware_posts_bills():
+            # Posted as from the bill's Confirm button, mandatory analytic plans included.
+            context = {IMPORTING_CONTEXT_KEY: True, VALIDATE_ANALYTIC_KEY: True}
+            bill.with_context(**context).action_post()
+        # The unique index speaks now, inside the exchange's savepoint, not at the commit.
+        self.env.flush_all()
         return bill
 
     def _download_attachments(self, client, document):

@@ -223,6 +223,7 @@ class InvoiceMapping:
         self.row_taxes = {}
         self.due_date = None
         self.bindings = None
+        self.code_mappings = None
 
     # Problems
 
@@ -246,12 +247,25 @@ class InvoiceMapping:
         return usable.with_prefetch(records._prefetch_ids)
 
     def document_codes(self):
-        """Every code of the document a binding may hold."""
+        """Every code of the document a binding or a code mapping may name."""
         keys = ["accountCode", "taxCode", "orderLineNumber"]
         keys += self.backend.analytic_mapping_ids.filtered("active").mapped("coding_field")
         codes = {code_of(self.document.get(key)) for key in ("supplierCode", "paymentTermCode")}
         codes |= {code_of(row.get(key)) for row in self.rows for key in keys}
         return sorted(code for code in codes if code)
+
+    def mapped(self, kind, codes):
+        """{code: record} of the backend's code mappings of ``kind`` among ``codes``; the
+        mappings of every code of the document are read in one query."""
+        if self.code_mappings is None:
+            self.code_mappings = self.env["basware.code.mapping"]._lookup_codes(
+                self.backend, self.document_codes()
+            )
+        return {
+            code: self.code_mappings[kind, code]
+            for code in codes
+            if (kind, code) in self.code_mappings
+        }
 
     def load_bindings(self):
         """The backend's bindings of the document's codes, in one query."""
@@ -346,7 +360,7 @@ class InvoiceMapping:
         """{code: record} of ``codes``: the backend's code mappings of ``kind`` first (a
         person mapped them), then the bindings, then ``fallback(codes)``."""
         codes = {code for code in codes if code}
-        candidates = self.env["basware.code.mapping"]._lookup(self.backend, kind, codes)
+        candidates = self.mapped(kind, codes)
         unmapped = codes - set(candidates)
         if unmapped:
             candidates.update(self.bound(entity, unmapped))
