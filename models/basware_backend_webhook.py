@@ -290,9 +290,12 @@ class BaswareBackend(models.Model):
     def _basware_wake_import(self):
         """Wake the import cron, once per burst of notifications."""
         # The cached id alone: the cron record is read only when a trigger is added.
-        cron_id = self.env["ir.model.data"]._xmlid_to_res_id(IMPORT_CRON_XMLID)
-        cron = self.env["ir.cron"].sudo().browse(cron_id)
-        if not cron_id or self._basware_import_already_woken(cron):
+        cron = (
+            self.env["ir.cron"]
+            .sudo()
+            .browse(self.env["ir.model.data"]._xmlid_to_res_id(IMPORT_CRON_XMLID))
+        )
+        if cron and self._basware_import_already_woken(cron):
             return
         if not cron.exists():
             _logger.warning("%s is missing: the next poll imports the document", IMPORT_CRON_XMLID)

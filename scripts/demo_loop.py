@@ -207,34 +207,25 @@ def export_all(backend):
 # === 3. Approve in Basware ===================================================== #
 
 
-def order_code(backend, purchase):
-    return (
-        env["basware.binding"]
-        .search(
-            [
-                ("backend_id", "=", backend.id),
-                ("res_model", "=", "purchase.order"),
-                ("res_id", "=", purchase.id),
-            ],
-            limit=1,
-        )
-        .external_code
+def external_codes(backend, records):
+    """The external codes the sync gave ``records`` in Basware, in record order."""
+    bindings = env["basware.binding"].search(
+        [
+            ("backend_id", "=", backend.id),
+            ("res_model", "=", records._name),
+            ("res_id", "in", records.ids),
+        ],
+        order="res_id",
     )
+    return bindings.mapped("external_code")
+
+
+def order_code(backend, purchase):
+    return external_codes(backend, purchase)[0]
 
 
 def line_codes(backend, purchase):
-    return (
-        env["basware.binding"]
-        .search(
-            [
-                ("backend_id", "=", backend.id),
-                ("res_model", "=", "purchase.order.line"),
-                ("res_id", "in", purchase.order_line.ids),
-            ],
-            order="res_id",
-        )
-        .mapped("external_code")
-    )
+    return external_codes(backend, purchase.order_line)
 
 
 def approve_invoices(backend, orders):

@@ -11,6 +11,17 @@ from ..models.basware_invoice_mapping import BaswareDocumentRejected
 from .test_invoice_mapping import InvoiceMappingCase
 
 
+def vat24_row(net, cost_center, account="601101"):
+    """A coding row at 24% VAT on ``cost_center``."""
+    return {
+        "accountCode": account,
+        "taxCode": "VAT24",
+        "taxPercent": 24.0,
+        "netTotal": net,
+        "costCenterCode": cost_center,
+    }
+
+
 class TestCodeMapping(InvoiceMappingCase):
     def _rejected_import(self, document):
         """An accounting document exchange that failed on ``document``'s codes."""
@@ -39,15 +50,7 @@ class TestCodeMapping(InvoiceMappingCase):
         self._map("cost_center", "OLD-NORTH", analytic_account_id=self.cc_north.id)
         document = self.approve(
             supplier_code="SUP-77",
-            rows=[
-                {
-                    "accountCode": "9999",
-                    "taxCode": "VAT24",
-                    "taxPercent": 24.0,
-                    "netTotal": 100.0,
-                    "costCenterCode": "OLD-NORTH",
-                },
-            ],
+            rows=[vat24_row(100.0, "OLD-NORTH", account="9999")],
         )
         bill = self.backend._basware_create_bill(document)
         self.assertEqual(bill.partner_id, other_vendor)
@@ -88,36 +91,12 @@ class TestCodeMapping(InvoiceMappingCase):
         return record.get_external_id()[record.id] or record.export_data(["id"])["datas"][0][0]
 
     def test_unmapped_codes_list_and_map_and_replay(self):
-        first = self._rejected_import(
-            self.approve(
-                rows=[
-                    {
-                        "accountCode": "601101",
-                        "taxCode": "VAT24",
-                        "taxPercent": 24.0,
-                        "netTotal": 50.0,
-                        "costCenterCode": "CC-X",
-                    },
-                ]
-            )
-        )
+        first = self._rejected_import(self.approve(rows=[vat24_row(50.0, "CC-X")]))
         second = self._rejected_import(
             self.approve(
                 rows=[
-                    {
-                        "accountCode": "601101",
-                        "taxCode": "VAT24",
-                        "taxPercent": 24.0,
-                        "netTotal": 70.0,
-                        "costCenterCode": "CC-X",
-                    },
-                    {
-                        "accountCode": "4711",
-                        "taxCode": "VAT24",
-                        "taxPercent": 24.0,
-                        "netTotal": 10.0,
-                        "costCenterCode": "CC-N",
-                    },
+                    vat24_row(70.0, "CC-X"),
+                    vat24_row(10.0, "CC-N", account="4711"),
                 ]
             )
         )
@@ -146,19 +125,7 @@ class TestCodeMapping(InvoiceMappingCase):
         )
 
     def test_success_clears_the_unmapped_codes(self):
-        exchange = self._rejected_import(
-            self.approve(
-                rows=[
-                    {
-                        "accountCode": "601101",
-                        "taxCode": "VAT24",
-                        "taxPercent": 24.0,
-                        "netTotal": 50.0,
-                        "costCenterCode": "CC-Y",
-                    },
-                ]
-            )
-        )
+        exchange = self._rejected_import(self.approve(rows=[vat24_row(50.0, "CC-Y")]))
         self.assertTrue(exchange.unmapped_codes)
         exchange._record_success({"ok": True}, None)
         self.assertFalse(exchange.unmapped_codes)
