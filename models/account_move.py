@@ -23,12 +23,35 @@ class AccountMove(models.Model):
         ondelete="restrict",
         help="The Basware backend the accounting document came from.",
     )
+    basware_bumid = fields.Char(
+        "Basware Message ID",
+        index="btree_not_null",
+        copy=False,
+        readonly=True,
+        help="bumid of the Basware accounting document: a credit note names its invoice by it.",
+    )
+    basware_document_hash = fields.Char(
+        copy=False,
+        readonly=True,
+        help="SHA-256 of the accounting content of the Basware document this bill was "
+        "booked from: a re-transfer with other content is a correction.",
+    )
 
     # A partial index: the bills not from Basware (nearly all) neither collide nor weigh on it.
     _basware_invoice_unique = models.UniqueIndex(
         "(basware_backend_id, basware_invoice_id) WHERE basware_invoice_id IS NOT NULL",
         "A bill already exists for this Basware invoice on this backend.",
     )
+
+    def _basware_booked_document(self):
+        """The Basware document this bill was last booked from ({} when not kept)."""
+        self.ensure_one()
+        exchange = self._basware_document_exchange()
+        return exchange._document() if exchange else {}
+
+    def _basware_store_document(self, document):
+        """Keep ``document`` as the one this bill was booked from."""
+        self.ensure_one()
 
     def _basware_document_exchange(self):
         """The inbound exchange that carried this bill's Basware accounting document."""

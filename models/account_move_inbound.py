@@ -6,7 +6,9 @@ response; the inbound cron finds such bills through a partial index over the unr
 ones, so the look-up stays cheap however many bills there are.
 """
 
-from odoo import fields, models
+from markupsafe import Markup
+
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..basware.client import format_datetime
@@ -40,6 +42,85 @@ class AccountMove(models.Model):
         "(basware_backend_id, payment_state) "
         "WHERE basware_invoice_id IS NOT NULL AND basware_payment_reported IS NOT TRUE"
     )
+
+    # === HELD BACK === #
+
+    def _basware_hold_reasons(self):
+        """Why Odoo's own auto-post (_autopost_bill) would not post this bill: the bills it
+        may duplicate (same vendor and reference), and an unusual amount."""
+        self.ensure_one()
+        reasons = []
+        if self.duplicated_ref_ids:
+            links = Markup(", ").join(
+                Markup('<a href="/odoo/action-account.action_move_in_invoice_type/%s">%s</a>')
+                % (duplicate.id, duplicate.display_name)
+                for duplicate in self.duplicated_ref_ids
+            )
+            reasons.append(
+                Markup("%s %s")
+                % (self.env._("It may duplicate a bill with the same vendor reference:"), links)
+            )
+        if self.abnormal_amount_warning:
+            reasons.append(self.abnormal_amount_warning)
+        return reasons
+
+    def _basware_hold(self, reasons):
+        """Keep the bill in draft for the AP team: a note saying why, and a to-do."""
+        self.ensure_one()
+        intro = self.env._(
+            "Kept in draft, as Odoo's auto-post would: post it if it is right (Basware then "
+            "hears of it), or cancel it (Basware hears it was not booked)."
+        )
+        items = Markup("").join(Markup("<li>%s</li>") % reason for reason in reasons)
+        note = Markup("<p>%s</p><ul>%s</ul>") % (intro, items)
+        self.message_post(body=note, message_type="comment", subtype_xmlid="mail.mt_note")
+        backend = self.basware_backend_id
+        self.activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=self.env._("Check this Basware bill before posting it"),
+            note=note,
+            user_id=(backend.invoice_review_user_id or backend.create_uid).id,
+        )
+
+    # === CANCELLED OR DELETED BEFORE POSTING === #
+
+    def button_cancel(self):
+        unanswered = self._basware_unanswered()
+        result = super().button_cancel()
+        unanswered.filtered(lambda bill: bill.state == "cancel")._basware_answer_not_booked(
+            self.env._("cancelled")
+        )
+        return result
+
+    @api.ondelete(at_uninstall=False)
+    def _basware_answer_deleted(self):
+        self._basware_unanswered()._basware_answer_not_booked(self.env._("deleted"))
+
+    def _basware_unanswered(self):
+        """The Basware bills of these whose invoice Basware has no answer for yet."""
+        Exchange = self.env["basware.exchange"].sudo()
+        return self.filtered(
+            lambda bill: bill.basware_invoice_id and not Exchange._bill_responses(bill)
+        )
+
+    def _basware_answer_not_booked(self, what):
+        """Tell Basware that the bill of its invoice was ``what`` (cancelled, deleted) in
+        Odoo before it was posted: the invoice is not booked."""
+        Exchange = self.env["basware.exchange"].sudo()
+        for bill in self.sudo():
+            backend = bill.basware_backend_id
+            parent = Exchange._find_dedup(backend, INVOICE_DEDUP_PREFIX + bill.basware_invoice_id)
+            Exchange._queue_transfer_response(
+                backend,
+                bill.basware_invoice_id,
+                success=False,
+                message=self.env._(
+                    "Not booked in Odoo: the draft bill was %(what)s by %(user)s.",
+                    what=what,
+                    user=self.env.user.name,
+                ),
+                parent=parent,
+            )
 
     # === POSTED === #
 

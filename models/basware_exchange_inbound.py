@@ -22,8 +22,10 @@ from odoo.tools import SQL
 
 from ..basware import constants as bw
 from ..basware import errors as bw_errors
+from ..basware.accounting_document import document_changes, document_hash
 from ..basware.client import format_datetime
 from . import basware_exchange as spine
+from .basware_invoice_mapping import KIND_BILL, BaswareDocumentRejected, Problem
 
 _logger = logging.getLogger(__name__)
 
@@ -59,6 +61,11 @@ IMPORTING_CONTEXT_KEY = "basware_importing"
 # What the result of a doorbell keeps of the notification.
 NOTIFICATION_KEYS = ("taskId", "documentId", "taskSubType")
 VALIDATE_ANALYTIC_KEY = "validate_analytic"
+MOVE_POSTED = "posted"
+MOVE_DRAFT = "draft"
+MOVE_CANCEL = "cancel"
+REASON_CANCELLED = "cancelled in Odoo"
+REASON_CHANGED = "changed after booking"
 
 
 class TransferAnswerPending(bw_errors.BaswareError):
@@ -264,6 +271,8 @@ class BaswareExchange(models.Model):
         created = not bill
         if created:
             bill = self._create_bill(client, document)
+        else:
+            self._check_offered_again(bill, document)
         answer = self._answer_bill(bill, document, new=created)
         return {
             "invoice_id": invoice_id,
@@ -306,13 +315,46 @@ class BaswareExchange(models.Model):
         # A failure leaves nothing: the spine runs each exchange in a savepoint.
         backend = self.backend_id.sudo()
         bill = backend._basware_create_bill(document, attachments=attachments)
-        if backend._basware_posts_bills():
-            # Posted as from the bill's Confirm button, mandatory analytic plans included.
-            context = {IMPORTING_CONTEXT_KEY: True, VALIDATE_ANALYTIC_KEY: True}
-            bill.with_context(**context).action_post()
+        self._post_or_hold(bill)
         # The unique index speaks now, inside the exchange's savepoint, not at the commit.
         self.env.flush_all()
         return bill
+
+    def _post_or_hold(self, bill):
+        """Post the bill unless the backend keeps bills in draft, or Odoo's auto-post would
+        hold it back (a possible duplicate, an unusual amount): then a person decides."""
+        reasons = bill._basware_hold_reasons()
+        if reasons:
+            bill._basware_hold(reasons)
+        elif self.backend_id._basware_posts_bills():
+            # Posted as from the bill's Confirm button, mandatory analytic plans included.
+            context = {IMPORTING_CONTEXT_KEY: True, VALIDATE_ANALYTIC_KEY: True}
+            bill.with_context(**context).action_post()
+
+    def _check_offered_again(self, bill, document):
+        """Basware offers a booked invoice again: the same document is answered with its
+        bill; a corrected one updates a draft bill, and is refused for a posted one (its
+        differences named), as for a cancelled bill.
+
+        :raise BaswareDocumentRejected: when the bill cannot follow the document
+        """
+        if bill.state == MOVE_CANCEL:
+            raise BaswareDocumentRejected(
+                [Problem(KIND_BILL, bill.name, REASON_CANCELLED)], document
+            )
+        if not bill.basware_document_hash or bill.basware_document_hash == document_hash(
+            document
+        ):
+            return
+        changes = document_changes(bill._basware_booked_document(), document)
+        if bill.state == MOVE_POSTED:
+            raise BaswareDocumentRejected(
+                [Problem(KIND_BILL, bill.name, REASON_CHANGED, detail="; ".join(changes))],
+                document,
+            )
+        self.backend_id.sudo()._basware_update_bill(bill.sudo(), document, changes)
+        self._post_or_hold(bill)
+        self.env.flush_all()
 
     def _download_attachments(self, client, document):
         """The files of the invoice, the invoice image first, as the mapping takes them.
@@ -349,7 +391,7 @@ class BaswareExchange(models.Model):
     def _answer_bill(self, bill, document, new=False):
         """Queue Basware's success answer for ``bill`` (a posted one: a draft is answered when
         it is posted), unless an answer is already on its way (never for a ``new`` bill)."""
-        if bill.state != "posted":
+        if bill.state != MOVE_POSTED:
             return self.browse()
         waiting = self.browse() if new else self._open_responses(bill)
         if waiting:

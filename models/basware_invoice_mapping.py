@@ -16,12 +16,16 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from markupsafe import Markup
+
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import float_compare, float_round
 
 from odoo.addons.base.models.res_bank import sanitize_account_number
+
+from ..basware.accounting_document import document_hash
 
 from .basware_analytic_mapping import TARGET_COST_CENTER, TARGET_LIST, TARGET_PROJECT
 from .basware_binding import (
@@ -31,6 +35,7 @@ from .basware_binding import (
     ENTITY_TAX_CODE,
     ENTITY_VENDOR,
 )
+from .account_tax import TaxRates
 from .basware_codes import ANALYTIC_PREFIX, PAYMENT_TERM_PREFIX, TAX_CODE_PREFIX
 
 MOVE_IN_INVOICE = "in_invoice"
@@ -97,6 +102,16 @@ REASON_INVALID = "invalid"
 REASON_LOCKED = "locked"
 REASON_MISMATCH = "differs"
 REASON_REFUSED = "refused"
+REASON_NO_RATE = "without exchange rate"
+
+RATE_COMPANY_PER_INVOICE = "company_per_invoice"
+RATE_INVOICE_PER_COMPANY = "invoice_per_company"
+RATE_QUOTES = [
+    (RATE_COMPANY_PER_INVOICE, "Company currency per unit of invoice currency"),
+    (RATE_INVOICE_PER_COMPANY, "Invoice currency per unit of company currency"),
+]
+VALUATION_REAL_TIME = "real_time"
+RATE_DIGITS = 4
 
 ACCOUNTING_DATE_BASWARE = "basware"
 ACCOUNTING_DATE_ODOO = "odoo"
@@ -104,6 +119,7 @@ ACCOUNTING_DATE_SOURCES = [
     (ACCOUNTING_DATE_BASWARE, "Basware's voucher date, else its baseline date"),
     (ACCOUNTING_DATE_ODOO, "Odoo's rule from the invoice date"),
 ]
+ACCOUNTING_DATE_ODOO_LABEL = dict(ACCOUNTING_DATE_SOURCES)[ACCOUNTING_DATE_ODOO]
 
 
 @dataclass
@@ -224,6 +240,12 @@ class InvoiceMapping:
         self.due_date = None
         self.bindings = None
         self.code_mappings = None
+        # Company currency per unit of the invoice's currency, where Basware states it.
+        self.rate = None
+        # {row index: Basware's account} of the rows whose account Odoo computes.
+        self.valued_rows = {}
+        # Where Basware's figure was booked instead of Odoo's: shown on the bill.
+        self.notes = []
 
     # Problems
 
@@ -392,6 +414,53 @@ class InvoiceMapping:
         else:
             self.currency = currencies
 
+    def map_rate(self, invoice_date):
+        """Basware's company rate of a foreign-currency invoice; without one, Odoo's rate
+        of the invoice date, which must exist (Odoo would silently take 1.0)."""
+        if not self.currency or self.currency == self.company.currency_id:
+            return
+        self.rate = self.basware_rate()
+        if self.rate:
+            return
+        on = invoice_date or fields.Date.context_today(self.backend)
+        if not self.has_odoo_rate(on):
+            self.problem(
+                KIND_CURRENCY,
+                self.currency.name,
+                REASON_NO_RATE,
+                detail=f"Basware sent no exchangeRateCompany or grossSumCompany, and Odoo has "
+                f"no {self.currency.name} rate on or before {fields.Date.to_string(on)}",
+            )
+
+    def basware_rate(self):
+        """Company currency per unit of invoice currency as Basware states it: its company
+        gross sum over its gross sum, else exchangeRateCompany quoted as the backend says."""
+        gross = to_float(self.document.get("grossSum"))
+        gross_company = to_float(self.document.get("grossSumCompany"))
+        if gross and gross_company:
+            return abs(gross_company / gross)
+        rate = to_float(self.document.get("exchangeRateCompany"))
+        if not rate or rate < 0:
+            return None
+        if self.backend.invoice_rate_quote == RATE_INVOICE_PER_COMPANY:
+            return 1.0 / rate
+        return rate
+
+    def has_odoo_rate(self, on):
+        companies = [False, *self.company.parent_ids.ids]
+        return bool(
+            self.env["res.currency.rate"]
+            .sudo()
+            .search_count(
+                [
+                    ("currency_id", "=", self.currency.id),
+                    ("name", "<=", on),
+                    ("company_id", "in", companies),
+                ],
+                limit=1,
+            )
+        )
+
     def map_vendor(self):
         code = code_of(self.document.get("supplierCode"))
         if not code:
@@ -438,14 +507,20 @@ class InvoiceMapping:
             self.problem(KIND_DATE, str(self.document.get(key)), REASON_INVALID, detail=key)
             return None
 
+    def odoo_dates(self):
+        return self.backend.invoice_accounting_date == ACCOUNTING_DATE_ODOO
+
     def accounting_date(self, invoice_date):
         """Basware's voucher date, else its baseline date; in Odoo mode, none (Odoo
-        derives it from the invoice date)."""
-        if self.backend.invoice_accounting_date == ACCOUNTING_DATE_ODOO:
+        derives it from the invoice date, on the first open day of a locked period)."""
+        if self.odoo_dates():
             return None
         return self.header_date("voucherDate") or self.header_date("baseLineDate") or invoice_date
 
     def check_period(self, accounting_date, has_tax):
+        """Basware's accounting date must be open; in Odoo mode Odoo moves it instead."""
+        if self.odoo_dates():
+            return
         locks = self.company._get_lock_date_violations(
             accounting_date,
             fiscalyear=True,
@@ -460,7 +535,8 @@ class InvoiceMapping:
                 KIND_PERIOD,
                 fields.Date.to_string(accounting_date),
                 REASON_LOCKED,
-                detail=f"until {fields.Date.to_string(lock_date)}",
+                detail=f"until {fields.Date.to_string(lock_date)}; the backend's Accounting "
+                f"Date setting \"{ACCOUNTING_DATE_ODOO_LABEL}\" books it on the first open day",
             )
 
     # The coding rows
@@ -491,6 +567,35 @@ class InvoiceMapping:
             accounts[index] = self.pick(KIND_ACCOUNT, code, candidates.get(code), number)
         return accounts
 
+    def refund(self):
+        return self.sign < 0
+
+    def row_rates(self, row):
+        """TaxRates Basware states for a row: taxPercent charged, taxPercent2 self-assessed
+        (a reverse charge). A row that states the nominal rate twice but charges no tax
+        (taxSum 0) charges 0."""
+        percent = to_float(row.get("taxPercent")) or 0.0
+        percent2 = to_float(row.get("taxPercent2")) or 0.0
+        tax_sum = to_float(row.get("taxSum"))
+        if percent2 and percent == percent2 and tax_sum is not None and not tax_sum:
+            percent = 0.0
+        return TaxRates(round(percent, RATE_DIGITS), round(percent2, RATE_DIGITS))
+
+    def check_self_assessed(self, taxes, row, code, number):
+        """A row stating a second tax needs taxes that self-assess that rate."""
+        if row.get("taxPercent2") is None or not taxes:
+            return
+        stated = self.row_rates(row).self_assessed
+        booked = taxes._basware_rates(refund=self.refund()).self_assessed
+        if float_compare(stated, booked, precision_digits=RATE_DIGITS):
+            self.problem(
+                KIND_TAX,
+                code,
+                REASON_MISMATCH,
+                number,
+                detail=f"self-assesses {booked:g}%, Basware {stated:g}%",
+            )
+
     def map_taxes(self):
         codes = {code_of(row.get("taxCode")) for row in self.rows}
         candidates = self.resolve(
@@ -511,26 +616,38 @@ class InvoiceMapping:
             number = self.row_number(row, index)
             if code:
                 taxes[index] = self.pick(KIND_TAX, code, candidates.get(code), number)
+                self.check_self_assessed(taxes[index], row, code, number)
             else:
                 taxes[index] = self.tax_of_rate(row, number)
         return taxes
 
+    @staticmethod
+    def rate_code(rates):
+        """The code of a row's rates, for code mappings: ``24%``, ``0% +21% self-assessed``."""
+        code = f"{rates.charged:g}%"
+        if rates.self_assessed:
+            code += f" +{rates.self_assessed:g}% self-assessed"
+        return code
+
     def tax_of_rate(self, row, number):
         """A row without tax code: no tax when it carries none, else the only purchase tax
-        of its rate (when the backend allows it)."""
-        percent = to_float(row.get("taxPercent")) or 0.0
+        that charges and self-assesses its rates (when the backend allows it)."""
+        rates = self.row_rates(row)
         tax_sum = to_float(row.get("taxSum")) or 0.0
+        tax_sum2 = to_float(row.get("taxSum2")) or 0.0
         Tax = self.env["account.tax"]
-        if not percent and not tax_sum:
+        if not any((*rates, tax_sum, tax_sum2)):
             return Tax
-        code = f"{percent:g}%"
+        code = self.rate_code(rates)
         mapped = self.env["basware.code.mapping"]._lookup(self.backend, KIND_TAX, {code})
         if mapped:
-            return self.pick(KIND_TAX, code, mapped[code], number)
+            taxes = self.pick(KIND_TAX, code, mapped[code], number)
+            self.check_self_assessed(taxes, row, code, number)
+            return taxes
         if not self.backend.invoice_tax_by_percent:
             self.problem(KIND_TAX, code, REASON_MISSING, number)
             return None
-        taxes = self._purchase_taxes_by_rate().get(round(percent, 4), Tax)
+        taxes = self._purchase_taxes_by_rate().get(rates, Tax)
         return self.pick(KIND_TAX, code, taxes, number)
 
     def _purchase_taxes_by_rate(self):
@@ -544,7 +661,7 @@ class InvoiceMapping:
             )
             self._taxes_by_rate = defaultdict(lambda: self.env["account.tax"])
             for tax in taxes:
-                self._taxes_by_rate[round(tax.amount, 4)] |= tax
+                self._taxes_by_rate[tax._basware_rates(refund=self.refund())] |= tax
         return self._taxes_by_rate
 
     def map_analytics(self):
@@ -643,15 +760,25 @@ class InvoiceMapping:
     def line_values(self, index, row, account, taxes, analytic_ids, order_line):
         number = self.row_number(row, index)
         amount = self.sign * self.row_net(row, number)
-        quantity = self.order_quantity(row, order_line, amount) if order_line else 1.0
-        price, discount = self.price(amount, quantity)
+        name = self.line_name(row, order_line)
+        quantity = self.order_quantity(row, amount) if order_line else None
+        if order_line and not quantity:
+            # Freight or a price correction on the order: billed, but no quantity of it.
+            name = f"{order_line.order_id.name}: {name}"
+            order_line = None
+        price, discount = self.price(amount, quantity or 1.0)
         values = {
-            "name": self.line_name(row, order_line),
-            "account_id": account.id,
+            "name": name,
             "tax_ids": [Command.set(taxes.ids)],
-            "quantity": quantity,
+            "quantity": quantity or 1.0,
             "price_unit": price,
         }
+        if order_line and self.valued_in_real_time(order_line.product_id):
+            # stock_account books it on the stock valuation account; an account given
+            # here would override that rule.
+            self.valued_rows[index] = account
+        else:
+            values["account_id"] = account.id
         if discount:
             values["discount"] = discount
         if analytic_ids:
@@ -665,19 +792,27 @@ class InvoiceMapping:
             )
         return values
 
-    def order_quantity(self, row, order_line, amount):
-        """The quantity billed on ``order_line`` (in its unit), which Odoo counts as billed:
-        Basware's matched quantity, else its allocated one, else the amount at the order's
-        unit price. Its sign is the amount's, whatever sign Basware gives it, so a line
-        that takes an amount off also takes its quantity off."""
-        quantity = 0.0
+    @staticmethod
+    def order_quantity(row, amount):
+        """The quantity billed on the row's order line (in its unit), which Odoo counts as
+        billed: Basware's matched quantity, else its allocated one, else None. Its sign is
+        the amount's, whatever sign Basware gives it, so a line that takes an amount off
+        also takes its quantity off."""
         for key in ("matchedQuantity", "allocatedQuantity"):
             quantity = abs(to_float(row.get(key)) or 0.0)
             if quantity:
-                break
-        if not quantity and order_line.price_unit:
-            quantity = abs(order_line.product_uom_id.round(amount / order_line.price_unit))
-        return math.copysign(quantity or 1.0, amount)
+                return math.copysign(quantity, amount or 1.0)
+        return None
+
+    @staticmethod
+    def valued_in_real_time(product):
+        """stock_account's rule: a storable product valued in real time is billed on its
+        stock valuation account (only where stock_account is installed)."""
+        return bool(
+            "valuation" in product._fields
+            and product.is_storable
+            and product.valuation == VALUATION_REAL_TIME
+        )
 
     def line_name(self, row, order_line):
         return (
@@ -702,6 +837,8 @@ class InvoiceMapping:
         accounting_date = self.accounting_date(invoice_date)
         if not self.rows:
             self.problem(KIND_CODING_ROWS, "", REASON_MISSING)
+        self.sign = -1 if float_compare(self.gross_total(), 0.0, precision_digits=6) < 0 else 1
+        self.map_rate(invoice_date)
         accounts = self.map_accounts()
         taxes = self.map_taxes()
         analytics = self.map_analytics()
@@ -710,7 +847,6 @@ class InvoiceMapping:
         self.check_period(
             accounting_date or invoice_date or fields.Date.context_today(self.backend), has_tax
         )
-        self.sign = -1 if float_compare(self.gross_total(), 0.0, precision_digits=6) < 0 else 1
         self.raise_problems()
         lines = []
         for index, row in enumerate(self.rows, start=1):
@@ -735,10 +871,15 @@ class InvoiceMapping:
             "invoice_payment_term_id": term.id if term else False,
             "basware_invoice_id": self.document["invoiceId"],
             "basware_backend_id": self.backend.id,
+            "basware_bumid": code_of(self.document.get("bumid")) or False,
             "invoice_line_ids": [Command.create(line) for line in lines],
         }
         if accounting_date:
             values["date"] = accounting_date
+        if self.rate:
+            values["invoice_currency_rate"] = 1.0 / self.rate
+        if self.sign < 0:
+            values.update(self.refunded_values(vendor))
         if due_date and not term:
             values["invoice_date_due"] = due_date
         bank = self.vendor_bank(vendor)
@@ -754,6 +895,32 @@ class InvoiceMapping:
             values["invoice_origin"] = ", ".join(orders.mapped("name"))
         self.due_date = due_date
         return values
+
+    def refunded_values(self, vendor):
+        """A credit note reverses the bill of the invoice Basware names: its bumid
+        (parentInvoiceBumId), or its number in the document field the backend names."""
+        bumid = code_of(self.document.get("parentInvoiceBumId"))
+        field_name = (self.backend.invoice_refunded_field or "").strip()
+        number = code_of(self.document.get(field_name)) if field_name else ""
+        if not bumid and not number:
+            return {}
+        domain = Domain("move_type", "=", MOVE_IN_INVOICE) & Domain("partner_id", "=", vendor.id)
+        named = Domain.FALSE
+        if bumid:
+            named |= Domain("basware_bumid", "=", bumid)
+        if number:
+            named |= Domain("ref", "=", number)
+        Move = self.env["account.move"].with_company(self.company)
+        refunded = Move.search(domain & named & Domain("company_id", "=", self.company.id))
+        refunded = refunded.filtered(lambda bill: bill.state == "posted") or refunded
+        if len(refunded) != 1:
+            named = " / ".join(code for code in (number, bumid) if code)
+            self.notes.append(
+                f"Basware names the refunded invoice {named}; Odoo has "
+                f"{'no' if not refunded else 'more than one'} bill of this vendor for it."
+            )
+            return {}
+        return {"reversed_entry_id": refunded.id}
 
     def vendor_bank(self, vendor):
         """The vendor's bank account Basware names (IBAN, else BBAN), when Odoo knows it.
@@ -772,7 +939,7 @@ class InvoiceMapping:
 
     def complete(self, bill):
         """Align the created bill on Basware: its due date, its tax amounts where they differ
-        by rounding only; then check its total."""
+        by rounding only, its company-currency total; then check its total."""
         if (
             self.due_date
             and bill.invoice_payment_term_id
@@ -781,59 +948,130 @@ class InvoiceMapping:
             # Basware's approved due date wins over the term's computation.
             bill.write({"invoice_payment_term_id": False, "invoice_date_due": self.due_date})
         self.follow_basware_taxes(bill)
+        self.follow_company_total(bill)
         self.check_total(bill)
+        self.note_valuation(bill)
         self.raise_problems()
 
     def basware_tax_amounts(self):
-        """{taxes: Basware's tax amount} over the rows; None for taxes of a row without
-        taxSum (Odoo's amount then stands)."""
-        amounts = defaultdict(float)
+        """{taxes: [charged, self-assessed]}: Basware's amounts (taxSum, taxSum2) over the
+        rows; an amount is None where a row of those taxes does not state it (Odoo's amount
+        then stands)."""
+        amounts = {}
         for index, row in enumerate(self.rows, start=1):
             taxes = self.row_taxes.get(index)
             if not taxes:
                 continue
-            tax_sum = to_float(row.get("taxSum"))
-            if tax_sum is None or amounts.get(taxes, 0.0) is None:
-                amounts[taxes] = None
-                continue
-            amounts[taxes] += self.sign * tax_sum
+            stated = (
+                to_float(row.get("taxSum")),
+                to_float(row.get("taxSum2")) if row.get("taxPercent2") is not None else None,
+            )
+            total = amounts.setdefault(taxes, [0.0, 0.0])
+            for position, amount in enumerate(stated):
+                if amount is None or total[position] is None:
+                    total[position] = None
+                else:
+                    total[position] += self.sign * amount
         return amounts
 
     def follow_basware_taxes(self, bill):
         """Where Odoo's tax differs from Basware's by no more than the tolerance, Odoo's
-        tax line takes Basware's amount (as Odoo's own e-invoice imports do). The bill is
-        opened for edits only when a tax line changes: that re-syncs all its lines."""
-        adjustments = self.tax_adjustments(bill)
+        tax lines take Basware's amount (as Odoo's own e-invoice imports do), and the
+        difference is noted on the bill. The bill is opened for edits only when a tax line
+        changes: that re-syncs all its lines."""
+        adjustments = defaultdict(float)
+        for taxes, (charged, self_assessed) in self.basware_tax_amounts().items():
+            self.tax_adjustments(bill, taxes, charged, self_assessed, adjustments)
+        adjustments = {line: amount for line, amount in adjustments.items() if amount}
         if not adjustments:
             return
         with bill._get_edi_creation():
-            for tax_line, amount in adjustments:
+            for tax_line, amount in adjustments.items():
                 tax_line.amount_currency += amount
 
-    def tax_adjustments(self, bill):
-        """[(tax line, amount to add)] that give Odoo's taxes Basware's amounts, where they
-        differ by rounding only."""
-        currency = bill.currency_id
-        tolerance = self.backend.invoice_total_tolerance
+    def tax_adjustments(self, bill, taxes, charged, self_assessed, adjustments):
+        """Add to ``adjustments`` ({tax line: amount}) what gives Odoo's tax lines of
+        ``taxes`` Basware's ``charged`` and ``self_assessed`` amounts."""
+        flat = taxes.flatten_taxes_hierarchy()
+        tax_lines = bill.line_ids.filtered(lambda line: line.tax_line_id in flat)
+        if not tax_lines:
+            return
         sign = -1 if bill.is_inbound(include_receipts=True) else 1
-        adjustments = []
-        for taxes, expected in self.basware_tax_amounts().items():
-            if expected is None:
-                continue
-            flat = taxes.flatten_taxes_hierarchy()
-            tax_lines = bill.line_ids.filtered(lambda line, flat=flat: line.tax_line_id in flat)
-            if not tax_lines:
-                continue
-            odoo_amount = currency.round(sign * sum(tax_lines.mapped("amount_currency")))
-            difference = currency.round(expected - odoo_amount)
-            if currency.is_zero(difference):
-                continue
-            if (
-                float_compare(abs(difference), tolerance, precision_digits=currency.decimal_places)
-                <= 0
-            ):
-                adjustments.append((tax_lines[0], sign * difference))
-        return adjustments
+        assessed_lines = tax_lines.filtered(lambda line: line.tax_repartition_line_id.factor < 0)
+        charged_lines = (tax_lines - assessed_lines) or tax_lines
+        if charged is not None:
+            difference = self.tax_difference(bill, taxes, charged, sign * sum(tax_lines.mapped("amount_currency")))
+            if difference:
+                adjustments[charged_lines[0]] += sign * difference
+        if self_assessed is not None and assessed_lines:
+            booked = -sign * sum(assessed_lines.mapped("amount_currency"))
+            difference = self.tax_difference(bill, taxes, self_assessed, booked, "self-assessed ")
+            if difference:
+                # Both sides move: what the vendor charged stays as it is.
+                adjustments[assessed_lines[0]] -= sign * difference
+                adjustments[charged_lines[0]] += sign * difference
+
+    def tax_difference(self, bill, taxes, expected, booked, what=""):
+        """Basware's ``expected`` amount minus Odoo's ``booked`` one, when it is a rounding
+        difference (noted on the bill); 0.0 when none, or when it is more (a problem)."""
+        currency = bill.currency_id
+        difference = currency.round(expected - currency.round(booked))
+        if currency.is_zero(difference):
+            return 0.0
+        name = ", ".join(taxes.mapped("name"))
+        if float_compare(
+            abs(difference),
+            self.backend.invoice_total_tolerance,
+            precision_digits=currency.decimal_places,
+        ) > 0:
+            if what:
+                self.problem(
+                    KIND_TAX,
+                    name,
+                    REASON_MISMATCH,
+                    detail=f"{what}tax {expected:.{currency.decimal_places}f}, Odoo computes "
+                    f"{booked:.{currency.decimal_places}f}",
+                )
+            return 0.0
+        self.notes.append(
+            f"{what.capitalize()}{name}: Basware's {currency.format(expected)} booked, Odoo "
+            f"computed {currency.format(booked)}."
+        )
+        return difference
+
+    def follow_company_total(self, bill):
+        """A foreign-currency bill's company-currency total is Basware's grossSumCompany:
+        a rounding difference of the lines' conversions goes to the largest line, and is
+        noted on the bill; more than that is a problem."""
+        gross_company = to_float(self.document.get("grossSumCompany"))
+        if gross_company is None or bill.currency_id == bill.company_currency_id:
+            return
+        currency = bill.company_currency_id
+        terms = bill.line_ids.filtered(lambda line: line.display_type == "payment_term")
+        booked = abs(sum(terms.mapped("balance")))
+        expected = abs(gross_company)
+        difference = currency.round(expected - booked)
+        if currency.is_zero(difference):
+            return
+        # Each converted line may round by half a cent.
+        tolerance = self.backend.invoice_total_tolerance * max(len(bill.line_ids) - len(terms), 1)
+        if float_compare(abs(difference), tolerance, precision_digits=currency.decimal_places) > 0:
+            self.problem(
+                KIND_TOTAL,
+                f"{expected:.{currency.decimal_places}f} {currency.name}",
+                REASON_MISMATCH,
+                detail=f"Odoo computes {booked:.{currency.decimal_places}f} {currency.name}",
+            )
+            return
+        lines = bill.invoice_line_ids or bill.line_ids - terms
+        largest = max(lines, key=lambda line: abs(line.balance))
+        direction = 1 if largest.balance >= 0 else -1
+        with bill._get_edi_creation():
+            largest.balance += direction * difference
+        self.notes.append(
+            f"Company currency total: Basware's {currency.format(expected)} booked, Odoo "
+            f"computed {currency.format(booked)}."
+        )
 
     def check_total(self, bill):
         expected = abs(self.gross_total())
@@ -847,6 +1085,27 @@ class InvoiceMapping:
                 REASON_MISMATCH,
                 detail=f"Odoo computes {bill.amount_total:.{currency.decimal_places}f}",
             )
+
+    def note_valuation(self, bill):
+        """Where Odoo's valuation rule books a row on another account than Basware coded,
+        Odoo's account stands and the bill says so."""
+        if not self.valued_rows:
+            return
+        lines = bill.invoice_line_ids.sorted("id")
+        for index, account in self.valued_rows.items():
+            line = lines[index - 1]
+            if line.account_id != account:
+                self.notes.append(
+                    f"Row {self.row_number(self.rows[index - 1], index)}: booked on "
+                    f"{line.account_id.display_name} (stock valuation of "
+                    f"{line.product_id.display_name}); Basware coded {account.display_name}."
+                )
+
+    def notes_html(self):
+        if not self.notes:
+            return ""
+        items = Markup("").join(Markup("<li>%s</li>") % note for note in self.notes)
+        return Markup("<p>Import notes:</p><ul>%s</ul>") % items
 
 
 class BaswareBackend(models.Model):
@@ -876,6 +1135,28 @@ class BaswareBackend(models.Model):
         help="Where the accounting date of a bill comes from: Basware's voucher date, else "
         "its baseline date; or Odoo's own rule from the invoice date.",
     )
+    invoice_rate_quote = fields.Selection(
+        RATE_QUOTES,
+        "Exchange Rate Quote",
+        required=True,
+        default=RATE_COMPANY_PER_INVOICE,
+        help="How Basware's exchangeRateCompany is quoted. It is used for a foreign-currency "
+        "invoice that carries no grossSumCompany (the company-currency gross sum over the "
+        "gross sum gives the rate without doubt).",
+    )
+    invoice_refunded_field = fields.Char(
+        "Refunded Invoice Field",
+        help="A field of Basware's accounting document (e.g. text1) that holds the number of "
+        "the invoice a credit note refunds. A credit note is linked to the vendor's bill of "
+        "that number, or to the bill of the invoice its parentInvoiceBumId names.",
+    )
+    invoice_review_user_id = fields.Many2one(
+        "res.users",
+        "Bill Reviewer",
+        domain="[('share', '=', False)]",
+        help="Who gets the to-do activity on an imported bill held back in draft as a "
+        "possible duplicate or for an unusual amount. Empty: the backend's creator.",
+    )
     invoice_tax_by_percent = fields.Boolean(
         "Tax by Rate",
         default=True,
@@ -900,13 +1181,16 @@ class BaswareBackend(models.Model):
         self.ensure_one()
         mapping = InvoiceMapping(self, document)
         values = mapping.bill_values()
+        values["basware_document_hash"] = document_hash(document)
         Move = self.env["account.move"].with_company(self.company_id)
         try:
-            with self.env.cr.savepoint():
+            # As Odoo's e-invoice imports: a correcting discount keeps all its digits, so
+            # each line's amount is Basware's.
+            with self.env.cr.savepoint(), Move._disable_discount_precision():
                 # Its creation note is the one _basware_attach logs, naming the invoice.
                 bill = Move.with_context(mail_create_nolog=True).create(values).with_env(Move.env)
                 mapping.complete(bill)
-                bill._basware_attach(attachments, document)
+                bill._basware_attach(attachments, document, mapping.notes_html())
         except BaswareDocumentRejected:
             raise
         except ValidationError as error:
@@ -915,6 +1199,37 @@ class BaswareBackend(models.Model):
             if type(error) is not UserError:
                 raise
             raise self._basware_refused(error, document) from error
+        return bill
+
+    def _basware_update_bill(self, bill, document, changes):
+        """Rebook the draft ``bill`` on the corrected ``document``: its header and lines are
+        the document's now, and the bill's chatter names what changed.
+
+        :raise BaswareDocumentRejected: as for a new bill; the draft is left as it was
+        """
+        self.ensure_one()
+        mapping = InvoiceMapping(self, document)
+        values = mapping.bill_values()
+        for key in ("basware_invoice_id", "basware_backend_id"):
+            values.pop(key)
+        values["basware_document_hash"] = document_hash(document)
+        values["invoice_line_ids"] = [Command.clear(), *values["invoice_line_ids"]]
+        try:
+            with self.env.cr.savepoint(), bill._disable_discount_precision():
+                bill.write(values)
+                mapping.complete(bill)
+                bill._basware_store_document(document)
+        except BaswareDocumentRejected:
+            raise
+        except (ValidationError, UserError) as error:
+            if type(error) not in (ValidationError, UserError):
+                raise
+            raise self._basware_refused(error, document) from error
+        body = self.env._(
+            "Basware offered the invoice again, corrected: the draft now follows it (%(changes)s).",
+            changes="; ".join(changes),
+        )
+        bill._message_log(body=Markup("<p>%s</p>%s") % (body, mapping.notes_html()))
         return bill
 
     @api.model
@@ -929,7 +1244,7 @@ class BaswareBackend(models.Model):
 class AccountMove(models.Model):
     _inherit = "account.move"
 
-    def _basware_attach(self, attachments, document):
+    def _basware_attach(self, attachments, document, notes=""):
         """Attach the downloaded files; the first (the invoice image) is the main one."""
         self.ensure_one()
         files = [file for file in attachments or () if file.get("raw")]
@@ -952,11 +1267,9 @@ class AccountMove(models.Model):
             self.with_context(skip_invoice_sync=True)._message_set_main_attachment_id(
                 records[:1], force=True, filter_xml=False
             )
-        self._message_log(
-            body=self.env._(
-                "Created from the Basware invoice %(number)s (%(invoice_id)s).",
-                number=document.get("invoiceNumber") or "-",
-                invoice_id=document.get("invoiceId"),
-            ),
-            attachment_ids=records.ids,
+        body = self.env._(
+            "Created from the Basware invoice %(number)s (%(invoice_id)s).",
+            number=document.get("invoiceNumber") or "-",
+            invoice_id=document.get("invoiceId"),
         )
+        self._message_log(body=Markup("<p>%s</p>%s") % (body, notes), attachment_ids=records.ids)

@@ -64,6 +64,7 @@ class OperatorCommands:
         gross_sum=None,
         payment_term=None,
         reference_number=None,
+        header=None,
     ):
         """Create a WaitingForTransfer accountingDocument and push its notification.
 
@@ -81,6 +82,8 @@ class OperatorCommands:
         matchingOrderLine whose order, line number, coding and tax fill the row's defaults.
         gross_sum: the document's grossSum instead of the rows' total (a wrong total).
         payment_term / reference_number: paymentTermCode / referenceNumber of the header.
+        header: more AccountingDocumentEntity header fields, set as given (exchangeRateCompany,
+        grossSumCompany, parentInvoiceBumId...).
         """
         sign = -1 if credit_note else 1
         if coding_rows:
@@ -137,6 +140,7 @@ class OperatorCommands:
         )
         if gross_sum is not None:
             doc["grossSum"] = gross_sum
+        doc.update(header or {})
         if prebook:
             doc.update(processingStatus=WAITING_FOR_PREBOOK, prebookResponses=[])
         problems = self.validator.errors(doc, "AccountingDocumentEntity")
@@ -151,12 +155,14 @@ class OperatorCommands:
         """count approved invoices (for paging tests); kwargs as for approve_invoice."""
         return [self.approve_invoice(**kwargs) for _index in range(int(count))]
 
-    def retransfer(self, invoice_id):
-        """Offer an invoice again, as when a P2P user re-sends it to the ERP."""
+    def retransfer(self, invoice_id, changes=None):
+        """Offer an invoice again, as when a P2P user re-sends it to the ERP; ``changes``:
+        header fields (codingRows included) a user corrected before re-sending it."""
         with self.document_lock:
             doc = self.store.get(DOCUMENTS, invoice_id)
             if doc is None:
                 raise KeyError(invoice_id)
+            doc.update(changes or {})
             doc.update(processingStatus=WAITING_FOR_TRANSFER, lastUpdated=now_iso())
             self.store.put(DOCUMENTS, invoice_id, doc)
         self.notify(TASK_ACCOUNTING_DOCUMENTS, WAITING_FOR_TRANSFER, invoice_id)
@@ -332,6 +338,8 @@ class OperatorCommands:
             taxSum=cents(tax * sign),
             grossTotal=cents((net + tax) * sign),
         )
+        if row.get("taxSum2") is not None:
+            row["taxSum2"] = cents(row["taxSum2"] * sign)
         if row.get("matchedQuantity") is not None:
             row["matchedQuantity"] = row["matchedQuantity"] * sign
             row.setdefault("matchedNetSum", row["netTotal"])

@@ -64,7 +64,7 @@ class OperatorRoutes:
         return json_response(self.seed_accounting_documents(count, **kwargs))
 
     def op_retransfer(self, request, invoice_id):
-        return json_response(self.retransfer(invoice_id))
+        return json_response(self.retransfer(invoice_id, (_body(request) or {}).get("changes")))
 
     def op_received(self, request, entity):
         return json_response(self.received(entity))

@@ -164,7 +164,7 @@ class TestOfferedAgain(InboundCase):
         self.import_documents()
 
         new = self.import_exchange(invoice_id)
-        self.assertEqual(new.state, spine.STATE_DONE)
+        self.assertEqual(new.state, spine.STATE_DONE, new.error_message)
         self.assertEqual(self.bills_of(invoice_id), bill)
         self.assertTransferredAs(invoice_id, bill)
 
