@@ -54,9 +54,7 @@ class AccountTax(models.Model):
                 continue
             lines = tax.refund_repartition_line_ids if refund else tax.invoice_repartition_line_ids
             factors = [
-                line.factor_percent
-                for line in lines
-                if line.repartition_type == REPARTITION_TAX
+                line.factor_percent for line in lines if line.repartition_type == REPARTITION_TAX
             ]
             charged += tax.amount * sum(factors) / FULL_FACTOR
             self_assessed -= tax.amount * sum(f for f in factors if f < 0) / FULL_FACTOR

@@ -342,9 +342,7 @@ class BaswareExchange(models.Model):
             raise BaswareDocumentRejected(
                 [Problem(KIND_BILL, bill.name, REASON_CANCELLED)], document
             )
-        if not bill.basware_document_hash or bill.basware_document_hash == document_hash(
-            document
-        ):
+        if not bill.basware_document_hash or bill.basware_document_hash == document_hash(document):
             return
         changes = document_changes(bill._basware_booked_document(), document)
         if bill.state == MOVE_POSTED:

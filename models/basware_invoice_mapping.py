@@ -26,7 +26,7 @@ from odoo.tools import float_compare, float_round
 from odoo.addons.base.models.res_bank import sanitize_account_number
 
 from ..basware.accounting_document import document_hash
-
+from .account_tax import TaxRates
 from .basware_analytic_mapping import TARGET_COST_CENTER, TARGET_LIST, TARGET_PROJECT
 from .basware_binding import (
     ENTITY_ACCOUNT,
@@ -35,7 +35,6 @@ from .basware_binding import (
     ENTITY_TAX_CODE,
     ENTITY_VENDOR,
 )
-from .account_tax import TaxRates
 from .basware_codes import ANALYTIC_PREFIX, PAYMENT_TERM_PREFIX, TAX_CODE_PREFIX
 
 MOVE_IN_INVOICE = "in_invoice"
@@ -536,7 +535,7 @@ class InvoiceMapping:
                 fields.Date.to_string(accounting_date),
                 REASON_LOCKED,
                 detail=f"until {fields.Date.to_string(lock_date)}; the backend's Accounting "
-                f"Date setting \"{ACCOUNTING_DATE_ODOO_LABEL}\" books it on the first open day",
+                f'Date setting "{ACCOUNTING_DATE_ODOO_LABEL}" books it on the first open day',
             )
 
     # The coding rows
@@ -876,8 +875,6 @@ class InvoiceMapping:
         }
         if accounting_date:
             values["date"] = accounting_date
-        if self.rate:
-            values["invoice_currency_rate"] = 1.0 / self.rate
         if self.sign < 0:
             values.update(self.refunded_values(vendor))
         if due_date and not term:
@@ -938,8 +935,11 @@ class InvoiceMapping:
         return banks[:1] or None
 
     def complete(self, bill):
-        """Align the created bill on Basware: its due date, its tax amounts where they differ
-        by rounding only, its company-currency total; then check its total."""
+        """Align the created bill on Basware: its rate, its due date, its tax amounts where
+        they differ by rounding only, its company-currency total; then check its total."""
+        if self.rate:
+            # Set once the bill exists: its creation computes the rate of its date.
+            bill.invoice_currency_rate = 1.0 / self.rate
         if (
             self.due_date
             and bill.invoice_payment_term_id
@@ -1000,7 +1000,9 @@ class InvoiceMapping:
         assessed_lines = tax_lines.filtered(lambda line: line.tax_repartition_line_id.factor < 0)
         charged_lines = (tax_lines - assessed_lines) or tax_lines
         if charged is not None:
-            difference = self.tax_difference(bill, taxes, charged, sign * sum(tax_lines.mapped("amount_currency")))
+            difference = self.tax_difference(
+                bill, taxes, charged, sign * sum(tax_lines.mapped("amount_currency"))
+            )
             if difference:
                 adjustments[charged_lines[0]] += sign * difference
         if self_assessed is not None and assessed_lines:
@@ -1019,11 +1021,14 @@ class InvoiceMapping:
         if currency.is_zero(difference):
             return 0.0
         name = ", ".join(taxes.mapped("name"))
-        if float_compare(
-            abs(difference),
-            self.backend.invoice_total_tolerance,
-            precision_digits=currency.decimal_places,
-        ) > 0:
+        if (
+            float_compare(
+                abs(difference),
+                self.backend.invoice_total_tolerance,
+                precision_digits=currency.decimal_places,
+            )
+            > 0
+        ):
             if what:
                 self.problem(
                     KIND_TAX,

@@ -64,7 +64,7 @@ class OperatorCommands:
         gross_sum=None,
         payment_term=None,
         reference_number=None,
-        header=None,
+        extra=None,
     ):
         """Create a WaitingForTransfer accountingDocument and push its notification.
 
@@ -82,7 +82,7 @@ class OperatorCommands:
         matchingOrderLine whose order, line number, coding and tax fill the row's defaults.
         gross_sum: the document's grossSum instead of the rows' total (a wrong total).
         payment_term / reference_number: paymentTermCode / referenceNumber of the header.
-        header: more AccountingDocumentEntity header fields, set as given (exchangeRateCompany,
+        extra: more AccountingDocumentEntity header fields, set as given (exchangeRateCompany,
         grossSumCompany, parentInvoiceBumId...).
         """
         sign = -1 if credit_note else 1
@@ -140,7 +140,7 @@ class OperatorCommands:
         )
         if gross_sum is not None:
             doc["grossSum"] = gross_sum
-        doc.update(header or {})
+        doc.update(extra or {})
         if prebook:
             doc.update(processingStatus=WAITING_FOR_PREBOOK, prebookResponses=[])
         problems = self.validator.errors(doc, "AccountingDocumentEntity")
