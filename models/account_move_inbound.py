@@ -1,14 +1,16 @@
 """Vendor bills from Basware: Basware hears when they are posted and when they are paid.
 
 A bill kept in draft for review is answered (a transfer response with its number) when it
-is posted. A bill paid in full (paid, or in payment) is reported once in a payment
-response; the inbound cron finds such bills through a partial index over the unreported
-ones, so the look-up stays cheap however many bills there are.
+is posted. Each change of a posted bill's paid amount is reported in a payment response of
+its own: a partial payment, the rest, an early payment discount, a payment undone. The
+bill remembers the amounts last reported; the inbound cron finds the bills whose paid
+amount differs through a partial index over those, so the look-up stays cheap however
+many bills there are.
 """
 
 from markupsafe import Markup
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.tools import SQL
 
 from ..basware.client import format_datetime
@@ -19,28 +21,57 @@ from .basware_exchange_inbound import (
     PAYMENT_DEDUP_PREFIX,
 )
 
-# A partial payment is reported once it is complete.
-PAID_STATES = ("paid", "in_payment")
 MOVE_POSTED = "posted"
 MOVE_IN_REFUND = "in_refund"
+PAYMENT_TERM_LINE = "payment_term"
 # Field limits of PaymentResponseEntity.
 PAYMENT_METHOD_MAX = 25
 PAYMENT_NUMBER_MAX = 250
+PAYMENT_REVERSAL_MAX = 250
+# What is no longer due (paid, or discounted) is not what Basware heard. The index and
+# the cron's query share this text, so that PostgreSQL matches them.
+PAYMENT_CHANGED = (
+    "amount_total - amount_residual "
+    "<> COALESCE(basware_paid_reported, 0) + COALESCE(basware_discount_reported, 0)"
+)
 
 
 class AccountMove(models.Model):
     _inherit = "account.move"
 
-    basware_payment_reported = fields.Boolean(
-        "Payment Reported to Basware",
+    basware_paid_reported = fields.Monetary(
+        "Paid Total Reported to Basware",
         copy=False,
         readonly=True,
-        help="Basware's payment response of this bill is queued: it is reported once.",
+        help="The cash paid on this bill as last reported to Basware (paidTotal).",
+    )
+    basware_discount_reported = fields.Monetary(
+        "Cash Discount Reported to Basware",
+        copy=False,
+        readonly=True,
+        help="The early payment discount of this bill as last reported (cashDiscount).",
+    )
+    basware_payment_sequence = fields.Integer(
+        "Payment Responses",
+        copy=False,
+        readonly=True,
+        help="How many payment responses of this bill were queued for Basware.",
+    )
+    basware_payment_move_ids = fields.Many2many(
+        "account.move",
+        "account_move_basware_payment_rel",
+        "bill_id",
+        "payment_move_id",
+        "Payments Reported to Basware",
+        copy=False,
+        readonly=True,
+        help="The entries paying this bill when its payment was last reported: one of them "
+        "reversed later is named in the next payment response.",
     )
 
-    _basware_payment_unreported = models.Index(
-        "(basware_backend_id, payment_state) "
-        "WHERE basware_invoice_id IS NOT NULL AND basware_payment_reported IS NOT TRUE"
+    _basware_paid_changed = models.Index(
+        f"(basware_backend_id, id) WHERE basware_invoice_id IS NOT NULL "
+        f"AND state = '{MOVE_POSTED}' AND {PAYMENT_CHANGED}"
     )
 
     # === HELD BACK === #
@@ -153,64 +184,154 @@ class AccountMove(models.Model):
     # === PAID === #
 
     def _basware_paid_unreported(self, backend, limit):
-        """Posted bills of ``backend`` paid in full whose payment Basware has not heard of."""
-        self.flush_model(["basware_backend_id", "basware_invoice_id", "payment_state", "state"])
-        self.flush_model(["basware_payment_reported"])
+        """Posted bills of ``backend`` whose paid amount differs from what Basware heard."""
+        self.flush_model(
+            [
+                "basware_backend_id",
+                "basware_invoice_id",
+                "state",
+                "amount_total",
+                "amount_residual",
+                "basware_paid_reported",
+                "basware_discount_reported",
+            ]
+        )
         query = SQL(
             """
             SELECT id FROM account_move
-             WHERE basware_backend_id = %s AND payment_state IN %s
-               AND basware_invoice_id IS NOT NULL AND basware_payment_reported IS NOT TRUE
-               AND state = %s
+             WHERE basware_backend_id = %s AND basware_invoice_id IS NOT NULL AND state = %s
+               AND %s
              ORDER BY id
              LIMIT %s
             """,
             backend.id,
-            PAID_STATES,
             MOVE_POSTED,
+            SQL(PAYMENT_CHANGED),
             limit,
         )
         self.env.cr.execute(query)
         return self.sudo().browse([row[0] for row in self.env.cr.fetchall()])
 
     def _basware_queue_payment_response(self):
-        """Queue this paid bill's payment response, once (dedup on the invoice)."""
+        """Queue the payment response of this bill's paid amount as it is now, once (its
+        own dedup key), and remember it as reported."""
         self.ensure_one()
+        paid, discount = self._basware_paid_amounts()
+        if not self._basware_amounts_unreported(paid, discount):
+            return self.env["basware.exchange"]
         Exchange = self.env["basware.exchange"].sudo()
         backend = self.basware_backend_id
+        paid_moves = self._get_reconciled_amls().move_id
         body = Exchange._response_body(
             backend,
             success=True,
-            message=self.env._("Paid in Odoo (%(bill)s).", bill=self.name),
+            message=self._basware_payment_message(paid, discount),
             payment_block=False,
-            **self._basware_payment_values(),
+            **self._basware_payment_values(paid, discount, paid_moves),
         )
+        sequence = self.basware_payment_sequence + 1
         exchange = Exchange._quiet()._enqueue(
             backend,
             spine.KIND_PAYMENT_RESPONSE,
             spine.DIRECTION_OUTBOUND,
             record=self,
             payload={"invoiceId": self.basware_invoice_id, "response": body},
-            dedup_key=PAYMENT_DEDUP_PREFIX + self.basware_invoice_id,
+            dedup_key=f"{PAYMENT_DEDUP_PREFIX}{self.basware_invoice_id}:{sequence}",
             external_code=body["externalCode"],
         )
-        self.sudo().write({"basware_payment_reported": True})
+        self.sudo().write(
+            {
+                "basware_paid_reported": paid,
+                "basware_discount_reported": discount,
+                "basware_payment_sequence": sequence,
+                "basware_payment_move_ids": [Command.set(paid_moves.ids)],
+            }
+        )
         return exchange
 
-    def _basware_payment_values(self):
-        """paymentDate, paidTotal (signed as Basware's gross sum: negative for a credit
-        note), paymentMethod and paymentNumber of this bill's payments."""
+    def _basware_amounts_unreported(self, paid, discount):
+        """Whether ``paid`` or ``discount`` differ from the amounts Basware heard last."""
+        currency = self.currency_id
+        return bool(
+            currency.compare_amounts(paid, self.basware_paid_reported)
+            or currency.compare_amounts(discount, self.basware_discount_reported)
+        )
+
+    def _basware_paid_amounts(self):
+        """(cash paid, early payment discount) of this bill so far, in its currency and
+        unsigned: together they are what is no longer due."""
+        currency = self.currency_id
+        discount = currency.round(self._basware_early_payment_discount())
+        settled = currency.round(self.amount_total - self.amount_residual)
+        return currency.round(settled - discount), discount
+
+    def _basware_early_payment_discount(self):
+        """The early payment discount Odoo booked on this bill: each installment settled by
+        an entry with a discount line (a payment registered within the discount period) was
+        settled for its discounted amount."""
+        company = self.company_id
+        discount_accounts = (
+            company.account_journal_early_pay_discount_gain_account_id
+            | company.account_journal_early_pay_discount_loss_account_id
+        )
+        installments = self.line_ids.filtered(
+            lambda line: (
+                line.display_type == PAYMENT_TERM_LINE
+                and line.reconciled
+                and line.discount_date
+                and line.discount_amount_currency
+            )
+        )
+        return sum(
+            abs(line.amount_currency - line.discount_amount_currency)
+            for line in installments
+            if discount_accounts and self._basware_discount_taken(line, discount_accounts)
+        )
+
+    def _basware_discount_taken(self, installment, accounts):
+        """Whether an entry within the discount period settled ``installment`` with a line
+        on the discount ``accounts``."""
+        counterparts = installment.matched_debit_ids.debit_move_id
+        counterparts |= installment.matched_credit_ids.credit_move_id
+        return any(
+            entry.date <= installment.discount_date and entry.line_ids.account_id & accounts
+            for entry in counterparts.move_id
+        )
+
+    def _basware_payment_message(self, paid, discount):
+        currency = self.currency_id
+        if currency.is_zero(paid + discount):
+            return self.env._("Not paid in Odoo any more (%(bill)s).", bill=self.name)
+        if currency.compare_amounts(paid + discount, self.amount_total) < 0:
+            return self.env._("Partly paid in Odoo (%(bill)s).", bill=self.name)
+        return self.env._("Paid in Odoo (%(bill)s).", bill=self.name)
+
+    def _basware_payment_values(self, paid, discount, paid_moves):
+        """paymentDate, paidTotal and cashDiscount (signed as Basware's gross sum: negative
+        for a credit note), paymentMethod and paymentNumber of this bill's payments, and
+        paymentReversalDocument naming the entries that reversed a payment reported before."""
         self.ensure_one()
-        lines = self._get_reconciled_amls()
-        payments = self._get_reconciled_payments()
-        paid_on = max(lines.mapped("date")) if lines else fields.Date.context_today(self)
         sign = -1 if self.move_type == MOVE_IN_REFUND else 1
-        paid = self.currency_id.round(self.amount_total - self.amount_residual)
+        reversals = self._basware_payment_reversals(paid_moves)
+        dates = paid_moves.mapped("date") + reversals.mapped("date")
+        paid_on = max(dates) if dates else fields.Date.context_today(self)
         values = {"paymentDate": format_datetime(paid_on), "paidTotal": sign * paid}
-        method = payments.payment_method_line_id[:1].name or lines.journal_id[:1].name
+        # Zero once a discount Basware heard of is undone.
+        if discount or self.basware_discount_reported:
+            values["cashDiscount"] = sign * discount
+        payments = paid_moves.origin_payment_id
+        method = payments.payment_method_line_id[:1].name or paid_moves.journal_id[:1].name
         if method:
             values["paymentMethod"] = method[:PAYMENT_METHOD_MAX]
-        numbers = ", ".join((payments.move_id or lines.move_id).mapped("name"))
+        numbers = ", ".join((payments.move_id or paid_moves).mapped("name"))
         if numbers:
             values["paymentNumber"] = numbers[:PAYMENT_NUMBER_MAX]
+        reversal_names = ", ".join(reversals.mapped("name"))
+        if reversal_names:
+            values["paymentReversalDocument"] = reversal_names[:PAYMENT_REVERSAL_MAX]
         return values
+
+    def _basware_payment_reversals(self, paid_moves):
+        """The posted entries reversing the payments reported before that pay no more."""
+        undone = self.basware_payment_move_ids - paid_moves
+        return undone.reversal_move_ids.filtered(lambda entry: entry.state == MOVE_POSTED)

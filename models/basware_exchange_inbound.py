@@ -13,6 +13,7 @@ transfer response naming the codes, and a failed exchange to replay after the fi
 import json
 import logging
 import uuid
+from datetime import timedelta
 
 import psycopg2.errors
 
@@ -68,11 +69,26 @@ REASON_CANCELLED = "cancelled in Odoo"
 REASON_CHANGED = "changed after booking"
 
 
-class TransferAnswerPending(bw_errors.BaswareError):
-    """A payment is reported after the bill's transfer answer: Basware refuses it before."""
+class AnswerWaiting(bw_errors.BaswareError):
+    """An answer that must follow another one of the same bill waits for it. Waiting is no
+    failed attempt: it lasts while the other answer is on its way, which retries (or dies)
+    by its own policy."""
 
     retryable = True
+
+
+class TransferAnswerPending(AnswerWaiting):
+    """A payment is reported after the bill's transfer answer: Basware refuses it before."""
+
     default_message = "The bill's transfer answer is not sent yet; the payment waits for it"
+
+
+class EarlierPaymentPending(AnswerWaiting):
+    """The payment responses of a bill go in order: Basware keeps the last one it got."""
+
+    default_message = (
+        "An earlier payment response of the bill is not sent yet; this one waits for it"
+    )
 
 
 def shorten(text, size):
@@ -418,12 +434,7 @@ class BaswareExchange(models.Model):
     @api.model
     def _open_responses(self, bill):
         """Success answers for ``bill`` still on their way: queued, or failed and retried."""
-        return self._bill_responses(bill).filtered(
-            lambda exchange: (
-                exchange.state in (spine.STATE_PENDING, spine.STATE_IN_PROGRESS)
-                or (exchange.state == spine.STATE_FAILED and exchange.error_retryable)
-            )
-        )
+        return self._bill_responses(bill).filtered(lambda exchange: exchange._on_its_way())
 
     @api.model
     def _queue_transfer_response(
@@ -493,7 +504,19 @@ class BaswareExchange(models.Model):
             error, psycopg2.errors.UniqueViolation
         ):
             values["error_message"] = CONCURRENT_IMPORT_ERROR
+        if isinstance(error, AnswerWaiting):
+            values.update(self._waiting_values())
         return values
+
+    def _waiting_values(self):
+        """A wait is not counted as an attempt and never gives up: it looks again after
+        the first retry delay."""
+        delay = timedelta(seconds=self.backend_id.exchange_retry_base)
+        return {
+            "state": spine.STATE_FAILED,
+            "attempt_count": max(self.attempt_count - 1, 0),
+            "next_attempt_at": fields.Datetime.now() + delay,
+        }
 
     def _record_failure(self, error, retryable, client):
         result = super()._record_failure(error, retryable, client)
@@ -529,10 +552,42 @@ class BaswareExchange(models.Model):
         return self._send_invoice_response(client, client.post_transfer_response)
 
     def _run_payment_response(self, client):
+        """Send one payment response, after the bill's transfer answer and after its earlier
+        payment responses. One that a later response already reached Basware before (it
+        was replayed after it died) is not sent: the later one tells the newer amounts."""
         bill = self._get_record()
-        if bill and self._open_responses(bill):
-            raise TransferAnswerPending()
+        if bill:
+            if self._open_responses(bill):
+                raise TransferAnswerPending()
+            if self._payment_responses(bill, "<").filtered(lambda answer: answer._on_its_way()):
+                raise EarlierPaymentPending()
+            sent_later = self._payment_responses(bill, ">").filtered(lambda answer: answer._sent())
+            if sent_later:
+                return {"superseded_by": sent_later[-1].external_code}
         return self._send_invoice_response(client, client.post_payment_response)
+
+    def _payment_responses(self, bill, operator):
+        """The payment responses of ``bill`` queued before (``<``) or after (``>``) this
+        one, oldest first."""
+        return self.search(
+            [
+                ("kind", "=", spine.KIND_PAYMENT_RESPONSE),
+                ("res_model", "=", bill._name),
+                ("res_id", "=", bill.id),
+                ("id", operator, self.id),
+            ],
+            order="id",
+        )
+
+    def _on_its_way(self):
+        """Queued, running, or failed and retried (waiting included)."""
+        return self.state in (spine.STATE_PENDING, spine.STATE_IN_PROGRESS) or (
+            self.state == spine.STATE_FAILED and self.error_retryable
+        )
+
+    def _sent(self):
+        """Basware received it: done, or refused in phase two."""
+        return self.state == spine.STATE_DONE or self.error_class == PHASE_TWO_ERROR_CLASS
 
     def _send_invoice_response(self, client, post):
         """POST the stored answer; then poll phase two, as for any write to Basware."""

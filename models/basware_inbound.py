@@ -220,7 +220,8 @@ class BaswareBackend(models.Model):
         return inboxed, None
 
     def _basware_queue_payment_responses(self):
-        """Queue the payment answers of this backend's bills paid since the last run."""
+        """Queue the payment answers of this backend's bills whose paid amount changed since
+        the last run."""
         self.ensure_one()
         bills = self.env["account.move"]._basware_paid_unreported(self, PAYMENT_BATCH)
         for bill in bills:
