@@ -142,8 +142,8 @@ class SandboxServer:
     def seed_accounting_documents(self, n, **kwargs):
         return self.app.seed_accounting_documents(n, **kwargs)
 
-    def retransfer(self, invoice_id):
-        return self.app.retransfer(invoice_id)
+    def retransfer(self, invoice_id, changes=None):
+        return self.app.retransfer(invoice_id, changes)
 
     @property
     def requests(self):
