@@ -239,11 +239,13 @@ def approve_invoices(backend, orders):
                 coding_rows=[
                     {
                         "orderLine": line_codes(backend, freight)[0],
+                        "matchedQuantity": 0.6,
                         "netTotal": 480.0,
                         "costCenterCode": "OPS",
                     },
                     {
                         "orderLine": line_codes(backend, freight)[0],
+                        "matchedQuantity": 0.4,
                         "netTotal": 320.0,
                         "costCenterCode": "ADMIN",
                     },
@@ -256,7 +258,13 @@ def approve_invoices(backend, orders):
             operator(
                 "/approve",
                 credit_note=True,
-                coding_rows=[{"orderLine": line_codes(backend, office)[1], "netTotal": 310.0}],
+                coding_rows=[
+                    {
+                        "orderLine": line_codes(backend, office)[1],
+                        "matchedQuantity": 1,
+                        "netTotal": 310.0,
+                    }
+                ],
             ),
         ),
         (
@@ -266,6 +274,7 @@ def approve_invoices(backend, orders):
                 coding_rows=[
                     {
                         "orderLine": line_codes(backend, furniture)[0],
+                        "matchedQuantity": 1,
                         "netTotal": 295.0,
                         "costCenterCode": UNKNOWN_COST_CENTER,
                     },
