@@ -22,6 +22,7 @@ import psycopg2.errors
 
 from odoo import api, fields, models, modules, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.fields import Domain
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
@@ -293,8 +294,14 @@ class BaswareExchange(models.Model):
     endpoint = fields.Char(
         readonly=True, help="The Basware path this exchange writes its records to."
     )
+    # The purge never deletes a parent whose line is open (_not_held_by_open); a child outliving
+    # its parent otherwise stays, detached.
     parent_id = fields.Many2one(
-        "basware.exchange", readonly=True, index="btree_not_null", check_company=True
+        "basware.exchange",
+        readonly=True,
+        index="btree_not_null",
+        check_company=True,
+        ondelete="set null",
     )
     child_ids = fields.One2many("basware.exchange", "parent_id", readonly=True)
     request_id = fields.Char(
@@ -919,10 +926,48 @@ class BaswareExchange(models.Model):
         return self._int_param(RETENTION_PARAM, DEFAULT_RETENTION_DAYS)
 
     @api.model
+    def _not_held_by_open(self):
+        """The exchanges that no open one (not done: pending, running, failed or dead)
+        holds. An open exchange holds its ancestors and its descendants: whoever resolves
+        it needs its whole line, the document it answers, the phase-two result that failed
+        it, the answer it gave.
+        """
+        held = SQL(
+            """
+            WITH RECURSIVE ancestor(id) AS (
+                SELECT parent_id FROM basware_exchange
+                 WHERE state != %(done)s AND parent_id IS NOT NULL
+                UNION
+                SELECT exchange.parent_id FROM basware_exchange exchange
+                  JOIN ancestor ON exchange.id = ancestor.id
+                 WHERE exchange.parent_id IS NOT NULL
+            ), descendant(id) AS (
+                SELECT id FROM basware_exchange WHERE state != %(done)s
+                UNION
+                SELECT exchange.id FROM basware_exchange exchange
+                  JOIN descendant ON exchange.parent_id = descendant.id
+            )
+            SELECT id FROM ancestor UNION SELECT id FROM descendant
+            """,
+            done=STATE_DONE,
+            to_flush=(self._fields["state"], self._fields["parent_id"]),
+        )
+        return Domain.custom(
+            to_sql=lambda model, alias, query: SQL(
+                "%s NOT IN (%s)", model._field_to_sql(alias, "id", query), held
+            )
+        )
+
+    @api.model
     def _cron_purge_done(self, chunk=PURGE_CHUNK):
-        """Delete done exchanges older than the retention; failed and dead ones stay."""
+        """Delete done exchanges older than the retention. Failed and dead ones stay until
+        a person resolves them, and so does the line of each (see _not_held_by_open)."""
         cutoff = fields.Datetime.now() - timedelta(days=self._retention_days())
-        domain = [("state", "=", STATE_DONE), ("date_done", "<", cutoff)]
+        domain = (
+            Domain("state", "=", STATE_DONE)
+            & Domain("date_done", "<", cutoff)
+            & self._not_held_by_open()
+        )
         purged = 0
         while old := self.search(domain, limit=chunk):
             old.unlink()

@@ -1272,6 +1272,7 @@ class AccountMove(models.Model):
             self.with_context(skip_invoice_sync=True)._message_set_main_attachment_id(
                 records[:1], force=True, filter_xml=False
             )
+        self._basware_store_document(document)
         body = self.env._(
             "Created from the Basware invoice %(number)s (%(invoice_id)s).",
             number=document.get("invoiceNumber") or "-",

@@ -209,7 +209,8 @@ class TestInvoiceMapping(InvoiceMappingCase):
         attachments = self.env["ir.attachment"].search(
             [("res_model", "=", "account.move"), ("res_id", "=", bill.id)]
         )
-        self.assertEqual(len(attachments), 2)
+        self.assertEqual(len(attachments), 3, "the two files and the Basware document")
+        attachments -= bill.basware_document_attachment_id
         main = bill.message_main_attachment_id
         self.assertEqual(main.name, document["attachments"][0]["filename"])
         self.assertEqual(main.raw, PDF_IMAGE)
