@@ -6,6 +6,36 @@ on the order line."""
 CLOSED = ("done", "cancel")
 
 
+def real_time_product(env, name, valuation_account=None, **values):
+    """A storable product valued in real time (perpetual, at invoicing) in env's company.
+
+    Its new category has ``valuation_account`` (default: a new current-asset account) as
+    stock valuation account: a vendor bill line of the product is booked on it.
+    """
+    category = env["product.category"].create(
+        {"name": f"Real time: {name}", "property_valuation": "real_time"}
+    )
+    category.property_stock_valuation_account_id = valuation_account or env[
+        "account.account"
+    ].create(
+        {
+            "name": f"Stock Valuation: {name}",
+            "code": f"STOCK{category.id}",
+            "account_type": "asset_current",
+        }
+    )
+    return env["product.product"].create(
+        {
+            "name": name,
+            "type": "consu",
+            "is_storable": True,
+            "purchase_ok": True,
+            "categ_id": category.id,
+            **values,
+        }
+    )
+
+
 def receive(order, quantities=None):
     """Receive a confirmed purchase order's goods through its open receipts, as a user
     validating them does; return the receipts validated.
