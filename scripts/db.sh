@@ -61,20 +61,21 @@ drop_db() {
     rm -rf "$BUILD_DIR/data/filestore/$1"
 }
 
-# Install the addon into a new database once; fail if its own files log a warning or
-# an error. Odoo creates the database before installing: build under a temporary name
-# and rename on success, so an interrupted build is never mistaken for a finished one.
+# Install the addon (and the Odoo addons of the comma-separated list $3, if any) into a
+# new database once; fail if its own files log a warning or an error. Odoo creates the
+# database before installing: build under a temporary name and rename on success, so
+# an interrupted build is never mistaken for a finished one.
 ensure_installed_db() {
-    local db=$1 demo=$2 log="$BUILD_DIR/install-$1.log" tmp="$1_building"
+    local db=$1 demo=$2 addons="$ADDON_NAME${3:+,$3}" log="$BUILD_DIR/install-$1.log" tmp="$1_building"
     db_exists "$db" && return 0
-    say "installing $ADDON_NAME into a new database $db ${demo:+(with demo data)}"
+    say "installing $addons into a new database $db ${demo:+(with demo data)}"
     drop_db "$tmp"
     : >"$log"  # Odoo appends: keep an interrupted build's lines out of the warning check
     if ! $ODOO_BIN --addons-path="$(addons_path)" --data-dir="$BUILD_DIR/data" -d "$tmp" \
-        -i "$ADDON_NAME" $demo --stop-after-init --log-level=info --logfile="$log" --http-port=0 --no-http; then
+        -i "$addons" $demo --stop-after-init --log-level=info --logfile="$log" --http-port=0 --no-http; then
         drop_db "$tmp" || true
         tail -30 "$log" >&2
-        die "installing $ADDON_NAME failed: see $log"
+        die "installing $addons failed: see $log"
     fi
     if grep -E " (WARNING|ERROR|CRITICAL) " "$log" | grep -i "$ADDON_NAME" >&2; then
         drop_db "$tmp" || true
@@ -91,7 +92,7 @@ ensure_installed_db() {
 # the install logs and filestores left by any of them. Runs under lock_databases.
 drop_stale_databases() {
     local keep=$1 name names
-    local re="^(${DB_PREFIX}_(demo_)?tmpl_[0-9a-f]{12}(_building)?|bw_(demo_)?tmpl_[0-9a-f]{12})\$"
+    local re="^(${DB_PREFIX}_(demo_|test_)?tmpl_[0-9a-f]{12}(_building)?|bw_(demo_)?tmpl_[0-9a-f]{12})\$"
     names=$({
         psql -d postgres -Atqc "select datname from pg_database"
         ls "$BUILD_DIR/data/filestore" 2>/dev/null || true
@@ -99,7 +100,7 @@ drop_stale_databases() {
     } | sort -u)
     for name in $names; do
         [[ $name =~ $re ]] || continue
-        [[ $name = "${DB_PREFIX}_tmpl_$keep" || $name = "${DB_PREFIX}_demo_tmpl_$keep" ]] && continue
+        case $name in "${DB_PREFIX}_tmpl_$keep" | "${DB_PREFIX}_demo_tmpl_$keep" | "${DB_PREFIX}_test_tmpl_$keep") continue ;; esac
         drop_db "$name" >/dev/null 2>&1 || continue  # in use by another checkout's run: keep it
         rm -f "$BUILD_DIR/install-$name.log"
     done

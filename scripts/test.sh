@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command (`make test`): set up, build or reuse a template
-# database with the addon installed, copy it, and run the whole suite with
-# pytest-odoo against real Odoo and PostgreSQL. Exits non-zero on any failure.
+# database with the addon and the TEST_ADDONS (common.sh) installed, copy it, and run
+# the whole suite with pytest-odoo against real Odoo and PostgreSQL. Exits non-zero on
+# any failure.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 source "$ADDON_DIR/scripts/db.sh"
 
@@ -10,9 +11,9 @@ ensure_postgres
 
 lock_databases
 hash=$(addon_hash)
-template="${DB_PREFIX}_tmpl_$hash"
+template="${DB_PREFIX}_test_tmpl_$hash"
 test_db=${TEST_DB:-${DB_PREFIX}_test}
-ensure_installed_db "$template" ""
+ensure_installed_db "$template" "" "$TEST_ADDONS"
 ensure_installed_db "${DB_PREFIX}_demo_tmpl_$hash" "--with-demo"
 drop_stale_databases "$hash"
 

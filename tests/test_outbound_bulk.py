@@ -15,6 +15,7 @@ from ..basware import errors
 from ..basware.client import bulk_body, chunk_records, encode_record
 from ..models.basware_exchange import holds_secrets, json_text, to_json_text
 from .common import SpineCase, vendor
+from .stock_common import receive
 from .test_sync_outbound import SyncCase
 
 
@@ -215,7 +216,7 @@ class TestQueriesFollowTheExchanges(SyncCase):
             }
         )
         order.button_confirm()
-        order.order_line.qty_received = 1
+        receive(order, dict.fromkeys(order.order_line, 1))
         return order
 
     def _assert_done(self, records):

@@ -1,11 +1,10 @@
-from unittest import SkipTest
-
 from odoo import Command, fields
 from odoo.tests import Form, tagged
 
 from ..models.purchase_order_line import analytic_shares
 from ..sandbox.validation import Validator
 from .common import BaswareBackendCase
+from .stock_common import receive
 
 ORDER_SCHEMA = "OrderEntity"
 LINE_SCHEMA = "OrderLineEntity"
@@ -30,7 +29,6 @@ class TestPurchasePayloads(BaswareBackendCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.validator = Validator()
-        cls.with_stock = "move_ids" in cls.env["purchase.order.line"]._fields
         cls.unit = cls.env.ref("uom.product_uom_unit")
         cls.dozen = cls.env.ref("uom.product_uom_dozen")
         cls.hour = cls.env.ref("uom.product_uom_hour")
@@ -77,9 +75,9 @@ class TestPurchasePayloads(BaswareBackendCase):
             payment_term_id=cls.payment_term.id,
         )
         cls.bolt_line, cls.consulting_line, cls.rod_line = cls.order.order_line
-        cls.bolt_line.qty_received = 6
+        # Goods come by a receipt transfer (purchase_stock), services are received by hand.
+        cls.receipt = receive(cls.order, {cls.bolt_line: 6, cls.rod_line: 5})
         cls.consulting_line.qty_received = 3
-        cls.rod_line.qty_received = 5
         cls._post_bill(cls.order, {cls.consulting_line: 2})
 
     @classmethod
@@ -235,8 +233,6 @@ class TestPurchasePayloads(BaswareBackendCase):
     # Lines
 
     def test_goods_line_with_analytic_split(self):
-        if self.with_stock:
-            self.skipTest("with purchase_stock, goods are received by transfers")
         payload = self.bolt_line._basware_order_line_values(self.backend)
         coding = payload.pop("orderLineCoding")
         receipts = payload.pop("goodsReceipts")
@@ -293,10 +289,11 @@ class TestPurchasePayloads(BaswareBackendCase):
             receipts,
             [
                 {
-                    "externalCode": self.code(self.bolt_line, ":received"),
-                    "goodsReceiptNumber": f"{self.order.name}-R",
+                    "externalCode": self.code(self.receipt, f":{self.bolt_line.id}"),
+                    "goodsReceiptNumber": self.receipt.name,
                     "quantity": 6.0,
                     "netSum": 67.5,
+                    "deliveryDate": self.receipt.date_done.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 }
             ],
         )
@@ -319,8 +316,18 @@ class TestPurchasePayloads(BaswareBackendCase):
         self.assertEqual(row["accountCode"], expense.code)
         self.assertEqual((row["allocatedQuantity"], row["netTotal"]), (8.0, 760.0))
         self.assertNotIn("costCenterCode", row)
-        self.assertEqual(payload["goodsReceipts"][0]["quantity"], 3.0)
-        self.assertEqual(payload["goodsReceipts"][0]["netSum"], 285.0)
+        # Received by hand, not by a transfer: one receipt of the whole line.
+        self.assertEqual(
+            payload["goodsReceipts"],
+            [
+                {
+                    "externalCode": self.code(self.consulting_line, ":received"),
+                    "goodsReceiptNumber": f"{self.order.name}-R",
+                    "quantity": 3.0,
+                    "netSum": 285.0,
+                }
+            ],
+        )
         self.assertValid(payload, LINE_SCHEMA)
 
     def test_line_in_dozens_fully_received_and_billed_is_closed(self):
@@ -560,13 +567,11 @@ class TestPurchasePayloads(BaswareBackendCase):
 
 @tagged("post_install", "-at_install")
 class TestPurchaseStockReceipts(BaswareBackendCase):
-    """Receipts from transfers: runs only where purchase_stock is installed."""
+    """Receipts from transfers (purchase_stock) and returns to the vendor."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        if "move_ids" not in cls.env["purchase.order.line"]._fields:
-            raise SkipTest("purchase_stock is not installed")
         cls.vendor = cls.env["res.partner"].create({"name": "Steel Mill", "ref": "V-2002"})
         cls.bolts = cls.env["product.product"].create(
             {"name": "Anchor Bolts", "type": "consu", "is_storable": True}

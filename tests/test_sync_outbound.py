@@ -10,6 +10,7 @@ from odoo.tools import mute_logger
 from ..basware import constants as bw
 from ..sandbox.validation import Validator
 from .common import SpineCase
+from .stock_common import receive
 
 SPINE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
 SCHEMAS = {
@@ -256,7 +257,7 @@ class TestPurchaseOrderFlow(SyncCase):
         self.sandbox.clear_requests()
         self._sync(["purchase_order"])
         self.assertFalse(self._posts(bw.MATCHING_ORDER_LINES_PATH), "nothing changed")
-        self.order.order_line.qty_received = 4
+        receive(self.order, {self.order.order_line: 4})
         self._sync(["purchase_order"])
         self._run_queue()
         self.assertEqual(len(self._posts(bw.MATCHING_ORDER_LINES_PATH)), 1)
