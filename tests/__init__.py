@@ -27,6 +27,9 @@ from . import test_invoice_mapping
 from . import test_inbound_flow
 from . import test_inbound_exactly_once
 from . import test_inbound_payments
+from . import test_inbound_review
+from . import test_inbound_audit
+from . import test_invoice_rules
 from . import test_inbound_json2
 from . import test_inbound_end_to_end
 from . import test_webhook

@@ -7,6 +7,7 @@ The documents come from the sandbox over HTTP, as the inbound flow fetches them.
 from odoo import Command, fields
 from odoo.tests import tagged
 
+from .stock_common import real_time_product, receive
 from .test_invoice_mapping import InvoiceMappingCase
 
 # Amount and quantity pairs whose unit price does not round back to the amount.
@@ -390,3 +391,63 @@ class TestRefundedInvoice(InvoiceMappingCase):
     def test_plain_credit_note_links_nothing(self):
         refund = self.backend._basware_create_bill(self.approve(self.rows, credit_note=True))
         self.assertFalse(refund.reversed_entry_id)
+
+
+@tagged("post_install", "-at_install")
+class TestStockValuation(InvoiceMappingCase):
+    def test_real_time_valued_order_line_is_booked_as_odoo_books_it(self):
+        beams = real_time_product(self.env, "Steel Beams")
+        valuation = beams.categ_id.property_stock_valuation_account_id
+        order = self.env["purchase.order"].create(
+            {
+                "partner_id": self.vendor.id,
+                "order_line": [
+                    Command.create(
+                        {
+                            "product_id": beams.id,
+                            "product_qty": 5,
+                            "price_unit": 40.0,
+                            "tax_ids": [Command.set(self.tax_24.ids)],
+                        }
+                    )
+                ],
+            }
+        )
+        order.button_confirm()
+        receive(order)
+        line = order.order_line
+        self.client.post_matching_orders([order._basware_order_values(self.backend)])
+        self.client.post_matching_order_lines([line._basware_order_line_values(self.backend)])
+        document = self.approve(
+            [
+                {
+                    "orderLine": self.line_code(line),
+                    "matchedQuantity": 5,
+                    "netTotal": 200.0,
+                    "accountCode": "601101",
+                    "taxCode": "VAT24",
+                    "taxPercent": 24,
+                }
+            ]
+        )
+        bill = self.backend._basware_create_bill(document)
+        self.assertEqual(bill.invoice_line_ids.account_id, valuation, "Odoo's account")
+        self.assertNotEqual(valuation, self.supplies)
+        self.assertEqual(line.qty_invoiced, 5.0)
+        note = bill.message_ids.filtered(lambda message: "stock valuation" in message.body)
+        self.assertIn("601101", note.body, "Basware's account is named")
+        # Odoo's own bill of the same order books the same account.
+        order.action_create_invoice()
+        own = order.invoice_ids - bill
+        self.assertEqual(own.invoice_line_ids.account_id, bill.invoice_line_ids.account_id)
+
+    def test_order_line_of_a_periodic_product_keeps_basware_account(self):
+        order = self.confirmed_order()
+        paper = order.order_line[0]
+        receive(order)
+        document = self.approve(
+            [{"orderLine": self.line_code(paper), "matchedQuantity": 10, "netTotal": 125.0}]
+        )
+        bill = self.backend._basware_create_bill(document)
+        self.assertEqual(bill.invoice_line_ids.account_id, self.supplies)
+        self.assertFalse(bill.message_ids.filtered(lambda m: "stock valuation" in m.body))
