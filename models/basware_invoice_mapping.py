@@ -1060,13 +1060,7 @@ class InvoiceMapping:
             return
         # Each converted line may round by half a cent.
         tolerance = self.backend.invoice_total_tolerance * max(len(bill.line_ids) - len(terms), 1)
-        if float_compare(abs(difference), tolerance, precision_digits=currency.decimal_places) > 0:
-            self.problem(
-                KIND_TOTAL,
-                f"{expected:.{currency.decimal_places}f} {currency.name}",
-                REASON_MISMATCH,
-                detail=f"Odoo computes {booked:.{currency.decimal_places}f} {currency.name}",
-            )
+        if self.total_differs(expected, booked, currency, tolerance, f" {currency.name}"):
             return
         lines = bill.invoice_line_ids or bill.line_ids - terms
         largest = max(lines, key=lambda line: abs(line.balance))
@@ -1080,16 +1074,22 @@ class InvoiceMapping:
 
     def check_total(self, bill):
         expected = abs(self.gross_total())
-        currency = bill.currency_id
-        difference = currency.round(bill.amount_total - expected)
         tolerance = self.backend.invoice_total_tolerance
-        if float_compare(abs(difference), tolerance, precision_digits=currency.decimal_places) > 0:
-            self.problem(
-                KIND_TOTAL,
-                f"{expected:.{currency.decimal_places}f}",
-                REASON_MISMATCH,
-                detail=f"Odoo computes {bill.amount_total:.{currency.decimal_places}f}",
-            )
+        self.total_differs(expected, bill.amount_total, bill.currency_id, tolerance)
+
+    def total_differs(self, expected, booked, currency, tolerance, unit=""):
+        """Whether Odoo's ``booked`` total is off Basware's ``expected`` one by more than
+        ``tolerance``: a problem then."""
+        digits = currency.decimal_places
+        if float_compare(abs(expected - booked), tolerance, precision_digits=digits) <= 0:
+            return False
+        self.problem(
+            KIND_TOTAL,
+            f"{expected:.{digits}f}{unit}",
+            REASON_MISMATCH,
+            detail=f"Odoo computes {booked:.{digits}f}{unit}",
+        )
+        return True
 
     def note_valuation(self, bill):
         """Where Odoo's valuation rule books a row on another account than Basware coded,
