@@ -223,6 +223,29 @@ class BaswareBinding(models.Model):
         )
 
     @api.model
+    def _save_refused(self, backend, entity, refused):
+        """Bindings of records the builders refused, in one statement: rejected with the
+        reason, and no payload hash, so that the record is examined again once changed.
+
+        ``refused``: [(record, external code, message)]. Returns {record id: binding}.
+        """
+        if not refused:
+            return {}
+        records, codes, messages = zip(*refused, strict=True)
+        return self._upsert(
+            backend,
+            entity,
+            records[0]._name,
+            {
+                "res_id": ("int4", [record.id for record in records]),
+                "external_code": ("varchar", list(codes)),
+                "payload_hash": ("varchar", [None] * len(records)),
+                "sync_state": ("varchar", [SYNC_ERROR] * len(records)),
+                "sync_message": ("text", list(messages)),
+            },
+        )
+
+    @api.model
     def _upsert(self, backend, entity, res_model, columns, keep_when_empty=()):
         """Create or update the bindings of many records in one statement.
 

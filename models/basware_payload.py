@@ -5,6 +5,8 @@ and give the same JSON for the same data whatever the caller's language, so the 
 hash of an unchanged record stays the same.
 """
 
+from odoo.exceptions import UserError
+
 BASE_LANG = "en_US"
 LANGUAGE_MAX = 10
 TRANSLATION_MIN = 2
@@ -65,3 +67,9 @@ def translations(record, field_name, prefix=""):
             text = f"{prefix} {text}".strip().ljust(TRANSLATION_MIN, SHORT_NAME_PAD)
         items.append({"language": basware_language(code), "translation": text[:TRANSLATION_MAX]})
     return items
+
+
+class RecordRefused(UserError):
+    """A record Basware cannot take as it is (a code too long, taxes the API cannot
+    carry): a payload builder raises it, the record is not sent, and its binding is
+    rejected with this message, naming the record and the field."""

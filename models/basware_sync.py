@@ -21,6 +21,7 @@ from ..basware.client import bulk_limit, chunk_records, encode_record
 from . import basware_binding as binding_model
 from . import basware_exchange as exchange_model
 from .basware_binding import encoded_hash
+from .basware_payload import RecordRefused
 from .basware_sync_flow import DEFAULT_INTERVALS, DEFAULT_MASTER_INTERVAL, FLOW_KEYS
 
 _logger = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class SetResult:
     waiting: int = 0
     exchanges: object = None
     payloads: list = field(default_factory=list)
+    refused: int = 0
 
 
 class BaswareBackend(models.Model):
@@ -290,7 +292,7 @@ class BaswareBackend(models.Model):
         result = SetResult(outbound.entity, examined=len(outbound.records))
         bindings = self.env["basware.binding"]._for_records(self, outbound.records)
         accepted = self._basware_dependencies_accepted(outbound)
-        ready, waiting = [], []
+        ready, waiting, refused = [], [], []
         for record in outbound.records:
             binding = bindings.get(record.id)
             waits = accepted is not None and not accepted[record.id]
@@ -298,7 +300,11 @@ class BaswareBackend(models.Model):
                 # It waits whatever its payload: the payload is built once it can go.
                 waiting.append(Outgoing(record))
                 continue
-            payload = outbound.build(record)
+            try:
+                payload = outbound.build(record)
+            except RecordRefused as refusal:
+                refused.append((record, str(refusal)))
+                continue
             # Encoded once: the same bytes give the hash, the stored payload and the body.
             encoded = encode_record(payload)
             digest = encoded_hash(encoded)
@@ -312,9 +318,11 @@ class BaswareBackend(models.Model):
             (waiting if waits else ready).append(Outgoing(record, payload, encoded, digest))
         result.waiting = len(waiting)
         result.sent = len(ready)
+        result.refused = len(refused)
         if preview:
             result.payloads = [item.payload for item in ready[:PREVIEW_SAMPLE]]
             return result
+        self._basware_refuse(outbound, refused, bindings)
         self._basware_hold_back(outbound, waiting, bindings)
         if ready:
             result.exchanges = self._basware_queue(outbound, ready, bindings)
@@ -344,6 +352,21 @@ class BaswareBackend(models.Model):
             else self._basware_external_code(item.record)
             for item in items
         ]
+
+    def _basware_refuse(self, outbound, refused, bindings):
+        """Bind the records the builders refused, as rejected with their reason."""
+        if not refused:
+            return
+        items = [Outgoing(record) for record, _message in refused]
+        codes = self._basware_external_codes(items, bindings)
+        self.env["basware.binding"]._save_refused(
+            self,
+            outbound.entity,
+            [
+                (record, code, message)
+                for (record, message), code in zip(refused, codes, strict=True)
+            ],
+        )
 
     def _basware_hold_back(self, outbound, waiting, bindings):
         """Bind the records held back, as waiting (one statement)."""
