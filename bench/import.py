@@ -104,6 +104,9 @@ def create_books(env, backend, vendors, orders):
                 "ref": f"BS-{index:05d}",
                 "is_company": True,
                 "supplier_rank": 1,
+                # The bench's amounts are random: Odoo's auto-post rule would hold many of
+                # them back as unusual (the tests cover that rule); its check still runs.
+                "ignore_abnormal_invoice_amount": True,
             }
             for index in range(vendors)
         ]
@@ -340,11 +343,13 @@ def check_import(env, backend, operator, documents):
     failed = env["basware.exchange"].search_count(
         [("backend_id", "=", backend.id), ("state", "in", (spine.STATE_FAILED, spine.STATE_DEAD))]
     )
+    transferred = len(answered.intersection(invoice_ids))
     say(
         f"checked: {len(posted)} posted bills for {len(documents)} invoices, "
-        f"{len(answered.intersection(invoice_ids))} transferred in Basware, "
-        f"{failed} failed or dead exchanges"
+        f"{transferred} transferred in Basware, {failed} failed or dead exchanges"
     )
+    if not len(posted) == transferred == len(documents) or failed:
+        raise SystemExit("the import did not book and answer every invoice: figures void")
 
 
 def report_rates(documents, import_meters, floor_meter):
