@@ -83,9 +83,7 @@ class AccountMove(models.Model):
         reasons = []
         if self.duplicated_ref_ids:
             links = Markup(", ").join(
-                Markup('<a href="/odoo/action-account.action_move_in_invoice_type/%s">%s</a>')
-                % (duplicate.id, duplicate.display_name)
-                for duplicate in self.duplicated_ref_ids
+                duplicate._get_html_link() for duplicate in self.duplicated_ref_ids
             )
             reasons.append(
                 Markup("%s %s")
