@@ -11,13 +11,14 @@ from odoo import models
 from odoo.tools import float_compare, float_is_zero, float_round
 
 from ..basware.client import format_datetime
+from .account_tax import split_charge
+from .basware_payload import RecordRefused
 from .purchase_order import DESCRIPTION_MAX, ORDER_STATE_CANCEL, without_empty
 
 PRODUCT_TYPE_SERVICE = "service"
 CONTROL_ON_RECEIVED = "receive"
 RECEIVED_BY_STOCK_MOVES = "stock_moves"
 MOVE_DONE = "done"
-PERCENT_TAX_TYPES = ("percent", "division")
 
 MATCHING_STANDARD = "Standard"
 MATCHING_RETURN = "Return"
@@ -28,7 +29,6 @@ PRODUCT_TEXT_MAX = 250
 RECEIPT_NUMBER_MAX = 100
 # Unit prices keep their precision (quantity x netPrice gives netSum), minus float noise.
 NET_PRICE_DIGITS = 6
-TAX_PERCENT_DIGITS = 4
 SHARE_DIGITS = 4
 QUANTITY_PRECISION = "Product Unit"
 FULL_SHARE = 100.0
@@ -37,6 +37,9 @@ CODING_SUFFIX = ":coding:{index}"
 MANUAL_RECEIPT_SUFFIX = ":received"
 MANUAL_RECEIPT_NUMBER = "{order}-R"
 STOCK_RECEIPT_SUFFIX = ":{line}"
+# The line's tax fields a coding row repeats, and those it splits by the row's share.
+CODING_TAX_RATE_FIELDS = ("taxCode", "taxPercent", "taxPercent2")
+CODING_TAX_SUM_FIELDS = ("taxSum", "taxSum2")
 
 
 def analytic_shares(entries):
@@ -87,6 +90,11 @@ def _merged(rows):
         for codes, share in sorted(shares.items(), key=lambda item: (not item[0], item[0]))
         if not float_is_zero(share, precision_digits=SHARE_DIGITS)
     ]
+
+
+def quoted(records):
+    """Names of ``records`` for a message: 'A', 'B'."""
+    return ", ".join(f"'{name}'" for name in records.mapped("name"))
 
 
 def allocate(total, shares, rounding):
@@ -148,9 +156,7 @@ class PurchaseOrderLine(models.Model):
             "isDeleted": order.state == ORDER_STATE_CANCEL,
             **self._basware_receipt_flags(matching_mode),
             **tax_values,
-            "orderLineCoding": self._basware_coding_values(
-                backend, quantity, net_sum, tax_values.get("taxCode")
-            ),
+            "orderLineCoding": self._basware_coding_values(backend, quantity, net_sum, tax_values),
             "goodsReceipts": self._basware_goods_receipts(backend, net_price),
         }
         optional = {
@@ -197,28 +203,95 @@ class PurchaseOrderLine(models.Model):
         return float_round(price, precision_digits=NET_PRICE_DIGITS)
 
     def _basware_tax_values(self, backend):
-        """taxCode of the line's first tax; taxPercent the sum of its percent rates.
+        """The line's one tax as Basware carries it: taxCode, the rate it charges
+        (taxPercent) and the rate it self-assesses (taxPercent2), and their amounts on the
+        line (taxSum, taxSum2) as Odoo computes them: netSum + taxSum is the line's total.
 
-        Basware has one tax code per line: the first tax names it, and the percent taxes
-        together (children of groups included) give the rate invoices are checked with.
-        Fixed-amount taxes have no rate; a negative total (withholding) is left out.
+        A reverse charge goes with taxPercent 0 and taxSum 0, its rate and amount in
+        taxPercent2 and taxSum2. Amounts are turned positive with the quantity.
         """
-        taxes = self.tax_ids
-        if not taxes:
+        tax = self._basware_carried_tax()
+        if not tax:
             return {}
-        percent = float_round(
-            sum(
-                tax.amount
-                for tax in taxes.flatten_taxes_hierarchy()
-                if tax.amount_type in PERCENT_TAX_TYPES
-            ),
-            precision_digits=TAX_PERCENT_DIGITS,
+        rates = tax._basware_rates(refund=self._basware_sign() < 0)
+        if rates.charged < 0:
+            raise RecordRefused(
+                self.env._(
+                    "%(line)s: its tax %(tax)s charges %(rate)s%%; Basware takes no negative"
+                    " rate (taxPercent) on an order line.",
+                    line=self._basware_label(),
+                    tax=quoted(tax),
+                    rate=f"{rates.charged:g}",
+                )
+            )
+        charged, self_assessed = self._basware_tax_amounts()
+        values = {
+            "taxCode": tax._basware_code(backend),
+            "taxPercent": rates.charged,
+            "taxSum": charged,
+        }
+        if rates.self_assessed or self_assessed:
+            values.update(taxPercent2=rates.self_assessed, taxSum2=self_assessed)
+        return values
+
+    def _basware_carried_tax(self):
+        """The tax Basware carries for this line: its only tax that charges or
+        self-assesses anything (a group is one tax, a 0 % tax beside it is left out), else
+        its first tax. Raises RecordRefused when one tax code and one rate cannot say it:
+        several such taxes, or a fixed amount next to a rate."""
+        refund = self._basware_sign() < 0
+        taxes = self.tax_ids.filtered(
+            lambda tax: any(tax._basware_rates(refund=refund)) or tax._basware_fixed_amounts()
         )
-        return without_empty(
-            {
-                "taxCode": taxes[:1]._basware_code(backend),
-                "taxPercent": percent if percent >= 0 else None,
-            }
+        if len(taxes) > 1:
+            raise RecordRefused(
+                self.env._(
+                    "%(line)s: its taxes %(taxes)s each charge or self-assess tax; a Basware"
+                    " order line carries one tax (taxCode with taxPercent, and taxPercent2"
+                    " for a self-assessed rate). Give the line one tax (a group of percent"
+                    " taxes is one tax).",
+                    line=self._basware_label(),
+                    taxes=quoted(taxes),
+                )
+            )
+        fixed = taxes._basware_fixed_amounts()
+        if fixed and any(taxes._basware_rates(refund=refund)):
+            raise RecordRefused(
+                self.env._(
+                    "%(line)s: its tax %(tax)s charges a fixed amount (%(fixed)s) next to a"
+                    " rate; a Basware order line carries one rate (taxPercent). Put the"
+                    " fixed amount on a line of its own.",
+                    line=self._basware_label(),
+                    tax=quoted(taxes),
+                    fixed=quoted(fixed),
+                )
+            )
+        return taxes or self.tax_ids[:1]
+
+    def _basware_tax_amounts(self):
+        """(charged, self-assessed) amounts of the line's taxes, in the order's currency,
+        from Odoo's own computation of the line (the one behind its Tax and Total)."""
+        AccountTax = self.env["account.tax"]
+        company = self.company_id or self.env.company
+        base_line = self._prepare_base_line_for_taxes_computation()
+        AccountTax._add_tax_details_in_base_line(base_line, company)
+        AccountTax._round_base_lines_tax_details([base_line], company)
+        sign = self._basware_sign()
+        charged, self_assessed = split_charge(
+            [sign * data["tax_amount_currency"] for data in base_line["tax_details"]["taxes_data"]]
+        )
+        currency = self.order_id.currency_id
+        return currency.round(charged), currency.round(self_assessed)
+
+    def _basware_label(self):
+        """How a message names this line: its order, its description's first line, its id
+        (the lineNumber Basware knows it by)."""
+        description = (self.name or self.product_id.display_name or "").strip().splitlines()
+        return self.env._(
+            "Purchase order '%(order)s', line '%(line)s' (id %(id)s)",
+            order=self.order_id.name,
+            line=description[0] if description else "",
+            id=self.id,
         )
 
     def _basware_line_is_closed(self):
@@ -272,23 +345,21 @@ class PurchaseOrderLine(models.Model):
                 entries.append((codes, percent))
         return entries
 
-    def _basware_coding_values(self, backend, quantity, net_sum, tax_code=None):
-        """orderLineCoding: one row per analytic split of the line, all with its account.
+    def _basware_coding_values(self, backend, quantity, net_sum, tax_values=None):
+        """orderLineCoding: one row per analytic split of the line, all with its account
+        and its tax (``tax_values``, the line's tax fields).
 
-        The rows' quantities and net totals add up to the line's exactly (the last row
-        takes the rounding difference). Without analytic codes: one row, the whole line.
+        The rows' quantities, net totals and tax sums add up to the line's exactly (the
+        last row takes the rounding difference). Without analytic codes: one row, the
+        whole line.
         """
         account = self._basware_expense_account(backend)
-        common = without_empty(
-            {
-                "accountCode": account._basware_code(backend) if account else None,
-                "taxCode": tax_code,
-            }
-        )
+        common = without_empty({"accountCode": account._basware_code(backend) if account else None})
         shares = analytic_shares(self._basware_analytic_entries(backend))
         percents = [share for _codes, share in shares]
         quantities = allocate(quantity, percents, self._basware_round_quantity)
         totals = allocate(net_sum, percents, self.order_id.currency_id.round)
+        taxes = self._basware_coding_taxes(tax_values or {}, percents)
         rows = []
         for index, (codes, _share) in enumerate(shares, start=FIRST_ROW_INDEX):
             suffix = CODING_SUFFIX.format(index=index)
@@ -299,9 +370,24 @@ class PurchaseOrderLine(models.Model):
                     "allocatedQuantity": quantities[index - FIRST_ROW_INDEX],
                     "netTotal": totals[index - FIRST_ROW_INDEX],
                     **common,
+                    **taxes[index - FIRST_ROW_INDEX],
                     **codes,
                 }
             )
+        return rows
+
+    def _basware_coding_taxes(self, tax_values, percents):
+        """The line's tax on each coding row: its code and rates, its sums split by the
+        rows' ``percents``."""
+        rows = [
+            {key: tax_values[key] for key in CODING_TAX_RATE_FIELDS if key in tax_values}
+            for _percent in percents
+        ]
+        for key in CODING_TAX_SUM_FIELDS:
+            if key in tax_values:
+                parts = allocate(tax_values[key], percents, self.order_id.currency_id.round)
+                for row, part in zip(rows, parts, strict=True):
+                    row[key] = part
         return rows
 
     def _basware_round_quantity(self, quantity):
