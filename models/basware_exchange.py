@@ -6,6 +6,10 @@ handler of its kind in the backend's company, stores redacted payloads, the ids 
 calls and its errors, commits, and moves on: the outcome of a call that reached Basware
 is never rolled back with a later exchange. Retries follow a policy per kind until the
 exchange is done or dead.
+
+The races between workers are expected and quiet: an insert that may meet a concurrent
+one reserves its key first, and a lock that meets a row changed by a concurrent
+transaction gives up without an error in the log (see ``_quiet_rows``).
 """
 
 import functools
@@ -18,12 +22,10 @@ import traceback
 from dataclasses import dataclass
 from datetime import timedelta
 
-import psycopg2.errors
-
 from odoo import api, fields, models, modules, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
-from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as CONCURRENCY_ERRORS
 from odoo.tools import SQL
 
 from ..basware import errors as bw_errors
@@ -220,7 +222,7 @@ def in_test_mode():
 
 def is_concurrency_error(error):
     """PostgreSQL refused for a concurrent transaction: the same work succeeds later."""
-    return isinstance(error, PG_CONCURRENCY_EXCEPTIONS_TO_RETRY)
+    return isinstance(error, CONCURRENCY_ERRORS)
 
 
 @dataclass(frozen=True)
@@ -429,6 +431,10 @@ class BaswareExchange(models.Model):
         dead until replayed, and a done one runs again only with ``rerun_done``.
         ``dedup_checked``: the caller found no exchange of ``dedup_key`` in this
         transaction (a concurrent one is still caught).
+
+        :raise psycopg2.errors.SerializationFailure: a transaction that began after this
+            one enqueued the same work first (its exchange is invisible here); nothing is
+            logged, and the work is in its hands
         """
         values.update(
             backend_id=backend.id,
@@ -442,17 +448,54 @@ class BaswareExchange(models.Model):
         if not dedup_key:
             return self._spine().create(values).with_env(self.env)
         existing = self.browse() if dedup_checked else self._find_dedup(backend, dedup_key)
-        if existing:
-            return existing._enqueue_again(rerun_done, values)
-        try:
-            with self.env.cr.savepoint():
+        if not existing:
+            if self._reserve_dedup_keys(backend, kind, direction, [dedup_key]):
                 return self._spine().create(values).with_env(self.env)
-        except psycopg2.errors.UniqueViolation:
-            # Another transaction enqueued the same work and committed meanwhile.
+            # Enqueued by this very transaction since the caller looked.
             existing = self._find_dedup(backend, dedup_key)
-            if not existing:
-                raise
-            return existing._enqueue_again(rerun_done, values)
+        return existing._enqueue_again(rerun_done, values)
+
+    @api.model
+    def _reserve_dedup_keys(self, backend, kind, direction, dedup_keys):
+        """Those of ``dedup_keys`` no exchange of ``backend`` has, reserved for this
+        transaction: its insert of them cannot fail, and so logs no error.
+
+        Each key is inserted as a placeholder row (ON CONFLICT DO NOTHING: a key of an
+        exchange visible here is left out) and deleted at once. Its entry stays in the
+        unique index until this transaction ends, so a concurrent insert of the key waits
+        for it, then finds the real exchange.
+
+        :raise psycopg2.errors.SerializationFailure: an exchange committed since this
+            transaction began holds one of the keys (PostgreSQL does not say which): none
+            is reserved
+        :raise psycopg2.errors.DeadlockDetected: two transactions reserved the same keys in
+            opposite orders, over several calls
+        """
+        keys = sorted(set(dedup_keys))  # one order for every worker: no deadlock in a call
+        if not keys:
+            return set()
+        insert = SQL(
+            """
+            INSERT INTO basware_exchange (backend_id, kind, direction, state, dedup_key)
+            SELECT %s, %s, %s, %s, key FROM unnest(%s::varchar[]) AS key
+                ON CONFLICT (backend_id, dedup_key) DO NOTHING
+            RETURNING id, dedup_key
+            """,
+            backend.id,
+            kind,
+            direction,
+            STATE_PENDING,
+            keys,
+        )
+        with self.env.cr.savepoint(flush=False):
+            # Both refusals above are races between workers, not faults: not logged.
+            self.env.cr.execute(insert, log_exceptions=False)
+            placeholders = dict(self.env.cr.fetchall())
+            if placeholders:
+                self.env.cr.execute(
+                    SQL("DELETE FROM basware_exchange WHERE id IN %s", tuple(placeholders))
+                )
+        return set(placeholders.values())
 
     @api.model
     def _find_dedup(self, backend, dedup_key):
@@ -769,14 +812,23 @@ class BaswareExchange(models.Model):
             condition,
             limit,
         )
+        # None: a row changed under our snapshot; the next run picks it up.
+        return self.browse([row[0] for row in self._quiet_rows(query) or ()])
+
+    @api.model
+    def _quiet_rows(self, query):
+        """The rows of a locking query, or None when PostgreSQL refused to lock a row a
+        concurrent transaction changed since this one began (or a deadlock between two).
+
+        Such refusals are the normal races of workers sharing a queue, not faults: they
+        are not logged as errors, and the transaction goes on as before the query.
+        """
         try:
-            with self.env.cr.savepoint():
-                self.env.cr.execute(query)
-                ids = [row[0] for row in self.env.cr.fetchall()]
-        except psycopg2.errors.SerializationFailure:
-            # A row changed under our snapshot: the next run picks it up.
-            return self.browse()
-        return self.browse(ids)
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(query, log_exceptions=False)
+                return self.env.cr.fetchall()
+        except CONCURRENCY_ERRORS:
+            return None
 
     @api.model
     def _iter_claim_due(self, backend, limit=None, kinds=None):
@@ -815,24 +867,25 @@ class BaswareExchange(models.Model):
         if not backends:
             return 0
         kind_condition = SQL("kind IN %s", tuple(kinds)) if kinds else SQL("TRUE")
-        self.env.flush_all()
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT count(*) FROM (
-                    SELECT id FROM basware_exchange
-                     WHERE backend_id IN %s AND state IN %s AND next_attempt_at <= %s AND %s
-                     LIMIT %s
-                       FOR UPDATE SKIP LOCKED
-                ) AS due
-                """,
-                tuple(backends.ids),
-                CLAIMABLE_STATES,
-                fields.Datetime.now(),
-                kind_condition,
-                COUNT_CAP,
-            )
+        due = SQL(
+            """
+            SELECT id FROM basware_exchange
+             WHERE backend_id IN %s AND state IN %s AND next_attempt_at <= %s AND %s
+             LIMIT %s
+            """,
+            tuple(backends.ids),
+            CLAIMABLE_STATES,
+            fields.Datetime.now(),
+            kind_condition,
+            COUNT_CAP,
         )
+        self.env.flush_all()
+        unheld = self._quiet_rows(SQL("%s FOR UPDATE SKIP LOCKED", due))
+        if unheld is not None:
+            return len(unheld)
+        # A due row changed since this transaction began: counted all the same, at the
+        # cost of one more run at worst.
+        self.env.cr.execute(SQL("SELECT count(*) FROM (%s) AS due", due))
         return self.env.cr.fetchone()[0]
 
     def _commit_batch(self, processed, remaining=None):
@@ -884,7 +937,7 @@ class BaswareExchange(models.Model):
         """
         cutoff = fields.Datetime.now() - timedelta(minutes=self._stuck_minutes())
         self.env.flush_all()
-        self.env.cr.execute(
+        rows = self._quiet_rows(
             SQL(
                 """
                 SELECT id FROM basware_exchange
@@ -895,7 +948,8 @@ class BaswareExchange(models.Model):
                 cutoff,
             )
         )
-        stuck = self.browse([row[0] for row in self.env.cr.fetchall()])
+        # None: one changed since this transaction began; the next run looks again.
+        stuck = self.browse([row[0] for row in rows or ()])
         if stuck:
             _logger.warning("Requeuing %s stuck Basware exchanges: %s", len(stuck), stuck.ids)
             stuck._spine().write(
