@@ -1,10 +1,11 @@
 """The exchange spine: one record per unit of work with Basware, in either direction.
 
 Every send, receive, retry and replay goes through :class:`BaswareExchange`. A worker
-claims one due exchange at a time with ``SELECT ... FOR UPDATE SKIP LOCKED``, runs the
-handler of its kind in the backend's company, stores redacted payloads, the ids of its
-calls and its errors, commits, and moves on: the outcome of a call that reached Basware
-is never rolled back with a later exchange. Retries follow a policy per kind until the
+claims one due exchange at a time with ``SELECT ... FOR UPDATE SKIP LOCKED``, commits
+the attempt, runs the handler of its kind in the backend's company, stores redacted
+payloads, the ids of its calls and its errors, commits, and moves on: the outcome of a
+call that reached Basware is never rolled back with a later exchange, and a worker killed
+in a handler leaves its attempt counted. Retries follow a policy per kind until the
 exchange is done or dead.
 
 The races between workers are expected and quiet: an insert that may meet a concurrent
@@ -138,6 +139,7 @@ PROTECTED_FIELDS = frozenset(
         "response_payload",
         "state",
         "attempt_count",
+        "interrupted_count",
         "next_attempt_at",
         "date_started",
         "date_done",
@@ -330,6 +332,13 @@ class BaswareExchange(models.Model):
         STATES, default=STATE_PENDING, required=True, index=True, readonly=True
     )
     attempt_count = fields.Integer(readonly=True, copy=False)
+    interrupted_count = fields.Integer(
+        "Interrupted Runs",
+        readonly=True,
+        copy=False,
+        help="Attempts whose worker was killed before it finished (time limit or memory). "
+        "After Max Attempts of them the exchange is dead.",
+    )
     next_attempt_at = fields.Datetime(
         default=fields.Datetime.now, index=True, readonly=True, copy=False
     )
@@ -630,12 +639,46 @@ class BaswareExchange(models.Model):
             }
         )
 
+    def _begin_attempt(self):
+        """Count the attempt and commit it before the handler runs; return whether to run.
+
+        A worker killed in the handler (time limit, memory) cannot roll the attempt back:
+        the exchange stays in progress, counted, for the stuck requeue. So an exchange that
+        kills every worker running it ends dead, instead of being claimed first forever.
+        """
+        self._start_attempt()
+        self._commit_batch(0)
+        return self._hold_for_run()
+
+    def _hold_for_run(self):
+        """Lock the exchange's row again for its run (the commit of its attempt ended the
+        claim's lock) and return whether the attempt is still this worker's.
+
+        The lock lasts while the handler runs and ends with the worker, however it ends:
+        the stuck requeue (SKIP LOCKED) never takes a live run for a dead one.
+        """
+        self.flush_recordset()
+        rows = self._quiet_rows(
+            SQL(
+                "SELECT state, attempt_count FROM basware_exchange WHERE id = %s FOR UPDATE",
+                self.id,
+            )
+        )
+        if rows == [(STATE_IN_PROGRESS, self.attempt_count)]:
+            return True
+        # Only its worker writes an exchange in progress: should another transaction have
+        # changed it all the same, the exchange is left as that one made it (a stuck
+        # requeue puts it back if it is still in progress).
+        _logger.warning("Basware exchange %s changed before its run: not run now", self.id)
+        return False
+
     def _run_one(self, client):
         """One attempt, in the backend's company; any failure is recorded, never raised."""
         self.ensure_one()
         # The exchange's stored company: the backend is not read for it.
         exchange = self.with_company(self.company_id or self.backend_id.company_id)
-        exchange._start_attempt()
+        if not exchange._begin_attempt():
+            return
         # One client serves many exchanges: ids of an earlier call must not stick here.
         client.last_response = None
         try:
@@ -776,6 +819,7 @@ class BaswareExchange(models.Model):
         values.update(
             state=STATE_PENDING,
             attempt_count=0,
+            interrupted_count=0,
             next_attempt_at=fields.Datetime.now(),
             date_done=False,
         )
@@ -930,10 +974,12 @@ class BaswareExchange(models.Model):
 
     @api.model
     def _requeue_stuck(self):
-        """Put back exchanges left in progress by a worker that died (crash, time limit).
+        """Put back exchanges left in progress by a worker that died (killed by a time
+        limit or for its memory, or crashed); return them.
 
-        A running exchange is locked by its worker, so SKIP LOCKED leaves it alone; a
-        stuck one may have reached Basware, so it counts as a failed, retryable attempt.
+        A live worker holds its exchange's row lock while it runs, so SKIP LOCKED leaves
+        it alone, however long it runs. A stuck run may have reached Basware: it counts as
+        a failed, retryable attempt, and as an interrupted run (see _record_interrupted).
         """
         cutoff = fields.Datetime.now() - timedelta(minutes=self._stuck_minutes())
         self.env.flush_all()
@@ -942,6 +988,7 @@ class BaswareExchange(models.Model):
                 """
                 SELECT id FROM basware_exchange
                  WHERE state = %s AND date_started < %s
+                 ORDER BY id
                    FOR UPDATE SKIP LOCKED
                 """,
                 STATE_IN_PROGRESS,
@@ -952,19 +999,49 @@ class BaswareExchange(models.Model):
         stuck = self.browse([row[0] for row in rows or ()])
         if stuck:
             _logger.warning("Requeuing %s stuck Basware exchanges: %s", len(stuck), stuck.ids)
-            stuck._spine().write(
-                {
-                    "state": STATE_FAILED,
-                    "error_class": STUCK_ERROR_CLASS,
-                    "error_message": self.env._(
-                        "The worker running this exchange stopped before it finished (crash "
-                        "or time limit). It is retried; Basware may have received it already."
-                    ),
-                    "error_retryable": True,
-                    "next_attempt_at": fields.Datetime.now(),
-                }
-            )
+        for exchange in stuck:
+            exchange._record_interrupted()
         return stuck
+
+    def _record_interrupted(self):
+        """This exchange's run was interrupted: retried at once, unless its runs were
+        interrupted Max Attempts times (it would kill every worker running it) or its
+        retry policy gives up: then it is dead."""
+        self.ensure_one()
+        count = self.interrupted_count + 1
+        now = fields.Datetime.now()
+        dead = count >= self.backend_id.exchange_max_attempts or self._retry_policy().gives_up(
+            self.attempt_count, self.create_date or now, now
+        )
+        if dead:
+            message = self.env._(
+                "Its run was interrupted %(count)s time(s) (worker killed: time limit or "
+                "memory) and it has no attempt left: it is not retried. Basware may have "
+                "received it already.",
+                count=count,
+            )
+        else:
+            message = self.env._(
+                "Its run was interrupted (worker killed: time limit or memory), %(count)s "
+                "time(s) so far. It is retried; Basware may have received it already.",
+                count=count,
+            )
+        self._spine().write(
+            {
+                "state": STATE_DEAD if dead else STATE_FAILED,
+                "interrupted_count": count,
+                "error_class": STUCK_ERROR_CLASS,
+                "error_message": message,
+                "error_traceback": False,
+                "error_retryable": True,
+                "next_attempt_at": False if dead else now,
+            }
+        )
+        if dead:
+            _logger.warning(
+                "Basware exchange %s is dead: its run was interrupted %s time(s)", self.id, count
+            )
+            self._notify_stopped(message)
 
     @api.model
     def _int_param(self, key, default):

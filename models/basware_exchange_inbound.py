@@ -238,13 +238,15 @@ class BaswareExchange(models.Model):
         return self
 
     def _lock_free(self):
-        """Lock these exchanges' rows unless a worker holds them; return those locked."""
+        """Lock these exchanges' rows unless a worker holds them (the row is locked, or in
+        progress: a run commits its attempt before it starts); return those locked."""
         if not self:
             return self
         self.flush_recordset()
         query = SQL(
-            "SELECT id FROM basware_exchange WHERE id IN %s FOR UPDATE SKIP LOCKED",
+            "SELECT id FROM basware_exchange WHERE id IN %s AND state != %s FOR UPDATE SKIP LOCKED",
             tuple(self.ids),
+            spine.STATE_IN_PROGRESS,
         )
         # None: changed by another transaction since ours began; the next run sees it.
         ids = {row[0] for row in self._quiet_rows(query) or ()}
