@@ -303,7 +303,8 @@ class BaswareBackend(models.Model):
     exchange_max_attempts = fields.Integer(
         "Max Attempts",
         default=5,
-        help="After this many failed attempts with a temporary error, an exchange is dead.",
+        help="After this many failed attempts with a temporary error, or this many runs "
+        "interrupted by a killed worker, an exchange is dead.",
     )
     exchange_retry_base = fields.Integer(
         "Retry Delay (s)", default=60, help="Delay before the first retry; it doubles each time."

@@ -35,7 +35,7 @@ from ..basware.signature import (
     candidate_digests,
     verify_signature,
 )
-from .basware_exchange import DIRECTION_INBOUND, KIND_WEBHOOK
+from .basware_exchange import CONCURRENCY_ERRORS, DIRECTION_INBOUND, KIND_WEBHOOK
 
 _logger = logging.getLogger(__name__)
 
@@ -264,7 +264,7 @@ class BaswareBackend(models.Model):
                 dedup_checked=True,
                 external_code=str(document_id) if document_id else False,
             )
-        except psycopg2.errors.UniqueViolation:
+        except CONCURRENCY_ERRORS:
             # The same task was stored by a concurrent request that committed after this
             # transaction began: the work is queued all the same.
             return self._basware_duplicate(task_id, None)

@@ -1,11 +1,16 @@
 """The exchange spine: one record per unit of work with Basware, in either direction.
 
 Every send, receive, retry and replay goes through :class:`BaswareExchange`. A worker
-claims one due exchange at a time with ``SELECT ... FOR UPDATE SKIP LOCKED``, runs the
-handler of its kind in the backend's company, stores redacted payloads, the ids of its
-calls and its errors, commits, and moves on: the outcome of a call that reached Basware
-is never rolled back with a later exchange. Retries follow a policy per kind until the
+claims one due exchange at a time with ``SELECT ... FOR UPDATE SKIP LOCKED``, commits
+the attempt, runs the handler of its kind in the backend's company, stores redacted
+payloads, the ids of its calls and its errors, commits, and moves on: the outcome of a
+call that reached Basware is never rolled back with a later exchange, and a worker killed
+in a handler leaves its attempt counted. Retries follow a policy per kind until the
 exchange is done or dead.
+
+The races between workers are expected and quiet: an insert that may meet a concurrent
+one reserves its key first, and a lock that meets a row changed by a concurrent
+transaction gives up without an error in the log (see ``_quiet_rows``).
 """
 
 import functools
@@ -18,12 +23,10 @@ import traceback
 from dataclasses import dataclass
 from datetime import timedelta
 
-import psycopg2.errors
-
 from odoo import api, fields, models, modules, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
-from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as CONCURRENCY_ERRORS
 from odoo.tools import SQL
 
 from ..basware import errors as bw_errors
@@ -136,6 +139,7 @@ PROTECTED_FIELDS = frozenset(
         "response_payload",
         "state",
         "attempt_count",
+        "interrupted_count",
         "next_attempt_at",
         "date_started",
         "date_done",
@@ -220,7 +224,7 @@ def in_test_mode():
 
 def is_concurrency_error(error):
     """PostgreSQL refused for a concurrent transaction: the same work succeeds later."""
-    return isinstance(error, PG_CONCURRENCY_EXCEPTIONS_TO_RETRY)
+    return isinstance(error, CONCURRENCY_ERRORS)
 
 
 @dataclass(frozen=True)
@@ -328,6 +332,13 @@ class BaswareExchange(models.Model):
         STATES, default=STATE_PENDING, required=True, index=True, readonly=True
     )
     attempt_count = fields.Integer(readonly=True, copy=False)
+    interrupted_count = fields.Integer(
+        "Interrupted Runs",
+        readonly=True,
+        copy=False,
+        help="Attempts whose worker was killed before it finished (time limit or memory). "
+        "After Max Attempts of them the exchange is dead.",
+    )
     next_attempt_at = fields.Datetime(
         default=fields.Datetime.now, index=True, readonly=True, copy=False
     )
@@ -429,6 +440,10 @@ class BaswareExchange(models.Model):
         dead until replayed, and a done one runs again only with ``rerun_done``.
         ``dedup_checked``: the caller found no exchange of ``dedup_key`` in this
         transaction (a concurrent one is still caught).
+
+        :raise psycopg2.errors.SerializationFailure: a transaction that began after this
+            one enqueued the same work first (its exchange is invisible here); nothing is
+            logged, and the work is in its hands
         """
         values.update(
             backend_id=backend.id,
@@ -442,17 +457,54 @@ class BaswareExchange(models.Model):
         if not dedup_key:
             return self._spine().create(values).with_env(self.env)
         existing = self.browse() if dedup_checked else self._find_dedup(backend, dedup_key)
-        if existing:
-            return existing._enqueue_again(rerun_done, values)
-        try:
-            with self.env.cr.savepoint():
+        if not existing:
+            if self._reserve_dedup_keys(backend, kind, direction, [dedup_key]):
                 return self._spine().create(values).with_env(self.env)
-        except psycopg2.errors.UniqueViolation:
-            # Another transaction enqueued the same work and committed meanwhile.
+            # Enqueued by this very transaction since the caller looked.
             existing = self._find_dedup(backend, dedup_key)
-            if not existing:
-                raise
-            return existing._enqueue_again(rerun_done, values)
+        return existing._enqueue_again(rerun_done, values)
+
+    @api.model
+    def _reserve_dedup_keys(self, backend, kind, direction, dedup_keys):
+        """Those of ``dedup_keys`` no exchange of ``backend`` has, reserved for this
+        transaction: its insert of them cannot fail, and so logs no error.
+
+        Each key is inserted as a placeholder row (ON CONFLICT DO NOTHING: a key of an
+        exchange visible here is left out) and deleted at once. Its entry stays in the
+        unique index until this transaction ends, so a concurrent insert of the key waits
+        for it, then finds the real exchange.
+
+        :raise psycopg2.errors.SerializationFailure: an exchange committed since this
+            transaction began holds one of the keys (PostgreSQL does not say which): none
+            is reserved
+        :raise psycopg2.errors.DeadlockDetected: two transactions reserved the same keys in
+            opposite orders, over several calls
+        """
+        keys = sorted(set(dedup_keys))  # one order for every worker: no deadlock in a call
+        if not keys:
+            return set()
+        insert = SQL(
+            """
+            INSERT INTO basware_exchange (backend_id, kind, direction, state, dedup_key)
+            SELECT %s, %s, %s, %s, key FROM unnest(%s::varchar[]) AS key
+                ON CONFLICT (backend_id, dedup_key) DO NOTHING
+            RETURNING id, dedup_key
+            """,
+            backend.id,
+            kind,
+            direction,
+            STATE_PENDING,
+            keys,
+        )
+        with self.env.cr.savepoint(flush=False):
+            # Both refusals above are races between workers, not faults: not logged.
+            self.env.cr.execute(insert, log_exceptions=False)
+            placeholders = dict(self.env.cr.fetchall())
+            if placeholders:
+                self.env.cr.execute(
+                    SQL("DELETE FROM basware_exchange WHERE id IN %s", tuple(placeholders))
+                )
+        return set(placeholders.values())
 
     @api.model
     def _find_dedup(self, backend, dedup_key):
@@ -587,12 +639,46 @@ class BaswareExchange(models.Model):
             }
         )
 
+    def _begin_attempt(self):
+        """Count the attempt and commit it before the handler runs; return whether to run.
+
+        A worker killed in the handler (time limit, memory) cannot roll the attempt back:
+        the exchange stays in progress, counted, for the stuck requeue. So an exchange that
+        kills every worker running it ends dead, instead of being claimed first forever.
+        """
+        self._start_attempt()
+        self._commit_batch(0)
+        return self._hold_for_run()
+
+    def _hold_for_run(self):
+        """Lock the exchange's row again for its run (the commit of its attempt ended the
+        claim's lock) and return whether the attempt is still this worker's.
+
+        The lock lasts while the handler runs and ends with the worker, however it ends:
+        the stuck requeue (SKIP LOCKED) never takes a live run for a dead one.
+        """
+        self.flush_recordset()
+        rows = self._quiet_rows(
+            SQL(
+                "SELECT state, attempt_count FROM basware_exchange WHERE id = %s FOR UPDATE",
+                self.id,
+            )
+        )
+        if rows == [(STATE_IN_PROGRESS, self.attempt_count)]:
+            return True
+        # Only its worker writes an exchange in progress: should another transaction have
+        # changed it all the same, the exchange is left as that one made it (a stuck
+        # requeue puts it back if it is still in progress).
+        _logger.warning("Basware exchange %s changed before its run: not run now", self.id)
+        return False
+
     def _run_one(self, client):
         """One attempt, in the backend's company; any failure is recorded, never raised."""
         self.ensure_one()
         # The exchange's stored company: the backend is not read for it.
         exchange = self.with_company(self.company_id or self.backend_id.company_id)
-        exchange._start_attempt()
+        if not exchange._begin_attempt():
+            return
         # One client serves many exchanges: ids of an earlier call must not stick here.
         client.last_response = None
         try:
@@ -733,6 +819,7 @@ class BaswareExchange(models.Model):
         values.update(
             state=STATE_PENDING,
             attempt_count=0,
+            interrupted_count=0,
             next_attempt_at=fields.Datetime.now(),
             date_done=False,
         )
@@ -769,14 +856,23 @@ class BaswareExchange(models.Model):
             condition,
             limit,
         )
+        # None: a row changed under our snapshot; the next run picks it up.
+        return self.browse([row[0] for row in self._quiet_rows(query) or ()])
+
+    @api.model
+    def _quiet_rows(self, query):
+        """The rows of a locking query, or None when PostgreSQL refused to lock a row a
+        concurrent transaction changed since this one began (or a deadlock between two).
+
+        Such refusals are the normal races of workers sharing a queue, not faults: they
+        are not logged as errors, and the transaction goes on as before the query.
+        """
         try:
-            with self.env.cr.savepoint():
-                self.env.cr.execute(query)
-                ids = [row[0] for row in self.env.cr.fetchall()]
-        except psycopg2.errors.SerializationFailure:
-            # A row changed under our snapshot: the next run picks it up.
-            return self.browse()
-        return self.browse(ids)
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(query, log_exceptions=False)
+                return self.env.cr.fetchall()
+        except CONCURRENCY_ERRORS:
+            return None
 
     @api.model
     def _iter_claim_due(self, backend, limit=None, kinds=None):
@@ -815,24 +911,25 @@ class BaswareExchange(models.Model):
         if not backends:
             return 0
         kind_condition = SQL("kind IN %s", tuple(kinds)) if kinds else SQL("TRUE")
-        self.env.flush_all()
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT count(*) FROM (
-                    SELECT id FROM basware_exchange
-                     WHERE backend_id IN %s AND state IN %s AND next_attempt_at <= %s AND %s
-                     LIMIT %s
-                       FOR UPDATE SKIP LOCKED
-                ) AS due
-                """,
-                tuple(backends.ids),
-                CLAIMABLE_STATES,
-                fields.Datetime.now(),
-                kind_condition,
-                COUNT_CAP,
-            )
+        due = SQL(
+            """
+            SELECT id FROM basware_exchange
+             WHERE backend_id IN %s AND state IN %s AND next_attempt_at <= %s AND %s
+             LIMIT %s
+            """,
+            tuple(backends.ids),
+            CLAIMABLE_STATES,
+            fields.Datetime.now(),
+            kind_condition,
+            COUNT_CAP,
         )
+        self.env.flush_all()
+        unheld = self._quiet_rows(SQL("%s FOR UPDATE SKIP LOCKED", due))
+        if unheld is not None:
+            return len(unheld)
+        # A due row changed since this transaction began: counted all the same, at the
+        # cost of one more run at worst.
+        self.env.cr.execute(SQL("SELECT count(*) FROM (%s) AS due", due))
         return self.env.cr.fetchone()[0]
 
     def _commit_batch(self, processed, remaining=None):
@@ -877,40 +974,74 @@ class BaswareExchange(models.Model):
 
     @api.model
     def _requeue_stuck(self):
-        """Put back exchanges left in progress by a worker that died (crash, time limit).
+        """Put back exchanges left in progress by a worker that died (killed by a time
+        limit or for its memory, or crashed); return them.
 
-        A running exchange is locked by its worker, so SKIP LOCKED leaves it alone; a
-        stuck one may have reached Basware, so it counts as a failed, retryable attempt.
+        A live worker holds its exchange's row lock while it runs, so SKIP LOCKED leaves
+        it alone, however long it runs. A stuck run may have reached Basware: it counts as
+        a failed, retryable attempt, and as an interrupted run (see _record_interrupted).
         """
         cutoff = fields.Datetime.now() - timedelta(minutes=self._stuck_minutes())
         self.env.flush_all()
-        self.env.cr.execute(
+        rows = self._quiet_rows(
             SQL(
                 """
                 SELECT id FROM basware_exchange
                  WHERE state = %s AND date_started < %s
+                 ORDER BY id
                    FOR UPDATE SKIP LOCKED
                 """,
                 STATE_IN_PROGRESS,
                 cutoff,
             )
         )
-        stuck = self.browse([row[0] for row in self.env.cr.fetchall()])
+        # None: one changed since this transaction began; the next run looks again.
+        stuck = self.browse([row[0] for row in rows or ()])
         if stuck:
             _logger.warning("Requeuing %s stuck Basware exchanges: %s", len(stuck), stuck.ids)
-            stuck._spine().write(
-                {
-                    "state": STATE_FAILED,
-                    "error_class": STUCK_ERROR_CLASS,
-                    "error_message": self.env._(
-                        "The worker running this exchange stopped before it finished (crash "
-                        "or time limit). It is retried; Basware may have received it already."
-                    ),
-                    "error_retryable": True,
-                    "next_attempt_at": fields.Datetime.now(),
-                }
-            )
+        for exchange in stuck:
+            exchange._record_interrupted()
         return stuck
+
+    def _record_interrupted(self):
+        """This exchange's run was interrupted: retried at once, unless its runs were
+        interrupted Max Attempts times (it would kill every worker running it) or its
+        retry policy gives up: then it is dead."""
+        self.ensure_one()
+        count = self.interrupted_count + 1
+        now = fields.Datetime.now()
+        dead = count >= self.backend_id.exchange_max_attempts or self._retry_policy().gives_up(
+            self.attempt_count, self.create_date or now, now
+        )
+        if dead:
+            message = self.env._(
+                "Its run was interrupted %(count)s time(s) (worker killed: time limit or "
+                "memory) and it has no attempt left: it is not retried. Basware may have "
+                "received it already.",
+                count=count,
+            )
+        else:
+            message = self.env._(
+                "Its run was interrupted (worker killed: time limit or memory), %(count)s "
+                "time(s) so far. It is retried; Basware may have received it already.",
+                count=count,
+            )
+        self._spine().write(
+            {
+                "state": STATE_DEAD if dead else STATE_FAILED,
+                "interrupted_count": count,
+                "error_class": STUCK_ERROR_CLASS,
+                "error_message": message,
+                "error_traceback": False,
+                "error_retryable": True,
+                "next_attempt_at": False if dead else now,
+            }
+        )
+        if dead:
+            _logger.warning(
+                "Basware exchange %s is dead: its run was interrupted %s time(s)", self.id, count
+            )
+            self._notify_stopped(message)
 
     @api.model
     def _int_param(self, key, default):

@@ -168,23 +168,32 @@ class BaswareExchange(models.Model):
         values, in one insert)."""
         if not documents:
             return self.browse()
+        offers = {
+            INVOICE_DEDUP_PREFIX + str(document["invoiceId"]): document for document in documents
+        }
+        try:
+            free = self._reserve_dedup_keys(
+                backend, spine.KIND_ACCOUNTING_DOCUMENT, spine.DIRECTION_INBOUND, offers
+            )
+        except spine.CONCURRENCY_ERRORS:
+            # Another worker inboxed some of them meanwhile: one by one, as it left them.
+            return self.union(*(self._inbox_document(backend, document) for document in documents))
         values = [
             {
                 "backend_id": backend.id,
                 "kind": spine.KIND_ACCOUNTING_DOCUMENT,
                 "direction": spine.DIRECTION_INBOUND,
-                "dedup_key": INVOICE_DEDUP_PREFIX + str(document["invoiceId"]),
+                "dedup_key": key,
                 "external_code": str(document["invoiceId"]),
                 "request_payload": spine.to_json_text(document),
             }
-            for document in documents
+            for key, document in offers.items()
+            if key in free
         ]
-        try:
-            with self.env.cr.savepoint():
-                return self._quiet()._spine().create(values).with_env(self.env)
-        except psycopg2.errors.UniqueViolation:
-            # Another worker inboxed some of them meanwhile: one by one, as it left them.
-            return self.union(*(self._inbox_document(backend, document) for document in documents))
+        new = self._quiet()._spine().create(values).with_env(self.env)
+        # Keys this transaction inboxed since the caller looked: as _inbox_document finds them.
+        taken = [document for key, document in offers.items() if key not in free]
+        return self.union(new, *(self._inbox_document(backend, document) for document in taken))
 
     @api.model
     def _inbox_document(self, backend, document):
@@ -204,7 +213,7 @@ class BaswareExchange(models.Model):
                 dedup_key=dedup_key,
                 external_code=invoice_id,
             )
-        except psycopg2.errors.UniqueViolation:
+        except spine.CONCURRENCY_ERRORS:
             # Another worker inboxed it meanwhile and committed: it is in its hands.
             return self.browse()
 
@@ -229,21 +238,18 @@ class BaswareExchange(models.Model):
         return self
 
     def _lock_free(self):
-        """Lock these exchanges' rows unless a worker holds them; return those locked."""
+        """Lock these exchanges' rows unless a worker holds them (the row is locked, or in
+        progress: a run commits its attempt before it starts); return those locked."""
         if not self:
             return self
         self.flush_recordset()
         query = SQL(
-            "SELECT id FROM basware_exchange WHERE id IN %s FOR UPDATE SKIP LOCKED",
+            "SELECT id FROM basware_exchange WHERE id IN %s AND state != %s FOR UPDATE SKIP LOCKED",
             tuple(self.ids),
+            spine.STATE_IN_PROGRESS,
         )
-        try:
-            with self.env.cr.savepoint():
-                self.env.cr.execute(query)
-                ids = {row[0] for row in self.env.cr.fetchall()}
-        except psycopg2.errors.SerializationFailure:
-            # Changed by another transaction since ours began: the next run sees it.
-            return self.browse()
+        # None: changed by another transaction since ours began; the next run sees it.
+        ids = {row[0] for row in self._quiet_rows(query) or ()}
         return self.filtered(lambda exchange: exchange.id in ids)
 
     def _acknowledge_documents(self, client):

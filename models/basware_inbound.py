@@ -13,8 +13,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-import psycopg2.errors
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.fields import Domain
@@ -157,12 +155,8 @@ class BaswareBackend(models.Model):
             DOORBELL_STATES,
             before,
         )
-        try:
-            with self.env.cr.savepoint():
-                self.env.cr.execute(query)
-                rung = Exchange.browse([row[0] for row in self.env.cr.fetchall()])
-        except psycopg2.errors.SerializationFailure:
-            return Exchange.browse()
+        # None: one changed since this transaction began; the next pull answers it.
+        rung = Exchange.browse([row[0] for row in Exchange._quiet_rows(query) or ()])
         rung._spine().write(
             {
                 "state": spine.STATE_DONE,
@@ -178,13 +172,20 @@ class BaswareBackend(models.Model):
 
     def _basware_mark_pulled(self, started):
         """Remember when the pull began (a notification of later rings again), unless
-        another worker is writing the backend right now."""
-        try:
-            with self.env.cr.savepoint():
-                self.write({"last_sync_date": started})
-                self.env.flush_all()
-        except psycopg2.errors.SerializationFailure:
+        another worker is writing the backend right now.
+
+        The row is locked first, quietly: once locked, the write cannot fail, and a worker
+        renewing the token meanwhile is a normal race, not an error in the log.
+        """
+        self.env.flush_all()
+        query = SQL(
+            "SELECT id FROM basware_backend WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED", self.id
+        )
+        if not self.env["basware.exchange"]._quiet_rows(query):
             _logger.info("Basware backend %s: pull time not saved (concurrent update)", self.id)
+            return
+        self.write({"last_sync_date": started})
+        self.env.flush_all()
 
     # === IMPORT === #
 

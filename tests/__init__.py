@@ -41,3 +41,5 @@ from . import test_cron_budget
 from . import test_token_store
 from . import test_stock_common
 from . import test_outbound_taxes
+from . import test_queue_poison
+from . import test_queue_races

@@ -1,12 +1,16 @@
 """Commit per exchange, shown with real transactions: committed rows, separate cursors.
 
 A worker killed while it runs the third of three exchanges loses only that one: the
-outcomes of the first two are committed, and the next run sends only the third.
+outcomes of the first two are committed, the third's attempt too, and once the stuck
+requeue puts it back the next run sends only the third.
 """
 
+from datetime import timedelta
 from unittest.mock import patch
 
+from odoo import fields
 from odoo.tests import TransactionCase, tagged
+from odoo.tools import SQL
 
 from ..basware import constants as bw
 from ..models import basware_exchange
@@ -61,6 +65,21 @@ class TestCommitPerExchange(TransactionCase):
                 env["basware.backend"].browse(backend_id)
             )
 
+    def _requeue_stuck(self, exchange_id):
+        """The stuck requeue, once the run of ``exchange_id`` is older than the stuck delay."""
+        with self.env.registry.cursor() as cr:
+            env = self.env(cr=cr)
+            Exchange = env["basware.exchange"]
+            started = fields.Datetime.now() - timedelta(minutes=Exchange._stuck_minutes() + 1)
+            cr.execute(
+                SQL(
+                    "UPDATE basware_exchange SET date_started = %s WHERE id = %s",
+                    started,
+                    exchange_id,
+                )
+            )
+            return Exchange._requeue_stuck().ids
+
     def _read_states(self, ids):
         with self.env.registry.cursor() as cr:
             exchanges = self.env(cr=cr)["basware.exchange"].browse(ids)
@@ -88,11 +107,15 @@ class TestCommitPerExchange(TransactionCase):
             self.assertRaises(WorkerKilled),
         ):
             self._run_queue(backend_id)
-        self.assertEqual(self._read_states(ids), [("done", 1), ("done", 1), ("pending", 0)])
+        # The killed attempt was committed before its handler ran: it stays counted.
+        self.assertEqual(self._read_states(ids), [("done", 1), ("done", 1), ("in_progress", 1)])
         self.assertEqual(len(self._vendor_posts()), 2)
 
         self._run_queue(backend_id)
-        self.assertEqual(self._read_states(ids), [("done", 1)] * 3)
+        self.assertEqual(self._read_states(ids)[2], ("in_progress", 1), "left to the requeue")
+        self.assertEqual(self._requeue_stuck(ids[2]), [ids[2]])
+        self._run_queue(backend_id)
+        self.assertEqual(self._read_states(ids), [("done", 1), ("done", 1), ("done", 2)])
         posts = self._vendor_posts()
         self.assertEqual(len(posts), 3, "nothing is sent twice")
         self.assertEqual(len({entry["request_id"] for entry in posts}), 3)
