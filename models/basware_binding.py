@@ -121,7 +121,14 @@ class BaswareBinding(models.Model):
         readonly=True,
         copy=False,
     )
-    last_exchange_id = fields.Many2one("basware.exchange", readonly=True, copy=False)
+    last_exchange_id = fields.Many2one(
+        "basware.exchange",
+        "Newest Exchange",
+        readonly=True,
+        copy=False,
+        help="The exchange carrying the newest payload of the record: an older exchange "
+        "never sends its own.",
+    )
 
     _record_unique = models.Constraint(
         "UNIQUE(backend_id, res_model, res_id)",
@@ -274,6 +281,8 @@ class BaswareBinding(models.Model):
                        res_model, sync_date, create_uid, create_date, write_uid, write_date, %s)
                 SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s
                   FROM unnest(%s) AS item(%s)
+                 -- Rows locked in the order a worker sending them locks them: no deadlock.
+                 ORDER BY item.res_id
                     ON CONFLICT (backend_id, res_model, res_id) DO UPDATE
                    SET %s, sync_date = EXCLUDED.sync_date,
                        write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
@@ -363,43 +372,3 @@ class BaswareBinding(models.Model):
                     message=message,
                 )
             )
-
-
-class BaswareExchange(models.Model):
-    _inherit = "basware.exchange"
-
-    binding_ids = fields.Many2many(
-        "basware.binding",
-        "basware_binding_exchange_rel",
-        "exchange_id",
-        "binding_id",
-        string="Records Carried",
-        readonly=True,
-        copy=False,
-    )
-
-    def _apply_phase_two(self, status):
-        result = super()._apply_phase_two(status)
-        self.binding_ids._take_item_results(status)
-        return result
-
-    def _record_failure(self, error, retryable, client):
-        result = super()._record_failure(error, retryable, client)
-        if self.binding_ids and (self.state == "dead" or not self.error_retryable):
-            # The whole write failed: no per-record answer, so no post on each record.
-            self.binding_ids.write(
-                {
-                    "sync_state": SYNC_ERROR,
-                    "sync_message": self.error_message,
-                    "basware_status": self.error_class,
-                    "sync_date": fields.Datetime.now(),
-                }
-            )
-        return result
-
-    def _reset_to_pending(self, **values):
-        result = super()._reset_to_pending(**values)
-        self.binding_ids.filtered(lambda binding: binding.sync_state == SYNC_ERROR).write(
-            {"sync_state": SYNC_SENT}
-        )
-        return result
