@@ -10,7 +10,7 @@ import hashlib
 import uuid
 from collections import defaultdict
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.tools import SQL
 
 from ..basware.client import encode_record
@@ -310,6 +310,24 @@ class BaswareBinding(models.Model):
         self.invalidate_model()
         return {res_id: self.browse(binding_id) for binding_id, res_id in rows}
 
+    def _reject_unsent(self, status, message):
+        """The write carrying these records failed as a whole, before Basware looked at
+        each: rejected with ``message``, their payload not counted as sent, and no post on
+        each record (the exchange tells the story)."""
+        self.write(
+            {
+                "sync_state": SYNC_ERROR,
+                "sync_message": message,
+                "basware_status": status,
+                "sync_date": fields.Datetime.now(),
+                "payload_hash": False,
+            }
+        )
+
+    def _carry(self, exchange):
+        """``exchange`` carries the newest payload of these records from now on."""
+        self.write({"last_exchange_id": exchange.id, "exchange_ids": [Command.link(exchange.id)]})
+
     def _take_item_results(self, status):
         """Basware's per-record phase-two answers, onto these bindings and their records."""
         items = {item.external_code: item for item in status.items if item.external_code}
@@ -351,18 +369,24 @@ class BaswareBinding(models.Model):
             ["sync_state", "sync_message", "basware_status", "sync_date", "write_date", "write_uid"]
         )
 
-    def _reject(self, status, message):
-        """Basware refused the record: say so on the binding and, once, on the record."""
+    def _reject(self, status, message, forget_hash=False):
+        """Basware refused the record: say so on the binding and, once, on the record.
+
+        ``forget_hash``: Basware refused the write that carried it, not a record it had
+        taken: the payload does not count as sent, so that the next run that examines the
+        record sends it again.
+        """
         self.ensure_one()
         repeated = self.sync_state == SYNC_ERROR and self.sync_message == message
-        self.write(
-            {
-                "sync_state": SYNC_ERROR,
-                "sync_message": message,
-                "basware_status": status,
-                "sync_date": fields.Datetime.now(),
-            }
-        )
+        values = {
+            "sync_state": SYNC_ERROR,
+            "sync_message": message,
+            "basware_status": status,
+            "sync_date": fields.Datetime.now(),
+        }
+        if forget_hash:
+            values["payload_hash"] = False
+        self.write(values)
         record = self.env[self.res_model].browse(self.res_id).exists()
         if not repeated and record and hasattr(record, "message_post"):
             record.message_post(
