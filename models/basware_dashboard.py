@@ -37,7 +37,8 @@ class BaswareBackend(models.Model):
     dashboard_superseded_today = fields.Integer(
         "Superseded Today",
         compute="_compute_dashboard",
-        help="Outbound writes not sent today because newer exchanges carry their records.",
+        help="Outbound writes whose records went on in other exchanges today: a newer "
+        "payload of each, or the halves of a write Basware refused as a whole.",
     )
     dashboard_oldest_waiting = fields.Datetime("Oldest Waiting", compute="_compute_dashboard")
     dashboard_unmapped_count = fields.Integer(

@@ -274,17 +274,19 @@ class BaswareExchange(models.Model):
         for binding in self._bindings_of(named):
             binding._reject(status, "; ".join(named[binding.external_code]), forget_hash=True)
         others = [record for record in records if record.get(EXTERNAL_CODE) not in named]
-        follow_ups = self._send_again([others] if others else [])
-        self.message_post(
-            body=self.env._(
-                "Basware refused %(count)s record(s) of this write, named in its answer: they "
-                "are rejected with Basware's reason (Synced Records). The other %(others)s "
-                "record(s) go on in exchange(s) %(exchanges)s.",
-                count=len(named),
-                others=len(others),
-                exchanges=", ".join(map(str, follow_ups.ids)) or "-",
-            )
+        message = self.env._(
+            "Basware refused %(count)s record(s) of this write, named in its answer: they are "
+            "rejected with Basware's reason (Synced Records).",
+            count=len(named),
         )
+        if others:
+            follow_ups = self._send_again([others])
+            message += " " + self.env._(
+                "The other %(others)s record(s) go on in exchange(s) %(exchanges)s.",
+                others=len(others),
+                exchanges=", ".join(map(str, follow_ups.ids)),
+            )
+        self.message_post(body=message)
 
     def _split(self, records):
         """Both halves go on as writes of their own (split again should they fail alike),
