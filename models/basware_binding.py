@@ -10,7 +10,7 @@ import hashlib
 import uuid
 from collections import defaultdict
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.tools import SQL
 
 from ..basware.client import encode_record
@@ -121,7 +121,14 @@ class BaswareBinding(models.Model):
         readonly=True,
         copy=False,
     )
-    last_exchange_id = fields.Many2one("basware.exchange", readonly=True, copy=False)
+    last_exchange_id = fields.Many2one(
+        "basware.exchange",
+        "Newest Exchange",
+        readonly=True,
+        copy=False,
+        help="The exchange carrying the newest payload of the record: an older exchange "
+        "never sends its own.",
+    )
 
     _record_unique = models.Constraint(
         "UNIQUE(backend_id, res_model, res_id)",
@@ -274,6 +281,8 @@ class BaswareBinding(models.Model):
                        res_model, sync_date, create_uid, create_date, write_uid, write_date, %s)
                 SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s
                   FROM unnest(%s) AS item(%s)
+                 -- Rows locked in the order a worker sending them locks them: no deadlock.
+                 ORDER BY item.res_id
                     ON CONFLICT (backend_id, res_model, res_id) DO UPDATE
                    SET %s, sync_date = EXCLUDED.sync_date,
                        write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
@@ -300,6 +309,24 @@ class BaswareBinding(models.Model):
         rows = self.env.cr.fetchall()
         self.invalidate_model()
         return {res_id: self.browse(binding_id) for binding_id, res_id in rows}
+
+    def _reject_unsent(self, status, message):
+        """The write carrying these records failed as a whole, before Basware looked at
+        each: rejected with ``message``, their payload not counted as sent, and no post on
+        each record (the exchange tells the story)."""
+        self.write(
+            {
+                "sync_state": SYNC_ERROR,
+                "sync_message": message,
+                "basware_status": status,
+                "sync_date": fields.Datetime.now(),
+                "payload_hash": False,
+            }
+        )
+
+    def _carry(self, exchange):
+        """``exchange`` carries the newest payload of these records from now on."""
+        self.write({"last_exchange_id": exchange.id, "exchange_ids": [Command.link(exchange.id)]})
 
     def _take_item_results(self, status):
         """Basware's per-record phase-two answers, onto these bindings and their records."""
@@ -342,18 +369,24 @@ class BaswareBinding(models.Model):
             ["sync_state", "sync_message", "basware_status", "sync_date", "write_date", "write_uid"]
         )
 
-    def _reject(self, status, message):
-        """Basware refused the record: say so on the binding and, once, on the record."""
+    def _reject(self, status, message, forget_hash=False):
+        """Basware refused the record: say so on the binding and, once, on the record.
+
+        ``forget_hash``: Basware refused the write that carried it, not a record it had
+        taken: the payload does not count as sent, so that the next run that examines the
+        record sends it again.
+        """
         self.ensure_one()
         repeated = self.sync_state == SYNC_ERROR and self.sync_message == message
-        self.write(
-            {
-                "sync_state": SYNC_ERROR,
-                "sync_message": message,
-                "basware_status": status,
-                "sync_date": fields.Datetime.now(),
-            }
-        )
+        values = {
+            "sync_state": SYNC_ERROR,
+            "sync_message": message,
+            "basware_status": status,
+            "sync_date": fields.Datetime.now(),
+        }
+        if forget_hash:
+            values["payload_hash"] = False
+        self.write(values)
         record = self.env[self.res_model].browse(self.res_id).exists()
         if not repeated and record and hasattr(record, "message_post"):
             record.message_post(
@@ -363,43 +396,3 @@ class BaswareBinding(models.Model):
                     message=message,
                 )
             )
-
-
-class BaswareExchange(models.Model):
-    _inherit = "basware.exchange"
-
-    binding_ids = fields.Many2many(
-        "basware.binding",
-        "basware_binding_exchange_rel",
-        "exchange_id",
-        "binding_id",
-        string="Records Carried",
-        readonly=True,
-        copy=False,
-    )
-
-    def _apply_phase_two(self, status):
-        result = super()._apply_phase_two(status)
-        self.binding_ids._take_item_results(status)
-        return result
-
-    def _record_failure(self, error, retryable, client):
-        result = super()._record_failure(error, retryable, client)
-        if self.binding_ids and (self.state == "dead" or not self.error_retryable):
-            # The whole write failed: no per-record answer, so no post on each record.
-            self.binding_ids.write(
-                {
-                    "sync_state": SYNC_ERROR,
-                    "sync_message": self.error_message,
-                    "basware_status": self.error_class,
-                    "sync_date": fields.Datetime.now(),
-                }
-            )
-        return result
-
-    def _reset_to_pending(self, **values):
-        result = super()._reset_to_pending(**values)
-        self.binding_ids.filtered(lambda binding: binding.sync_state == SYNC_ERROR).write(
-            {"sync_state": SYNC_SENT}
-        )
-        return result

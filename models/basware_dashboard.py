@@ -17,6 +17,7 @@ from .basware_exchange import (
     STATE_FAILED,
     STATE_IN_PROGRESS,
     STATE_PENDING,
+    STATE_SUPERSEDED,
 )
 
 WAITING_STATES = (STATE_PENDING, STATE_IN_PROGRESS)
@@ -33,6 +34,12 @@ class BaswareBackend(models.Model):
     dashboard_dead_count = fields.Integer("Dead", compute="_compute_dashboard")
     dashboard_done_today = fields.Integer("Done Today", compute="_compute_dashboard")
     dashboard_received_today = fields.Integer("Received Today", compute="_compute_dashboard")
+    dashboard_superseded_today = fields.Integer(
+        "Superseded Today",
+        compute="_compute_dashboard",
+        help="Outbound writes whose records went on in other exchanges today: a newer "
+        "payload of each, or the halves of a write Basware refused as a whole.",
+    )
     dashboard_oldest_waiting = fields.Datetime("Oldest Waiting", compute="_compute_dashboard")
     dashboard_unmapped_count = fields.Integer(
         "Unmapped Codes", compute="_compute_dashboard_unmapped_count"
@@ -82,17 +89,22 @@ class BaswareBackend(models.Model):
                 ["create_date:min"],
             )
         )
-        done_today = {
-            (backend.id, direction): count
-            for backend, direction, count in Exchange._read_group(
+        resolved_today = {
+            (backend.id, state, direction): count
+            for backend, state, direction, count in Exchange._read_group(
                 [
                     ("backend_id", "in", self.ids),
-                    ("state", "=", STATE_DONE),
+                    ("state", "in", (STATE_DONE, STATE_SUPERSEDED)),
                     ("date_done", ">=", today),
                 ],
-                ["backend_id", "direction"],
+                ["backend_id", "state", "direction"],
                 ["__count"],
             )
+        }
+        done_today = {
+            (backend_id, direction): count
+            for (backend_id, state, direction), count in resolved_today.items()
+            if state == STATE_DONE
         }
         now = fields.Datetime.now()
         for backend in self:
@@ -101,6 +113,11 @@ class BaswareBackend(models.Model):
             backend.dashboard_failed_count = by_state.get((backend.id, STATE_FAILED), 0)
             backend.dashboard_dead_count = by_state.get((backend.id, STATE_DEAD), 0)
             backend.dashboard_received_today = done_today.get((backend.id, DIRECTION_INBOUND), 0)
+            backend.dashboard_superseded_today = sum(
+                count
+                for (backend_id, state, _dir), count in resolved_today.items()
+                if backend_id == backend.id and state == STATE_SUPERSEDED
+            )
             backend.dashboard_done_today = sum(
                 count
                 for (backend_id, _dir), count in done_today.items()
@@ -214,6 +231,16 @@ class BaswareBackend(models.Model):
     def action_open_waiting_exchanges(self):
         return self._open_exchanges(
             self.env._("Waiting exchanges"), [("state", "in", WAITING_STATES)]
+        )
+
+    def action_open_superseded_today(self):
+        today = self._today_start()
+        return self._open_exchanges(
+            self.env._("Exchanges superseded today"),
+            [
+                ("state", "=", STATE_SUPERSEDED),
+                ("date_done", ">=", fields.Datetime.to_string(today)),
+            ],
         )
 
     def action_open_done_today(self):

@@ -23,7 +23,7 @@ import traceback
 from dataclasses import dataclass
 from datetime import timedelta
 
-from odoo import api, fields, models, modules, tools
+from odoo import Command, api, fields, models, modules, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as CONCURRENCY_ERRORS
@@ -41,16 +41,22 @@ STATE_IN_PROGRESS = "in_progress"
 STATE_DONE = "done"
 STATE_FAILED = "failed"
 STATE_DEAD = "dead"
+# An outbound write whose records all went on in other exchanges (a newer payload of
+# each, or the halves of a split write): it is not sent, and names those exchanges.
+STATE_SUPERSEDED = "superseded"
 STATES = [
     (STATE_PENDING, "Pending"),
     (STATE_IN_PROGRESS, "In Progress"),
     (STATE_DONE, "Done"),
     (STATE_FAILED, "Failed"),
     (STATE_DEAD, "Dead"),
+    (STATE_SUPERSEDED, "Superseded"),
 ]
 # States a worker may pick up once next_attempt_at is due.
 CLAIMABLE_STATES = (STATE_PENDING, STATE_FAILED)
 REPLAYABLE_STATES = (STATE_FAILED, STATE_DEAD, STATE_DONE)
+# Nothing is left to do on these: the purge deletes them after the retention.
+RESOLVED_STATES = (STATE_DONE, STATE_SUPERSEDED)
 # An enqueue of work that already has one of these exchanges returns it untouched.
 QUEUED_STATES = (STATE_PENDING, STATE_IN_PROGRESS, STATE_FAILED)
 
@@ -147,10 +153,20 @@ PROTECTED_FIELDS = frozenset(
         "error_message",
         "error_traceback",
         "error_retryable",
+        "superseded_by_ids",
     }
 )
 # Errors of the data or the mapping: the same input fails again, retrying cannot help.
 DATA_ERRORS = (UserError, ValidationError, ValueError, KeyError, TypeError)
+
+
+class ExchangeSuperseded(UserError):
+    """Raised by an outbound write about to be sent whose records all have a newer
+    exchange: the attempt ends as superseded by ``newer``, and nothing is sent."""
+
+    def __init__(self, message, newer):
+        super().__init__(message)
+        self.newer = newer
 
 
 @functools.lru_cache(maxsize=4096)
@@ -350,6 +366,16 @@ class BaswareExchange(models.Model):
         readonly=True, copy=False, groups="basware_connector.group_basware_manager"
     )
     error_retryable = fields.Boolean(readonly=True, copy=False)
+    superseded_by_ids = fields.Many2many(
+        "basware.exchange",
+        "basware_exchange_superseded_rel",
+        "exchange_id",
+        "newer_id",
+        readonly=True,
+        copy=False,
+        help="The exchanges that carry the records of this one instead: a newer payload of "
+        "each record, or the halves of a write Basware refused as a whole.",
+    )
 
     _dedup_key_unique = models.Constraint(
         "UNIQUE(backend_id, dedup_key)",
@@ -773,6 +799,10 @@ class BaswareExchange(models.Model):
         """Store the failure and schedule the retry. This cannot fail in its turn: a failure
         here would roll back the attempt, although its call may have reached Basware.
         """
+        if isinstance(error, ExchangeSuperseded):
+            # Not a failure: the write was not sent, newer exchanges carry its records.
+            self._supersede(error.newer)
+            return
         try:
             with self.env.cr.savepoint():
                 values = self._failure_values(error, retryable, client)
@@ -789,7 +819,12 @@ class BaswareExchange(models.Model):
             values["error_class"],
         )
         if values["state"] == STATE_DEAD or not values["error_retryable"]:
-            self._notify_stopped(values["error_message"])
+            self._stopped(error, values["error_message"])
+
+    def _stopped(self, error, error_message):
+        """The failure ``error`` is not retried by itself: say so (the sync flows first narrow
+        a write down to the records Basware refuses)."""
+        self._notify_stopped(error_message)
 
     def _notify_stopped(self, error_message):
         try:
@@ -802,6 +837,18 @@ class BaswareExchange(models.Model):
                 )
         except Exception:
             _logger.exception("Could not post on Basware exchange %s", self.id)
+
+    def _supersede(self, newer):
+        """End these exchanges unsent: the exchanges ``newer`` carry their records now."""
+        self._spine().write(
+            {
+                "state": STATE_SUPERSEDED,
+                "superseded_by_ids": [Command.set(newer.ids)],
+                "date_done": fields.Datetime.now(),
+                "next_attempt_at": False,
+                "error_retryable": False,
+            }
+        )
 
     def _fallback_failure_values(self, error):
         """Failed and retried after the longest delay: the safe outcome of any error."""
@@ -1058,29 +1105,29 @@ class BaswareExchange(models.Model):
 
     @api.model
     def _not_held_by_open(self):
-        """The exchanges that no open one (not done: pending, running, failed or dead)
-        holds. An open exchange holds its ancestors and its descendants: whoever resolves
-        it needs its whole line, the document it answers, the phase-two result that failed
-        it, the answer it gave.
+        """The exchanges that no open one (pending, running, failed or dead) holds. An open
+        exchange holds its ancestors and its descendants: whoever resolves it needs its
+        whole line, the document it answers, the phase-two result that failed it, the
+        answer it gave.
         """
         held = SQL(
             """
             WITH RECURSIVE ancestor(id) AS (
                 SELECT parent_id FROM basware_exchange
-                 WHERE state != %(done)s AND parent_id IS NOT NULL
+                 WHERE state NOT IN %(resolved)s AND parent_id IS NOT NULL
                 UNION
                 SELECT exchange.parent_id FROM basware_exchange exchange
                   JOIN ancestor ON exchange.id = ancestor.id
                  WHERE exchange.parent_id IS NOT NULL
             ), descendant(id) AS (
-                SELECT id FROM basware_exchange WHERE state != %(done)s
+                SELECT id FROM basware_exchange WHERE state NOT IN %(resolved)s
                 UNION
                 SELECT exchange.id FROM basware_exchange exchange
                   JOIN descendant ON exchange.parent_id = descendant.id
             )
             SELECT id FROM ancestor UNION SELECT id FROM descendant
             """,
-            done=STATE_DONE,
+            resolved=RESOLVED_STATES,
             to_flush=(self._fields["state"], self._fields["parent_id"]),
         )
         return Domain.custom(
@@ -1091,11 +1138,12 @@ class BaswareExchange(models.Model):
 
     @api.model
     def _cron_purge_done(self, chunk=PURGE_CHUNK):
-        """Delete done exchanges older than the retention. Failed and dead ones stay until
-        a person resolves them, and so does the line of each (see _not_held_by_open)."""
+        """Delete done (and superseded) exchanges older than the retention. Failed and dead
+        ones stay until a person resolves them, and so does the line of each (see
+        _not_held_by_open)."""
         cutoff = fields.Datetime.now() - timedelta(days=self._retention_days())
         domain = (
-            Domain("state", "=", STATE_DONE)
+            Domain("state", "in", RESOLVED_STATES)
             & Domain("date_done", "<", cutoff)
             & self._not_held_by_open()
         )
@@ -1118,11 +1166,18 @@ class BaswareExchange(models.Model):
         to_replay = self.filtered(lambda exchange: exchange.state in REPLAYABLE_STATES)
         if not to_replay:
             raise UserError(self.env._("Only failed, dead or done exchanges can be replayed."))
+        for exchange in to_replay:
+            exchange._prepare_replay()
         to_replay._reset_to_pending()
         for exchange in to_replay:
             exchange.message_post(body=self.env._("Replay requested."))
         self.env.ref("basware_connector.ir_cron_basware_exchange_process")._trigger()
         return True
+
+    def _prepare_replay(self):
+        """Before a replay puts this exchange back in the queue (the sync flows rebuild a
+        done write from its records as they are now)."""
+        self.ensure_one()
 
     def action_process_now(self):
         """Run the selected pending or failed exchanges now; skip those a worker holds."""
@@ -1149,11 +1204,17 @@ class BaswareExchange(models.Model):
     # === HANDLERS === #
 
     def _run_post(self, client):
-        """Phase one: one POST of the stored body as it is, then queue its phase-two poll."""
-        response = client.post_encoded(self.endpoint, self.request_payload or "[]")
+        """Phase one: one POST of the stored body, less the records a newer exchange
+        carries (ExchangeSuperseded when that is all of them), then queue its phase-two
+        poll."""
+        response = client.post_encoded(self.endpoint, self._body_to_send())
         if response.amzn_request_id:
             self._enqueue_request_status(response.amzn_request_id)
         return response.data
+
+    def _body_to_send(self):
+        """The body of this outbound write as it must go now (the sync flows extend it)."""
+        return self.request_payload or "[]"
 
     def _enqueue_request_status(self, basware_request_id):
         backend = self.backend_id

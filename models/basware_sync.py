@@ -13,13 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..basware import constants as bw
 from ..basware.client import bulk_limit, chunk_records, encode_record
 from . import basware_binding as binding_model
 from . import basware_exchange as exchange_model
+from . import basware_sync_flow as flow_model
 from .basware_binding import encoded_hash
 from .basware_payload import RecordRefused
 from .basware_sync_flow import DEFAULT_INTERVALS, DEFAULT_MASTER_INTERVAL, FLOW_KEYS
@@ -32,6 +33,16 @@ SYNC_NOW_MAX_EXCHANGES = 10000
 # How many payloads of each entity the preview shows.
 PREVIEW_SAMPLE = 20
 MANAGER_GROUP = "basware_connector.group_basware_manager"
+# The flow whose sets write the records of an exchange kind (replay rebuilds with them).
+FLOW_OF_KIND = {
+    exchange_model.KIND_PAYMENT_TERM: flow_model.FLOW_PAYMENT_TERM,
+    exchange_model.KIND_TAX_CODE: flow_model.FLOW_TAX_CODE,
+    exchange_model.KIND_ACCOUNT: flow_model.FLOW_ACCOUNT,
+    exchange_model.KIND_ANALYTIC: flow_model.FLOW_ANALYTIC,
+    exchange_model.KIND_VENDOR: flow_model.FLOW_VENDOR,
+    exchange_model.KIND_PURCHASE_ORDER: flow_model.FLOW_PURCHASE_ORDER,
+    exchange_model.KIND_PURCHASE_ORDER_LINE: flow_model.FLOW_PURCHASE_ORDER,
+}
 # Earliest start of the other open transactions: what they write may not be visible yet.
 OLDEST_OPEN_TRANSACTION = """
     SELECT min(xact_start) AT TIME ZONE 'UTC'
@@ -383,23 +394,33 @@ class BaswareBackend(models.Model):
             message,
         )
 
-    def _basware_queue(self, outbound, ready, bindings):
-        """One exchange per write; the bindings remember the payload hash and the exchange."""
+    def _basware_queue(self, outbound, ready, bindings, exchange=None):
+        """One exchange per write; the bindings remember the payload hash and the exchange,
+        which carries their newest payload. With ``exchange`` (a replay), that exchange
+        takes the first write. Stopped exchanges left without any newest payload are
+        superseded."""
+        Exchange = self.env["basware.exchange"]
         chunks = chunk_records(
             [item.payload for item in ready],
             bulk_limit(outbound.endpoint),
             encoded=[item.encoded for item in ready],
         )
-        exchanges = self.env["basware.exchange"]._enqueue_chunks(
-            self, outbound.kind, outbound.endpoint, chunks
-        )
+        if exchange:
+            exchange._spine().write(
+                {"request_payload": Exchange._post_payload_text(outbound.endpoint, chunks[0][1])}
+            )
+            exchanges = exchange | Exchange._enqueue_chunks(
+                self, outbound.kind, outbound.endpoint, chunks[1:]
+            )
+        else:
+            exchanges = Exchange._enqueue_chunks(self, outbound.kind, outbound.endpoint, chunks)
         carriers = [
             exchange.id
             for exchange, (chunk, _body) in zip(exchanges, chunks, strict=True)
             for _payload in chunk
         ]
         codes = self._basware_external_codes(ready, bindings)
-        self.env["basware.binding"]._save_sent(
+        saved = self.env["basware.binding"]._save_sent(
             self,
             outbound.entity,
             [
@@ -413,7 +434,56 @@ class BaswareBackend(models.Model):
                 for item, code, carrier in zip(ready, codes, carriers, strict=True)
             ],
         )
+        Exchange._supersede_stale([binding.id for binding in saved.values()])
         return exchanges
+
+    # === REPLAY === #
+
+    def _basware_replay_write(self, exchange):
+        """Rebuild the body of the done outbound write ``exchange`` from its records as
+        they are now, with the builders of the sync: the exchange takes the new body (what
+        no longer fits one write goes in new exchanges) and carries the newest payload of
+        each record. A record the builders now refuse is rejected, as in a sync run."""
+        self.ensure_one()
+        outbound = self._basware_outbound_of(exchange)
+        bindings = {binding.res_id: binding for binding in exchange.binding_ids}
+        records = self.env[exchange.binding_ids[:1].res_model].browse(list(bindings)).exists()
+        ready, refused = [], []
+        for record in records:
+            try:
+                payload = outbound.build(record)
+            except RecordRefused as refusal:
+                refused.append((record, str(refusal)))
+                continue
+            encoded = encode_record(payload)
+            ready.append(Outgoing(record, payload, encoded, encoded_hash(encoded)))
+        if not ready:
+            raise UserError(
+                self.env._(
+                    "Exchange %(exchange)s cannot be replayed: none of its records can be sent "
+                    "again. They were deleted, or Odoo refuses them as they are now%(reason)s.",
+                    exchange=exchange.id,
+                    reason=f" ({refused[0][1]})" if refused else "",
+                )
+            )
+        self._basware_refuse(outbound, refused, bindings)
+        return self._basware_queue(outbound, ready, bindings, exchange=exchange)
+
+    def _basware_outbound_of(self, exchange):
+        """The OutboundSet that writes the records of ``exchange`` (its kind, its endpoint)."""
+        flow = FLOW_OF_KIND.get(exchange.kind)
+        for outbound in self._basware_flow_sets(flow, False) if flow else ():
+            if outbound.kind == exchange.kind and outbound.endpoint == exchange.endpoint:
+                return outbound
+        raise UserError(
+            self.env._(
+                "Exchange %(exchange)s cannot be rebuilt: no flow of backend %(backend)s "
+                "writes its records to %(endpoint)s any more.",
+                exchange=exchange.id,
+                backend=self.display_name,
+                endpoint=exchange.endpoint,
+            )
+        )
 
     # === RUNS === #
 
