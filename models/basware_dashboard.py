@@ -159,7 +159,7 @@ class BaswareBackend(models.Model):
                     flow.last_sent_count,
                 )
                 for flow in flows_by_backend.get(backend, [])
-                if flow.active
+                if flow.enabled
             ]
             header = Markup(
                 "<thead><tr><th>%s</th><th>%s</th><th class='text-end'>%s</th></tr></thead>"

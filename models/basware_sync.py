@@ -442,7 +442,7 @@ class BaswareBackend(models.Model):
         self._ensure_sync_flows()
         results = []
         for flow_record in self.sync_flow_ids.sorted("sequence"):
-            if not flow_record.active or (flows is not None and flow_record.flow not in flows):
+            if not flow_record.enabled or (flows is not None and flow_record.flow not in flows):
                 continue
             results += self._basware_run_flow(flow_record, preview=preview)
             if not preview:
@@ -457,7 +457,7 @@ class BaswareBackend(models.Model):
             if backend._get_pause_reason():
                 continue
             flow_record = backend._ensure_sync_flows().filtered(lambda f, key=flow: f.flow == key)
-            if not (flow_record.active and flow_record._is_due()):
+            if not (flow_record.enabled and flow_record._is_due()):
                 continue
             backend._basware_run_flow(flow_record)
             self.env["basware.exchange"]._commit_batch(0)

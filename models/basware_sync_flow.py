@@ -36,9 +36,9 @@ class BaswareSyncFlow(models.Model):
     company_id = fields.Many2one(related="backend_id.company_id", store=True)
     flow = fields.Selection(FLOWS, required=True, readonly=True)
     sequence = fields.Integer(compute="_compute_sequence", store=True)
-    active = fields.Boolean(
-        "Enabled", default=True, help="Untick to stop sending this kind of record."
-    )
+    # Not "active": an archived row would vanish from the backend's form and could not be
+    # switched on again there.
+    enabled = fields.Boolean(default=True, help="Untick to stop sending this kind of record.")
     interval_minutes = fields.Integer(
         "Every (minutes)", default=DEFAULT_MASTER_INTERVAL, help="How often changes are sent."
     )
