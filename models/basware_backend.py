@@ -77,6 +77,19 @@ def production_host(url):
     return None
 
 
+def tenant_key(url):
+    """The API URL as it names a Basware tenant: scheme and host in any case, with or
+    without a trailing slash, are the same tenant."""
+    parts = urlsplit((url or "").strip())
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+
+
+def company_code_key(code):
+    """A Basware company code, trimmed and in any case: codes that differ only so are
+    taken for the same company."""
+    return (code or "").strip().upper()
+
+
 def default_api_url(region, environment):
     """The API host of a region and environment; unpublished regions share the EU hosts."""
     return constants.ENDPOINTS.get((region, environment)) or constants.ENDPOINTS.get(
@@ -202,6 +215,8 @@ class BaswareBackend(models.Model):
     )
     basware_company_code = fields.Char(
         tracking=True,
+        # A copy with the same code would import the same invoices: see _check_one_importer.
+        copy=False,
         help="Code of this Odoo company in the Basware P2P organization hierarchy "
         "(companyCode in Basware's API).",
     )
@@ -494,6 +509,42 @@ class BaswareBackend(models.Model):
             ),
         }
         return messages.get(reason) or _("%(field)s is not an allowed URL.", field=field)
+
+    @api.constrains("active", "api_url", "basware_company_code")
+    def _check_one_importer(self):
+        """At most one active backend per Basware tenant (API URL) and company code: two
+        would each import the same invoices, and exactly-once holds per backend only."""
+        for backend in self.filtered("active"):
+            other = backend._basware_same_importer()
+            if other:
+                raise ValidationError(
+                    self.env._(
+                        "The Basware backend %(other)s (company %(company)s) already imports "
+                        "the invoices of company code %(code)s from %(url)s: two active "
+                        "backends on the same tenant and company code would both import them. "
+                        "Archive one of them, or change its Basware company code.",
+                        other=other.display_name,
+                        company=other.company_id.display_name,
+                        code=backend.basware_company_code,
+                        url=backend.api_url,
+                    )
+                )
+
+    def _basware_same_importer(self):
+        """Another active backend of any company on this one's tenant and company code."""
+        self.ensure_one()
+        code = company_code_key(self.basware_company_code)
+        if not code:
+            return self.browse()
+        # Across companies: the other backend may be in a company this user cannot see.
+        candidates = self.sudo().search([("id", "!=", self.id), ("active", "=", True)])
+        url = tenant_key(self.api_url)
+        return candidates.filtered(
+            lambda other: (
+                company_code_key(other.basware_company_code) == code
+                and tenant_key(other.api_url) == url
+            )
+        )[:1]
 
     # === CRUD METHODS === #
 

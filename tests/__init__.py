@@ -41,3 +41,4 @@ from . import test_cron_budget
 from . import test_token_store
 from . import test_stock_common
 from . import test_outbound_flows
+from . import test_outbound_isolation
