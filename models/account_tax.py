@@ -24,7 +24,7 @@ class AccountTax(models.Model):
     def _basware_tax_code_values(self, backend):
         """TaxCodeEntity of this tax on ``backend``: read only, no write."""
         self.ensure_one()
-        code = self._basware_code(backend)
+        code = self._basware_checked_code(backend)
         return {
             "externalCode": backend._basware_external_code(self),
             "taxCode": code,

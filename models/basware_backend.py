@@ -59,6 +59,9 @@ TOKEN_INVALIDATING_FIELDS = frozenset(
 )
 # Where the client secret is sent: only administrators, who may read it anyway, change them.
 ENDPOINT_FIELDS = frozenset({"region", "environment", "api_url", "token_url"})
+# organizationElementCode of Basware's OrderEntity.
+ORGANIZATION_ELEMENT_MIN = 2
+ORGANIZATION_ELEMENT_MAX = 25
 SECRET_COLUMNS = {
     "client_secret": "client_secret_encrypted",
     "webhook_secret": "webhook_secret_encrypted",
@@ -219,6 +222,11 @@ class BaswareBackend(models.Model):
         copy=False,
         help="Code of this Odoo company in the Basware P2P organization hierarchy "
         "(companyCode in Basware's API).",
+    )
+    basware_organization_element = fields.Char(
+        tracking=True,
+        help="Code of the organization unit the purchase orders sent to Basware belong to "
+        "(organizationElementCode). Empty: the Basware company code.",
     )
     region = fields.Selection(
         REGION_SELECTION,
@@ -546,6 +554,22 @@ class BaswareBackend(models.Model):
             )
         )[:1]
 
+    @api.constrains("basware_organization_element")
+    def _check_organization_element(self):
+        for backend in self:
+            code = (backend.basware_organization_element or "").strip()
+            if code and not (ORGANIZATION_ELEMENT_MIN <= len(code) <= ORGANIZATION_ELEMENT_MAX):
+                raise ValidationError(
+                    self.env._(
+                        "The Basware organization element %(code)s has %(length)s characters: "
+                        "Basware takes %(min)s to %(max)s (organizationElementCode).",
+                        code=code,
+                        length=len(code),
+                        min=ORGANIZATION_ELEMENT_MIN,
+                        max=ORGANIZATION_ELEMENT_MAX,
+                    )
+                )
+
     # === CRUD METHODS === #
 
     @api.model_create_multi
@@ -727,6 +751,14 @@ class BaswareBackend(models.Model):
         """Return the active backend of ``company`` (default: the current one), if any."""
         company = company or self.env.company
         return self.search([("company_id", "=", company.id)], limit=1)
+
+    def _basware_organization_element_field(self):
+        """The field holding the orders' organizationElementCode: the organization element
+        when set, else the company code."""
+        self.ensure_one()
+        if (self.basware_organization_element or "").strip():
+            return "basware_organization_element"
+        return "basware_company_code"
 
     def _is_sync_due(self, now=None):
         """Whether the sync interval has passed since ``last_sync_date``."""

@@ -251,9 +251,7 @@ class PurchaseOrderLine(models.Model):
         distribution = self.analytic_distribution
         if not distribution:
             return []
-        fields_by_plan = {
-            mapping.plan_id: mapping.coding_field for mapping in backend.analytic_mapping_ids
-        }
+        mappings = {mapping.plan_id: mapping for mapping in backend.analytic_mapping_ids}
         # Existing accounts only, computed for the whole batch of lines at once.
         accounts = {account.id: account for account in self.distribution_analytic_account_ids}
         entries = []
@@ -263,11 +261,11 @@ class PurchaseOrderLine(models.Model):
                 account = accounts.get(int(account_id))
                 if not account:
                     continue
-                field = fields_by_plan.get(account.plan_id) or fields_by_plan.get(
-                    account.root_plan_id
-                )
-                if field:
-                    codes[field] = account._basware_code(backend)
+                mapping = mappings.get(account.plan_id) or mappings.get(account.root_plan_id)
+                if mapping:
+                    codes[mapping.coding_field] = account._basware_checked_code(
+                        backend, mapping._code_key(), mapping.coding_field
+                    )
             if codes:
                 entries.append((codes, percent))
         return entries
@@ -281,7 +279,7 @@ class PurchaseOrderLine(models.Model):
         account = self._basware_expense_account(backend)
         common = without_empty(
             {
-                "accountCode": account._basware_code(backend) if account else None,
+                "accountCode": account._basware_checked_code(backend) if account else None,
                 "taxCode": tax_code,
             }
         )

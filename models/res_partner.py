@@ -69,7 +69,7 @@ class ResPartner(models.Model):
     def _basware_vendor_values(self, backend):
         """VendorEntity of this commercial partner on ``backend``: read only, no write."""
         self.ensure_one()
-        vendor_code = self._basware_vendor_code(backend)
+        vendor_code = self._basware_checked_code(backend)
         return compact(
             {
                 "externalCode": backend._basware_external_code(self),
@@ -188,7 +188,7 @@ class ResPartner(models.Model):
     def _basware_payment_terms(self, backend):
         """The vendor's payment term in the backend's company, when it has one."""
         term = self.with_company(backend.company_id).property_supplier_payment_term_id
-        return {"paymentTermCode": term._basware_code(backend)} if term else None
+        return {"paymentTermCode": term._basware_checked_code(backend)} if term else None
 
 
 class ResPartnerBank(models.Model):

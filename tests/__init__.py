@@ -42,3 +42,4 @@ from . import test_token_store
 from . import test_stock_common
 from . import test_outbound_flows
 from . import test_outbound_isolation
+from . import test_outbound_codes
