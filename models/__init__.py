@@ -1,5 +1,6 @@
 from . import basware_backend
 from . import basware_exchange
+from . import basware_backend_jobs
 from . import res_config_settings
 from . import basware_binding
 from . import basware_exchange_outbound

@@ -11,7 +11,7 @@ class AccountAccount(models.Model):
     def _basware_account_values(self, backend):
         """AccountEntity of this account on ``backend``: read only, no write."""
         self.ensure_one()
-        code = self._basware_code(backend)
+        code = self._basware_checked_code(backend)
         return {
             "externalCode": backend._basware_external_code(self),
             "accountCode": code,

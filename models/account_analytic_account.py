@@ -22,10 +22,10 @@ class AccountAnalyticAccount(models.Model):
             TARGET_LIST: self._basware_list_item_values,
             TARGET_PROJECT: self._basware_project_values,
         }
-        return builders[mapping.target](backend)
+        code = self._basware_checked_code(backend, mapping._code_key(), mapping.coding_field)
+        return builders[mapping.target](backend, code)
 
-    def _basware_cost_center_values(self, backend):
-        code = self._basware_code(backend)
+    def _basware_cost_center_values(self, backend, code):
         return {
             "externalCode": backend._basware_external_code(self),
             "costCenterCode": code,
@@ -33,10 +33,9 @@ class AccountAnalyticAccount(models.Model):
             "companies": backend._basware_companies(active=self.active),
         }
 
-    def _basware_list_item_values(self, backend):
+    def _basware_list_item_values(self, backend, code):
         """A generic list row: the code in text_1 (what coding rows carry), the name in
         text_2. Lists have one text per column, so the name is the en_US one."""
-        code = self._basware_code(backend)
         return {
             "externalCode": backend._basware_external_code(self),
             "text_1": code,
@@ -44,10 +43,9 @@ class AccountAnalyticAccount(models.Model):
             "companies": backend._basware_companies(active=self.active),
         }
 
-    def _basware_project_values(self, backend):
+    def _basware_project_values(self, backend, code):
         """A project valid from VALID_FROM to VALID_UNTIL: analytic accounts have no dates,
         an archived one goes out inactive in its company."""
-        code = self._basware_code(backend)
         return {
             "externalCode": backend._basware_external_code(self),
             "projectCode": code,

@@ -27,7 +27,7 @@ class AccountPaymentTerm(models.Model):
         and an archived term goes out inactive in its company.
         """
         self.ensure_one()
-        code = self._basware_code(backend)
+        code = self._basware_checked_code(backend)
         return compact(
             {
                 "externalCode": backend._basware_external_code(self),

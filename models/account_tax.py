@@ -42,7 +42,7 @@ class AccountTax(models.Model):
         one) the rate it self-assesses: a reverse charge goes out 0 and 21, not 21.
         """
         self.ensure_one()
-        code = self._basware_code(backend)
+        code = self._basware_checked_code(backend)
         rates = self._basware_rates()
         return {
             "externalCode": backend._basware_external_code(self),

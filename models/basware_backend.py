@@ -59,6 +59,9 @@ TOKEN_INVALIDATING_FIELDS = frozenset(
 )
 # Where the client secret is sent: only administrators, who may read it anyway, change them.
 ENDPOINT_FIELDS = frozenset({"region", "environment", "api_url", "token_url"})
+# organizationElementCode of Basware's OrderEntity.
+ORGANIZATION_ELEMENT_MIN = 2
+ORGANIZATION_ELEMENT_MAX = 25
 SECRET_COLUMNS = {
     "client_secret": "client_secret_encrypted",
     "webhook_secret": "webhook_secret_encrypted",
@@ -75,6 +78,19 @@ def production_host(url):
         if host == known or host.endswith("." + known):
             return host
     return None
+
+
+def tenant_key(url):
+    """The API URL as it names a Basware tenant: scheme and host in any case, with or
+    without a trailing slash, are the same tenant."""
+    parts = urlsplit((url or "").strip())
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+
+
+def company_code_key(code):
+    """A Basware company code, trimmed and in any case: codes that differ only so are
+    taken for the same company."""
+    return (code or "").strip().upper()
 
 
 def default_api_url(region, environment):
@@ -202,8 +218,15 @@ class BaswareBackend(models.Model):
     )
     basware_company_code = fields.Char(
         tracking=True,
+        # A copy with the same code would import the same invoices: see _check_one_importer.
+        copy=False,
         help="Code of this Odoo company in the Basware P2P organization hierarchy "
         "(companyCode in Basware's API).",
+    )
+    basware_organization_element = fields.Char(
+        tracking=True,
+        help="Code of the organization unit the purchase orders sent to Basware belong to "
+        "(organizationElementCode). Empty: the Basware company code.",
     )
     region = fields.Selection(
         REGION_SELECTION,
@@ -496,6 +519,58 @@ class BaswareBackend(models.Model):
         }
         return messages.get(reason) or _("%(field)s is not an allowed URL.", field=field)
 
+    @api.constrains("active", "api_url", "basware_company_code")
+    def _check_one_importer(self):
+        """At most one active backend per Basware tenant (API URL) and company code: two
+        would each import the same invoices, and exactly-once holds per backend only."""
+        for backend in self.filtered("active"):
+            other = backend._basware_same_importer()
+            if other:
+                raise ValidationError(
+                    self.env._(
+                        "The Basware backend %(other)s (company %(company)s) already imports "
+                        "the invoices of company code %(code)s from %(url)s: two active "
+                        "backends on the same tenant and company code would both import them. "
+                        "Archive one of them, or change its Basware company code.",
+                        other=other.display_name,
+                        company=other.company_id.display_name,
+                        code=backend.basware_company_code,
+                        url=backend.api_url,
+                    )
+                )
+
+    def _basware_same_importer(self):
+        """Another active backend of any company on this one's tenant and company code."""
+        self.ensure_one()
+        code = company_code_key(self.basware_company_code)
+        if not code:
+            return self.browse()
+        # Across companies: the other backend may be in a company this user cannot see.
+        candidates = self.sudo().search([("id", "!=", self.id), ("active", "=", True)])
+        url = tenant_key(self.api_url)
+        return candidates.filtered(
+            lambda other: (
+                company_code_key(other.basware_company_code) == code
+                and tenant_key(other.api_url) == url
+            )
+        )[:1]
+
+    @api.constrains("basware_organization_element")
+    def _check_organization_element(self):
+        for backend in self:
+            code = (backend.basware_organization_element or "").strip()
+            if code and not (ORGANIZATION_ELEMENT_MIN <= len(code) <= ORGANIZATION_ELEMENT_MAX):
+                raise ValidationError(
+                    self.env._(
+                        "The Basware organization element %(code)s has %(length)s characters: "
+                        "Basware takes %(min)s to %(max)s (organizationElementCode).",
+                        code=code,
+                        length=len(code),
+                        min=ORGANIZATION_ELEMENT_MIN,
+                        max=ORGANIZATION_ELEMENT_MAX,
+                    )
+                )
+
     # === CRUD METHODS === #
 
     @api.model_create_multi
@@ -677,6 +752,14 @@ class BaswareBackend(models.Model):
         """Return the active backend of ``company`` (default: the current one), if any."""
         company = company or self.env.company
         return self.search([("company_id", "=", company.id)], limit=1)
+
+    def _basware_organization_element_field(self):
+        """The field holding the orders' organizationElementCode: the organization element
+        when set, else the company code."""
+        self.ensure_one()
+        if (self.basware_organization_element or "").strip():
+            return "basware_organization_element"
+        return "basware_company_code"
 
     def _is_sync_due(self, now=None):
         """Whether the sync interval has passed since ``last_sync_date``."""

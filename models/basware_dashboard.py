@@ -166,18 +166,25 @@ class BaswareBackend(models.Model):
         )
         never = self.env._("never")
         for backend in self:
-            rows = [
-                Markup("<tr><td>%s</td><td>%s</td><td class='text-end'>%s</td></tr>")
-                % (
-                    labels.get(flow.flow, flow.flow),
-                    format_datetime(self.env, flow.last_success_date)
-                    if flow.last_success_date
-                    else never,
-                    flow.last_sent_count,
+            rows = []
+            for flow in flows_by_backend.get(backend, []):
+                if not flow.enabled:
+                    continue
+                rows.append(
+                    Markup("<tr><td>%s</td><td>%s</td><td class='text-end'>%s</td></tr>")
+                    % (
+                        labels.get(flow.flow, flow.flow),
+                        format_datetime(self.env, flow.last_success_date)
+                        if flow.last_success_date
+                        else never,
+                        flow.last_sent_count,
+                    )
                 )
-                for flow in flows_by_backend.get(backend, [])
-                if flow.active
-            ]
+                if flow.last_message:
+                    rows.append(
+                        Markup("<tr><td colspan='3' class='text-danger'>%s</td></tr>")
+                        % flow.last_message
+                    )
             header = Markup(
                 "<thead><tr><th>%s</th><th>%s</th><th class='text-end'>%s</th></tr></thead>"
             ) % (self.env._("Flow"), self.env._("Last success"), self.env._("Last sent"))

@@ -270,6 +270,8 @@ class RetryPolicy:
         return attempt >= self.max_attempts
 
 
+# The key of the exchange queue's cron in a backend's scheduled job error.
+JOB_QUEUE = "queue"
 # Internal writes carry this object in their context; RPC cannot forge it.
 EDIT_SENTINEL = object()
 
@@ -992,8 +994,15 @@ class BaswareExchange(models.Model):
         self._requeue_stuck()
         backends = self._runnable_backends()
         time_left = self._commit_batch(0, remaining=self._due_count(backends))
+        label = self.env._("Exchange queue")
         for backend in backends:
-            time_left = self._process_backend_queue(backend, time_left=time_left)
+            # Each backend on its own: one that fails has its error recorded, the others run.
+            time_left = backend._basware_isolated(
+                JOB_QUEUE,
+                label,
+                functools.partial(self._process_backend_queue, backend, time_left=time_left),
+                default=time_left,
+            )
             if time_left <= NO_TIME_LEFT:
                 break
         self._commit_batch(0, remaining=self._due_count(backends))

@@ -9,6 +9,7 @@ sync interval has passed, queues the payment answers of the bills paid since, an
 invoice flow's exchanges; Import documents and Sync now do the same at once.
 """
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -39,6 +40,8 @@ DOORBELL_STATES = (spine.STATE_PENDING, spine.STATE_FAILED)
 PAYMENT_BATCH = 500
 NOTIFY_SUCCESS = "success"
 NOTIFY_WARNING = "warning"
+# The key of the inbound cron in a backend's scheduled job error.
+JOB_IMPORT = "import"
 
 
 @dataclass
@@ -236,12 +239,23 @@ class BaswareBackend(models.Model):
         Exchange = self.env["basware.exchange"]
         backends = Exchange._runnable_backends()
         time_left = Exchange._commit_batch(0)
+        label = self.env._("Invoice import")
         for backend in backends:
             if time_left <= spine.NO_TIME_LEFT:
                 break
-            pull = backend._basware_doorbell_rang() or backend._is_sync_due()
-            time_left = backend._basware_import(pull=pull, time_left=time_left).time_left
+            # Each backend on its own: one that fails has its error recorded, the others run.
+            time_left = backend._basware_isolated(
+                JOB_IMPORT,
+                label,
+                functools.partial(backend._basware_cron_import, time_left),
+                default=time_left,
+            )
         Exchange._commit_batch(0, remaining=Exchange._due_count(backends, INBOUND_FLOW_KINDS))
+
+    def _basware_cron_import(self, time_left):
+        """This backend's share of the inbound cron; returns the cron's time left."""
+        pull = self._basware_doorbell_rang() or self._is_sync_due()
+        return self._basware_import(pull=pull, time_left=time_left).time_left
 
     # === ACTIONS === #
 

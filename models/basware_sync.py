@@ -8,6 +8,7 @@ hash is unchanged, holds back those whose dependency Basware has not accepted ye
 queues the rest on the exchange spine in chunks of one HTTP write each.
 """
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,9 @@ from .basware_payload import RecordRefused
 from .basware_sync_flow import DEFAULT_INTERVALS, DEFAULT_MASTER_INTERVAL, FLOW_KEYS
 
 _logger = logging.getLogger(__name__)
+
+# The key of a flow's cron in a backend's scheduled job error.
+JOB_FLOW = "flow:{flow}"
 
 # action_sync_now runs the queue within this many seconds, in the caller's request.
 SYNC_NOW_BUDGET = 120
@@ -512,7 +516,7 @@ class BaswareBackend(models.Model):
         self._ensure_sync_flows()
         results = []
         for flow_record in self.sync_flow_ids.sorted("sequence"):
-            if not flow_record.active or (flows is not None and flow_record.flow not in flows):
+            if not flow_record.enabled or (flows is not None and flow_record.flow not in flows):
                 continue
             results += self._basware_run_flow(flow_record, preview=preview)
             if not preview:
@@ -522,16 +526,37 @@ class BaswareBackend(models.Model):
 
     @api.model
     def _cron_sync_flow(self, flow):
-        """Cron of one outbound flow: every backend whose interval for it has passed."""
+        """Cron of one outbound flow: every backend whose interval for it has passed, each
+        on its own: one that fails has its error recorded, and the others run."""
+        labels = dict(
+            self.env["basware.sync.flow"]._fields["flow"]._description_selection(self.env)
+        )
         for backend in self.search([("active", "=", True)]):
-            if backend._get_pause_reason():
-                continue
-            flow_record = backend._ensure_sync_flows().filtered(lambda f, key=flow: f.flow == key)
-            if not (flow_record.active and flow_record._is_due()):
-                continue
-            backend._basware_run_flow(flow_record)
+            backend._basware_isolated(
+                JOB_FLOW.format(flow=flow),
+                labels.get(flow, flow),
+                functools.partial(backend._basware_cron_flow, flow),
+                on_error=functools.partial(backend._basware_flow_failed, flow),
+            )
             self.env["basware.exchange"]._commit_batch(0)
         self.env.ref("basware_connector.ir_cron_basware_exchange_process")._trigger()
+
+    def _basware_cron_flow(self, flow):
+        """This backend's share of a flow's cron: a run when the flow is enabled and due."""
+        if self._get_pause_reason():
+            return
+        flow_record = self._basware_flow(flow)
+        if flow_record.enabled and flow_record._is_due():
+            self._basware_run_flow(flow_record)
+
+    def _basware_flow_failed(self, flow, message):
+        """Keep the error of a failed run on the flow, shown on the backend's form."""
+        self._basware_flow(flow)._record_failure(message)
+
+    def _basware_flow(self, flow):
+        """The flow record of ``flow`` on this backend."""
+        self.ensure_one()
+        return self._ensure_sync_flows().filtered(lambda record: record.flow == flow)
 
     def _basware_forget_hashes(self, flow):
         """Forget what was sent for one flow: its records all go out at the next run."""

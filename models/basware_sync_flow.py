@@ -36,9 +36,9 @@ class BaswareSyncFlow(models.Model):
     company_id = fields.Many2one(related="backend_id.company_id", store=True)
     flow = fields.Selection(FLOWS, required=True, readonly=True)
     sequence = fields.Integer(compute="_compute_sequence", store=True)
-    active = fields.Boolean(
-        "Enabled", default=True, help="Untick to stop sending this kind of record."
-    )
+    # Not "active": an archived row would vanish from the backend's form and could not be
+    # switched on again there.
+    enabled = fields.Boolean(default=True, help="Untick to stop sending this kind of record.")
     interval_minutes = fields.Integer(
         "Every (minutes)", default=DEFAULT_MASTER_INTERVAL, help="How often changes are sent."
     )
@@ -52,7 +52,12 @@ class BaswareSyncFlow(models.Model):
     last_success_date = fields.Datetime(readonly=True, copy=False)
     last_sent_count = fields.Integer(readonly=True, copy=False)
     last_waiting_count = fields.Integer(readonly=True, copy=False)
-    last_message = fields.Char(readonly=True, copy=False)
+    last_message = fields.Char(
+        "Last Error",
+        readonly=True,
+        copy=False,
+        help="Why the last run failed; empty once one succeeds.",
+    )
 
     _flow_unique = models.Constraint(
         "UNIQUE(backend_id, flow)", "This backend already has this outbound flow."
@@ -72,6 +77,10 @@ class BaswareSyncFlow(models.Model):
             return True
         now = now or fields.Datetime.now()
         return now >= self.last_run_date + timedelta(minutes=self.interval_minutes)
+
+    def _record_failure(self, message):
+        """A run that failed: its time and its error, shown on the backend's form."""
+        self.write({"last_run_date": fields.Datetime.now(), "last_message": message})
 
     def action_resync(self):
         """Send every record of these flows again at the next run."""

@@ -226,7 +226,7 @@ class PurchaseOrderLine(models.Model):
             )
         charged, self_assessed = self._basware_tax_amounts()
         values = {
-            "taxCode": tax._basware_code(backend),
+            "taxCode": tax._basware_checked_code(backend),
             "taxPercent": rates.charged,
             "taxSum": charged,
         }
@@ -324,9 +324,7 @@ class PurchaseOrderLine(models.Model):
         distribution = self.analytic_distribution
         if not distribution:
             return []
-        fields_by_plan = {
-            mapping.plan_id: mapping.coding_field for mapping in backend.analytic_mapping_ids
-        }
+        mappings = {mapping.plan_id: mapping for mapping in backend.analytic_mapping_ids}
         # Existing accounts only, computed for the whole batch of lines at once.
         accounts = {account.id: account for account in self.distribution_analytic_account_ids}
         entries = []
@@ -336,11 +334,11 @@ class PurchaseOrderLine(models.Model):
                 account = accounts.get(int(account_id))
                 if not account:
                     continue
-                field = fields_by_plan.get(account.plan_id) or fields_by_plan.get(
-                    account.root_plan_id
-                )
-                if field:
-                    codes[field] = account._basware_code(backend)
+                mapping = mappings.get(account.plan_id) or mappings.get(account.root_plan_id)
+                if mapping:
+                    codes[mapping.coding_field] = account._basware_checked_code(
+                        backend, mapping._code_key(), mapping.coding_field
+                    )
             if codes:
                 entries.append((codes, percent))
         return entries
@@ -354,7 +352,9 @@ class PurchaseOrderLine(models.Model):
         whole line.
         """
         account = self._basware_expense_account(backend)
-        common = without_empty({"accountCode": account._basware_code(backend) if account else None})
+        common = without_empty(
+            {"accountCode": account._basware_checked_code(backend) if account else None}
+        )
         shares = analytic_shares(self._basware_analytic_entries(backend))
         percents = [share for _codes, share in shares]
         quantities = allocate(quantity, percents, self._basware_round_quantity)

@@ -3,6 +3,7 @@
 import re
 
 from odoo import models
+from odoo.fields import Domain
 
 from .basware_payload import compact, fit, in_base_lang, whole
 
@@ -68,7 +69,7 @@ class ResPartner(models.Model):
     def _basware_vendor_values(self, backend):
         """VendorEntity of this commercial partner on ``backend``: read only, no write."""
         self.ensure_one()
-        vendor_code = self._basware_vendor_code(backend)
+        vendor_code = self._basware_checked_code(backend)
         return compact(
             {
                 "externalCode": backend._basware_external_code(self),
@@ -78,7 +79,7 @@ class ResPartner(models.Model):
                 "companies": backend._basware_companies(inheritToChildUnits=True),
                 "identifiers": self._basware_identifiers(),
                 "addresses": self._basware_addresses(backend),
-                "contacts": self._basware_contacts(),
+                "contacts": self._basware_contacts(backend),
                 "paymentMeans": self._basware_payment_means(backend),
                 "paymentTerms": self._basware_payment_terms(backend),
                 # An archived partner goes out inactive.
@@ -101,7 +102,7 @@ class ResPartner(models.Model):
         addresses = [self._basware_address(backend, ADDRESS_POSTAL, default=True)]
         addresses += [
             child._basware_address(backend, ADDRESS_TYPES[child.type])
-            for child in self.child_ids.sorted("id")
+            for child in self._basware_children(backend)
             if child.type in ADDRESS_TYPES
         ]
         return [address for address in addresses if address]
@@ -138,14 +139,21 @@ class ResPartner(models.Model):
             **parts,
         }
 
-    def _basware_contacts(self):
+    def _basware_children(self, backend):
+        """The partner's contacts and addresses the backend's company may see: shared ones
+        and those of the company or its parents (a shared vendor's contacts of another
+        company are that company's business)."""
+        company = Domain(self._check_company_domain(backend.company_id))
+        return self.child_ids.filtered_domain(company).sorted("id")
+
+    def _basware_contacts(self, backend):
         """The partner itself, then its contact persons: those with an email or a phone.
 
         The name is the contact's key in Basware: a repeated name gets the contact's id.
         """
         people = [(self, ROLE_PRIMARY)] + [
             (child, ROLE_ADDITIONAL)
-            for child in self.child_ids.sorted("id")
+            for child in self._basware_children(backend)
             if child.type == CONTACT_TYPE
         ]
         contacts, names = [], set()
@@ -180,7 +188,7 @@ class ResPartner(models.Model):
     def _basware_payment_terms(self, backend):
         """The vendor's payment term in the backend's company, when it has one."""
         term = self.with_company(backend.company_id).property_supplier_payment_term_id
-        return {"paymentTermCode": term._basware_code(backend)} if term else None
+        return {"paymentTermCode": term._basware_checked_code(backend)} if term else None
 
 
 class ResPartnerBank(models.Model):

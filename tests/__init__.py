@@ -43,3 +43,6 @@ from . import test_stock_common
 from . import test_outbound_taxes
 from . import test_queue_poison
 from . import test_queue_races
+from . import test_outbound_flows
+from . import test_outbound_isolation
+from . import test_outbound_codes

@@ -44,6 +44,10 @@ def encode(payload):
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
+# One active backend per tenant and company code: another backend has its own code.
+OTHER_CODE = "C200"
+
+
 @tagged("post_install", "-at_install")
 class WebhookCase(HttpCase):
     @classmethod
@@ -251,7 +255,9 @@ class TestWebhookDoor(WebhookCase):
         self.assertRefused(self.post(encode(notification()), signature=False), 401)
 
     def test_each_backend_verifies_with_its_own_secret(self):
-        other = self._backend("Other", webhook_secret="other-secret")
+        other = self._backend(
+            "Other", webhook_secret="other-secret", basware_company_code=OTHER_CODE
+        )
         body = encode(notification())
         self.assertRefused(self.post(body, path=self.path(other)), 401)
         response = self.post(body, signature=sign(body, "other-secret"), path=self.path(other))
@@ -261,7 +267,7 @@ class TestWebhookDoor(WebhookCase):
 
 class TestWebhookToken(WebhookCase):
     def test_each_backend_gets_its_own_unguessable_token(self):
-        other = self._backend("Other")
+        other = self._backend("Other", basware_company_code=OTHER_CODE)
         copy = self.backend.copy()
         tokens = {self.backend.webhook_token, other.webhook_token, copy.webhook_token}
         self.assertEqual(len(tokens), 3)
@@ -269,7 +275,7 @@ class TestWebhookToken(WebhookCase):
         self.assertEqual(self.backend.webhook_url, self.base_url() + self.path())
 
     def test_existing_backends_get_distinct_tokens_on_update(self):
-        other = self._backend("Other")
+        other = self._backend("Other", basware_company_code=OTHER_CODE)
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
@@ -393,7 +399,7 @@ class TestWebhookSubscription(WebhookCase):
         self.assertEqual(self.unsubscribe()["params"]["type"], "info")
 
     def test_unsubscribe_leaves_another_systems_subscription(self):
-        other = self._backend("Other")
+        other = self._backend("Other", basware_company_code=OTHER_CODE)
         self.subscribe()
         self.subscribe(other)
         with self.assertRaisesRegex(UserError, "another URL"):
