@@ -8,6 +8,7 @@ hash is unchanged, holds back those whose dependency Basware has not accepted ye
 queues the rest on the exchange spine in chunks of one HTTP write each.
 """
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -210,6 +211,20 @@ class BaswareBackend(models.Model):
         waiting = Domain("id", "any!", self._basware_waiting_ids(entity))
         return model.search(scope & waiting, order="id")
 
+    def _basware_removed(self, model_name, entity):
+        """Records of ``entity`` Odoo deleted, whose deletion Basware has not been sent:
+        (the deleted records, {id: payload kept on its binding when it was deleted})."""
+        bindings = self.env["basware.binding"].search(
+            [
+                ("backend_id", "=", self.id),
+                ("entity", "=", entity),
+                ("removal_payload", "!=", False),
+                ("payload_hash", "=", False),
+            ]
+        )
+        payloads = {binding.res_id: json.loads(binding.removal_payload) for binding in bindings}
+        return self.env[model_name].browse(list(payloads)), payloads
+
     def _basware_new_mark(self):
         """The next high-water mark: the start of this transaction, or of an older open one.
 
@@ -325,6 +340,9 @@ class BaswareBackend(models.Model):
             self._basware_order_line_scope(),
             binding_model.ENTITY_ORDER_LINE,
         )
+        removed_lines, removals = self._basware_removed(
+            "purchase.order.line", binding_model.ENTITY_ORDER_LINE
+        )
         return [
             OutboundSet(
                 binding_model.ENTITY_ORDER,
@@ -343,6 +361,15 @@ class BaswareBackend(models.Model):
                 lambda line: line._basware_order_line_values(self),
                 "lineNumber",
                 dependencies=lambda line: line.order_id,
+            ),
+            # Lines deleted in Odoo: Basware has their order already, so nothing waits.
+            OutboundSet(
+                binding_model.ENTITY_ORDER_LINE,
+                exchange_model.KIND_PURCHASE_ORDER_LINE,
+                bw.MATCHING_ORDER_LINES_PATH,
+                removed_lines,
+                lambda line: removals[line.id],
+                "lineNumber",
             ),
         ]
 
