@@ -340,10 +340,7 @@ class BaswareBackend(models.Model):
             self._basware_order_line_scope(),
             binding_model.ENTITY_ORDER_LINE,
         )
-        removed_lines, removals = self._basware_removed(
-            "purchase.order.line", binding_model.ENTITY_ORDER_LINE
-        )
-        return [
+        sets = [
             OutboundSet(
                 binding_model.ENTITY_ORDER,
                 exchange_model.KIND_PURCHASE_ORDER,
@@ -362,16 +359,23 @@ class BaswareBackend(models.Model):
                 "lineNumber",
                 dependencies=lambda line: line.order_id,
             ),
-            # Lines deleted in Odoo: Basware has their order already, so nothing waits.
-            OutboundSet(
-                binding_model.ENTITY_ORDER_LINE,
-                exchange_model.KIND_PURCHASE_ORDER_LINE,
-                bw.MATCHING_ORDER_LINES_PATH,
-                removed_lines,
-                lambda line: removals[line.id],
-                "lineNumber",
-            ),
         ]
+        removed_lines, removals = self._basware_removed(
+            "purchase.order.line", binding_model.ENTITY_ORDER_LINE
+        )
+        if removed_lines:
+            # Lines deleted in Odoo: Basware has their order already, so nothing waits.
+            sets.append(
+                OutboundSet(
+                    binding_model.ENTITY_ORDER_LINE,
+                    exchange_model.KIND_PURCHASE_ORDER_LINE,
+                    bw.MATCHING_ORDER_LINES_PATH,
+                    removed_lines,
+                    lambda line: removals[line.id],
+                    "lineNumber",
+                )
+            )
+        return sets
 
     def _basware_drop_unsent_cancelled(self, orders):
         """A cancelled order goes out (closed) only when Basware knows it already."""
