@@ -4,6 +4,7 @@ its own, and a counter of SQL queries and seconds."""
 
 import argparse
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -202,6 +203,12 @@ class OdooServer:
             say("odoo server log:\n" + errors[-4000:])
 
 
+def peak_memory_mb():
+    """The peak resident memory of this process (Odoo's) so far, in MB."""
+    # Linux counts ru_maxrss in kilobytes.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def percentile(values, fraction):
     """The nearest-rank percentile of ``values`` (``fraction`` 0.5 is the median)."""
     ordered = sorted(values)
@@ -264,7 +271,7 @@ class Meter:
             f"{label} {seconds:.2f} s"
             for label, seconds in [("Odoo", self.cpu), *self.others_cpu.items()]
         )
-        say(f"{'':<40} CPU: {cpu}")
+        say(f"{'':<40} CPU: {cpu}; Odoo's peak memory so far {peak_memory_mb():.0f} MB")
 
 
 def say(text):

@@ -1,6 +1,6 @@
 """Which master data of a backend's company goes to Basware, and the company part of it.
 
-The selection helpers return the records in scope, archived ones included where Basware
+The scope of each kind of record is a domain, archived records included where Basware
 must learn that a record went inactive: the sync engine builds one payload per record.
 """
 
@@ -57,40 +57,64 @@ class BaswareBackend(models.Model):
         model = self.env[model_name].with_context(active_test=False)
         return model, Domain(model._check_company_domain(self.company_id))
 
-    def _basware_vendor_records(self):
+    # Each scope is a domain, which the sync engine narrows to the records changed since
+    # its last run in one query; each _records method gives the whole scope.
+
+    def _basware_vendor_scope(self):
         """Commercial partners of the partners matching the vendor domain (contacts go out
         with their company), shared or of this company."""
         self.ensure_one()
         partners, company = self._basware_scope("res.partner")
-        matching = partners.search(self._basware_domain("vendor_domain") & company)
-        return matching.commercial_partner_id.filtered_domain(company)
+        matching = partners._search(self._basware_domain("vendor_domain") & company)
+        commercial = partners._field_to_sql(matching.table, "commercial_partner_id", matching)
+        return Domain("id", "any!", matching.subselect(commercial)) & company
 
-    def _basware_account_records(self):
+    def _basware_vendor_records(self):
+        partners, _company = self._basware_scope("res.partner")
+        return partners.search(self._basware_vendor_scope(), order="id")
+
+    def _basware_account_scope(self):
         """GL accounts matching the account domain, usable in this company."""
         self.ensure_one()
-        accounts, company = self._basware_scope("account.account")
-        return accounts.search(self._basware_domain("account_domain") & company)
+        _accounts, company = self._basware_scope("account.account")
+        return self._basware_domain("account_domain") & company
 
-    def _basware_tax_records(self):
+    def _basware_account_records(self):
+        accounts, _company = self._basware_scope("account.account")
+        return accounts.search(self._basware_account_scope(), order="id")
+
+    def _basware_tax_scope(self):
         """Purchase taxes of this company with a percentage: percent taxes and groups."""
         self.ensure_one()
-        taxes, company = self._basware_scope("account.tax")
-        return taxes.search(
+        _taxes, company = self._basware_scope("account.tax")
+        return (
             company
             & Domain("type_tax_use", "=", TAX_USE_PURCHASE)
             & Domain("amount_type", "in", TAX_AMOUNT_TYPES)
         )
 
-    def _basware_payment_term_records(self):
+    def _basware_tax_records(self):
+        taxes, _company = self._basware_scope("account.tax")
+        return taxes.search(self._basware_tax_scope(), order="id")
+
+    def _basware_payment_term_scope(self):
         """Payment terms shared or of this company."""
         self.ensure_one()
-        terms, company = self._basware_scope("account.payment.term")
-        return terms.search(company)
+        _terms, company = self._basware_scope("account.payment.term")
+        return company
 
-    def _basware_analytic_records(self, mapping):
+    def _basware_payment_term_records(self):
+        terms, _company = self._basware_scope("account.payment.term")
+        return terms.search(self._basware_payment_term_scope(), order="id")
+
+    def _basware_analytic_scope(self, mapping):
         """Analytic accounts of the mapping's plan and its sub-plans (they come back in the
         same analytic column), shared or of this company."""
         self.ensure_one()
         mapping.ensure_one()
-        analytics, company = self._basware_scope("account.analytic.account")
-        return analytics.search(company & Domain("plan_id", "child_of", mapping.plan_id.id))
+        _analytics, company = self._basware_scope("account.analytic.account")
+        return company & Domain("plan_id", "child_of", mapping.plan_id.id)
+
+    def _basware_analytic_records(self, mapping):
+        analytics, _company = self._basware_scope("account.analytic.account")
+        return analytics.search(self._basware_analytic_scope(mapping), order="id")

@@ -1,6 +1,7 @@
 """Which purchase orders and lines of a backend's company go to Basware's invoice matching."""
 
 from odoo import models
+from odoo.fields import Domain
 
 from .purchase_order import ORDER_STATE_CANCEL, ORDER_STATE_PURCHASE
 
@@ -12,19 +13,24 @@ MATCHING_ORDER_STATES = (ORDER_STATE_PURCHASE, ORDER_STATE_CANCEL)
 class BaswareBackend(models.Model):
     _inherit = "basware.backend"
 
-    def _basware_order_records(self):
+    def _basware_order_scope(self):
         """The backend company's confirmed and cancelled purchase orders.
 
         Cancelled orders come along whether they were sent or not: the sync engine sends
         only those with a binding (their lines then go out as deleted).
         """
         self.ensure_one()
-        return self.env["purchase.order"].search(
-            [
-                ("company_id", "=", self.company_id.id),
-                ("state", "in", MATCHING_ORDER_STATES),
-            ],
-            order="id",
+        return Domain("company_id", "=", self.company_id.id) & Domain(
+            "state", "in", MATCHING_ORDER_STATES
+        )
+
+    def _basware_order_records(self):
+        return self.env["purchase.order"].search(self._basware_order_scope(), order="id")
+
+    def _basware_order_line_scope(self):
+        """The lines of the orders in scope, sections and notes left out."""
+        return Domain("order_id", "any", self._basware_order_scope()) & Domain(
+            "display_type", "=", False
         )
 
     def _basware_order_line_records(self, orders):
@@ -33,4 +39,7 @@ class BaswareBackend(models.Model):
         Whether a line is sent at all is ``line._basware_is_sendable()``.
         """
         self.ensure_one()
-        return orders.order_line.filtered(lambda line: not line.display_type)
+        return self.env["purchase.order.line"].search(
+            Domain("order_id", "in", orders.ids) & Domain("display_type", "=", False),
+            order="id",
+        )

@@ -129,6 +129,12 @@ class BaswareBinding(models.Model):
         help="The exchange carrying the newest payload of the record: an older exchange "
         "never sends its own.",
     )
+    removal_payload = fields.Text(
+        readonly=True,
+        copy=False,
+        help="Odoo deleted the record: the payload that tells Basware (the record marked "
+        "deleted), sent by the flow's next run.",
+    )
 
     _record_unique = models.Constraint(
         "UNIQUE(backend_id, res_model, res_id)",
@@ -137,6 +143,10 @@ class BaswareBinding(models.Model):
     _external_code_unique = models.Constraint(
         "UNIQUE(backend_id, entity, external_code)",
         "This Basware external code is already bound on this backend.",
+    )
+    # The deletions still to send: each flow run looks them up.
+    _removal_pending_idx = models.Index(
+        "(backend_id, entity) WHERE removal_payload IS NOT NULL AND payload_hash IS NULL"
     )
 
     @api.model
@@ -162,6 +172,21 @@ class BaswareBinding(models.Model):
             ]
         )
         return {binding.res_id: binding for binding in bindings}
+
+    def _keep_removals(self):
+        """Odoo is deleting the records of these bindings: keep on each binding the payload
+        that tells Basware (``record._basware_removal_values(backend)``), for the flow's
+        next run; the binding's hash is cleared, so that it goes out once.
+
+        Nothing is kept for a record Basware never received, or holds as deleted already.
+        """
+        for binding in self:
+            if not (binding.payload_hash or binding.basware_status or binding.last_exchange_id):
+                continue
+            record = self.env[binding.res_model].browse(binding.res_id)
+            encoded = encode_record(record._basware_removal_values(binding.backend_id))
+            if encoded_hash(encoded) != binding.payload_hash:
+                binding.write({"removal_payload": encoded.decode(), "payload_hash": False})
 
     def _is_accepted(self):
         """Whether Basware has accepted this record once (a dependant may be sent): a

@@ -9,13 +9,16 @@ queues the rest on the exchange spine in chunks of one HTTP write each.
 """
 
 import functools
+import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL
+from odoo.fields import Domain
+from odoo.tools import SQL, split_every
 
 from ..basware import constants as bw
 from ..basware.client import bulk_limit, chunk_records, encode_record
@@ -47,13 +50,45 @@ FLOW_OF_KIND = {
     exchange_model.KIND_PURCHASE_ORDER: flow_model.FLOW_PURCHASE_ORDER,
     exchange_model.KIND_PURCHASE_ORDER_LINE: flow_model.FLOW_PURCHASE_ORDER,
 }
-# Earliest start of the other open transactions: what they write may not be visible yet.
-OLDEST_OPEN_TRANSACTION = """
-    SELECT min(xact_start) AT TIME ZONE 'UTC'
-      FROM pg_stat_activity
-     WHERE datname = current_database() AND pid <> pg_backend_pid()
-       AND xact_start IS NOT NULL
+# The start of this transaction and the earliest start of the other open ones, read by
+# the transaction's first query, with its snapshot: what the others write is not visible
+# to this run, and carries their start as write date.
+NEW_MARK_QUERY = """
+    SELECT now() AT TIME ZONE 'UTC',
+           (SELECT min(xact_start) AT TIME ZONE 'UTC'
+              FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()
+               AND xact_start IS NOT NULL)
 """
+# Records changed this long before the mark are examined again, in case a write escaped
+# the mark (a clock step, a commit in the instant the mark is read): their unchanged
+# payload hash keeps them from being sent twice.
+CHANGE_MARGIN = timedelta(minutes=5)
+# Records built and queued per transaction: the cache is emptied between batches, so a
+# first sync of the whole vendor master keeps a bounded memory. A multiple of Basware's
+# bulk limits (100, 200, 500), so that only a set's last request is not full.
+SYNC_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class RelatedChange:
+    """A change of a record of ``model`` changes the record its ``field`` names: records
+    whose ``stamp`` (their write date, or one reached through a path) passed the mark."""
+
+    model: str
+    field: str
+    stamp: str = "write_date"
+
+
+# What else changes the payload of a vendor (its own bank accounts, its contacts and
+# addresses), a payment term (its lines) and an order (its lines and their receipts).
+VENDOR_CHANGES = (
+    RelatedChange("res.partner.bank", "partner_id"),
+    RelatedChange("res.partner", "parent_id"),
+)
+PAYMENT_TERM_CHANGES = (RelatedChange("account.payment.term.line", "payment_id"),)
+ORDER_CHANGES = (RelatedChange("purchase.order.line", "order_id"),)
+RECEIPT_CHANGES = (RelatedChange("purchase.order.line", "order_id", "move_ids.write_date"),)
 
 
 @dataclass
@@ -90,6 +125,17 @@ class SetResult:
     exchanges: object = None
     payloads: list = field(default_factory=list)
     refused: int = 0
+
+    def add(self, other):
+        """Count in the result of another batch of the same set."""
+        self.examined += other.examined
+        self.sent += other.sent
+        self.unchanged += other.unchanged
+        self.waiting += other.waiting
+        self.refused += other.refused
+        self.payloads = (self.payloads + other.payloads)[:PREVIEW_SAMPLE]
+        if other.exchanges:
+            self.exchanges = self.exchanges | other.exchanges if self.exchanges else other.exchanges
 
 
 class BaswareBackend(models.Model):
@@ -136,40 +182,72 @@ class BaswareBackend(models.Model):
 
     # === CHANGE DETECTION === #
 
-    def _basware_changed(self, scope, since, related=()):
-        """The records of ``scope`` changed since ``since`` (all of them without a mark).
+    def _basware_changed(self, model_name, scope, since, related=(), entity=None):
+        """The records of ``scope`` (a domain of ``model_name``) to examine, in one query:
+        all of them without a mark; else those changed since ``since`` (less the margin),
+        themselves or through a record of ``related``, and those of ``entity`` held back
+        earlier. Nothing is read from the records that did not change."""
+        model = self.env[model_name].with_context(active_test=False)
+        if since:
+            selected = [self._basware_changed_ids(model, since - CHANGE_MARGIN, related)]
+            if entity:
+                selected.append(self._basware_waiting_ids(entity))
+            scope = scope & Domain("id", "any!", SQL(" UNION ").join(selected))
+        return model.search(scope, order="id")
 
-        ``related`` lists (model, path to the scope's records): a change of a bank account,
-        an address or a line changes the record it belongs to.
-        """
-        if not since:
-            return scope
-        changed = scope.filtered(lambda record: record.write_date >= since)
-        for model, path in related:
-            touched = (
-                self.env[model]
-                .with_context(active_test=False)
-                .search([("write_date", ">=", since)])
+    def _basware_changed_ids(self, model, since, related):
+        """SQL: the ids of the records of ``model`` written since ``since``, and of those
+        the records of ``related`` written since then name."""
+        queries = [model._search(Domain("write_date", ">=", since)).subselect()]
+        for change in related:
+            changing = self.env[change.model].with_context(active_test=False)
+            query = changing._search(
+                Domain(change.stamp, ">=", since) & Domain(change.field, "!=", False)
             )
-            changed |= touched.mapped(path) & scope
-        return changed
+            owner = changing._field_to_sql(query.table, change.field, query)
+            queries.append(query.subselect(owner))
+        return SQL(" UNION ").join(queries)
 
-    def _basware_waiting(self, scope, entity):
-        """Records of ``scope`` held back earlier: examined again at every run."""
-        waiting = self.env["basware.binding"].search(
+    def _basware_waiting_ids(self, entity):
+        """SQL: the ids of the records of ``entity`` held back earlier."""
+        bindings = self.env["basware.binding"]
+        query = bindings._search(
             [
                 ("backend_id", "=", self.id),
                 ("entity", "=", entity),
                 ("sync_state", "=", binding_model.SYNC_WAITING),
             ]
         )
-        return scope.browse(waiting.mapped("res_id")) & scope
+        return query.subselect(bindings._field_to_sql(query.table, "res_id", query))
+
+    def _basware_waiting(self, model_name, scope, entity):
+        """Records of ``scope`` held back earlier: examined again at every run."""
+        model = self.env[model_name].with_context(active_test=False)
+        waiting = Domain("id", "any!", self._basware_waiting_ids(entity))
+        return model.search(scope & waiting, order="id")
+
+    def _basware_removed(self, model_name, entity):
+        """Records of ``entity`` Odoo deleted, whose deletion Basware has not been sent:
+        (the deleted records, {id: payload kept on its binding when it was deleted})."""
+        bindings = self.env["basware.binding"].search(
+            [
+                ("backend_id", "=", self.id),
+                ("entity", "=", entity),
+                ("removal_payload", "!=", False),
+                ("payload_hash", "=", False),
+            ]
+        )
+        payloads = {binding.res_id: json.loads(binding.removal_payload) for binding in bindings}
+        return self.env[model_name].browse(list(payloads)), payloads
 
     def _basware_new_mark(self):
-        """The next high-water mark: now, or the start of an older open transaction."""
-        self.env.cr.execute(SQL(OLDEST_OPEN_TRANSACTION))
-        oldest = self.env.cr.fetchone()[0]
-        now = self.env.cr.now()
+        """The next high-water mark: the start of this transaction, or of an older open one.
+
+        Read by the transaction's first query (see _basware_run_flow), at its snapshot: a
+        write this run cannot see began before the mark, and the next run examines it.
+        """
+        self.env.cr.execute(SQL(NEW_MARK_QUERY))
+        now, oldest = self.env.cr.fetchone()
         return min(now, oldest) if oldest else now
 
     # === FLOWS === #
@@ -179,8 +257,12 @@ class BaswareBackend(models.Model):
         return getattr(self, f"_basware_sets_{flow}")(since)
 
     def _basware_sets_payment_term(self, since):
-        scope = self._basware_payment_term_records()
-        records = self._basware_changed(scope, since, [("account.payment.term.line", "payment_id")])
+        records = self._basware_changed(
+            "account.payment.term",
+            self._basware_payment_term_scope(),
+            since,
+            PAYMENT_TERM_CHANGES,
+        )
         return [
             OutboundSet(
                 binding_model.ENTITY_PAYMENT_TERM,
@@ -193,26 +275,24 @@ class BaswareBackend(models.Model):
         ]
 
     def _basware_sets_tax_code(self, since):
-        scope = self._basware_tax_records()
         return [
             OutboundSet(
                 binding_model.ENTITY_TAX_CODE,
                 exchange_model.KIND_TAX_CODE,
                 bw.TAX_CODES_PATH,
-                self._basware_changed(scope, since),
+                self._basware_changed("account.tax", self._basware_tax_scope(), since),
                 lambda tax: tax._basware_tax_code_values(self),
                 "taxCode",
             )
         ]
 
     def _basware_sets_account(self, since):
-        scope = self._basware_account_records()
         return [
             OutboundSet(
                 binding_model.ENTITY_ACCOUNT,
                 exchange_model.KIND_ACCOUNT,
                 bw.ACCOUNTS_PATH,
-                self._basware_changed(scope, since),
+                self._basware_changed("account.account", self._basware_account_scope(), since),
                 lambda account: account._basware_account_values(self),
                 "accountCode",
             )
@@ -224,13 +304,13 @@ class BaswareBackend(models.Model):
             endpoint = mapping._get_endpoint()
             if not endpoint:
                 continue
-            scope = self._basware_analytic_records(mapping)
+            scope = self._basware_analytic_scope(mapping)
             sets.append(
                 OutboundSet(
                     mapping._binding_entity(),
                     exchange_model.KIND_ANALYTIC,
                     endpoint,
-                    self._basware_changed(scope, since),
+                    self._basware_changed("account.analytic.account", scope, since),
                     lambda analytic, mapping=mapping: analytic._basware_dimension_values(
                         self, mapping
                     ),
@@ -240,13 +320,13 @@ class BaswareBackend(models.Model):
         return sets
 
     def _basware_sets_vendor(self, since):
-        scope = self._basware_vendor_records()
-        related = [
-            ("res.partner.bank", "partner_id.commercial_partner_id"),
-            ("res.partner", "commercial_partner_id"),
-        ]
-        records = self._basware_changed(scope, since, related)
-        records |= self._basware_waiting(scope, binding_model.ENTITY_VENDOR)
+        records = self._basware_changed(
+            "res.partner",
+            self._basware_vendor_scope(),
+            since,
+            VENDOR_CHANGES,
+            binding_model.ENTITY_VENDOR,
+        )
         return [
             OutboundSet(
                 binding_model.ENTITY_VENDOR,
@@ -259,18 +339,23 @@ class BaswareBackend(models.Model):
         ]
 
     def _basware_sets_purchase_order(self, since):
-        scope = self._basware_order_records()
-        related = [("purchase.order.line", "order_id")]
-        if "stock.move" in self.env:
-            related.append(("stock.move", "purchase_line_id.order_id"))
-        orders = self._basware_changed(scope, since, related)
-        orders |= self._basware_waiting(scope, binding_model.ENTITY_ORDER)
-        orders = self._basware_drop_unsent_cancelled(orders)
-        lines = self._basware_order_line_records(orders)
-        lines |= self._basware_waiting(
-            self._basware_order_line_records(scope), binding_model.ENTITY_ORDER_LINE
+        related = ORDER_CHANGES
+        if "move_ids" in self.env["purchase.order.line"]._fields:
+            related += RECEIPT_CHANGES
+        orders = self._basware_changed(
+            "purchase.order",
+            self._basware_order_scope(),
+            since,
+            related,
+            binding_model.ENTITY_ORDER,
         )
-        return [
+        orders = self._basware_drop_unsent_cancelled(orders)
+        lines = self._basware_order_line_records(orders) | self._basware_waiting(
+            "purchase.order.line",
+            self._basware_order_line_scope(),
+            binding_model.ENTITY_ORDER_LINE,
+        )
+        sets = [
             OutboundSet(
                 binding_model.ENTITY_ORDER,
                 exchange_model.KIND_PURCHASE_ORDER,
@@ -290,6 +375,22 @@ class BaswareBackend(models.Model):
                 dependencies=lambda line: line.order_id,
             ),
         ]
+        removed_lines, removals = self._basware_removed(
+            "purchase.order.line", binding_model.ENTITY_ORDER_LINE
+        )
+        if removed_lines:
+            # Lines deleted in Odoo: Basware has their order already, so nothing waits.
+            sets.append(
+                OutboundSet(
+                    binding_model.ENTITY_ORDER_LINE,
+                    exchange_model.KIND_PURCHASE_ORDER_LINE,
+                    bw.MATCHING_ORDER_LINES_PATH,
+                    removed_lines,
+                    lambda line: removals[line.id],
+                    "lineNumber",
+                )
+            )
+        return sets
 
     def _basware_drop_unsent_cancelled(self, orders):
         """A cancelled order goes out (closed) only when Basware knows it already."""
@@ -492,11 +593,15 @@ class BaswareBackend(models.Model):
     # === RUNS === #
 
     def _basware_run_flow(self, flow_record, preview=False):
-        """Examine and queue one flow; return its SetResults."""
+        """Examine and queue one flow, a batch per transaction; return its SetResults."""
         self.ensure_one()
-        mark = False if preview else self._basware_new_mark()
+        mark = False
+        if not preview:
+            # The work so far is committed: the mark is the new transaction's first query.
+            self.env["basware.exchange"]._commit_batch(0)
+            mark = self._basware_new_mark()
         sets = self._basware_flow_sets(flow_record.flow, flow_record.high_water_mark)
-        results = [self._basware_sync_set(outbound, preview=preview) for outbound in sets]
+        results = [self._basware_sync_batches(outbound, preview=preview) for outbound in sets]
         if not preview:
             flow_record.write(
                 {
@@ -509,6 +614,18 @@ class BaswareBackend(models.Model):
                 }
             )
         return results
+
+    def _basware_sync_batches(self, outbound, preview=False):
+        """_basware_sync_set over the set, SYNC_BATCH records at a time: each batch is
+        queued and committed before the next is read, with an empty cache."""
+        result = SetResult(outbound.entity)
+        for ids in split_every(SYNC_BATCH, outbound.records.ids, list):
+            batch = replace(outbound, records=outbound.records.browse(ids))
+            result.add(self._basware_sync_set(batch, preview=preview))
+            if not preview:
+                self.env["basware.exchange"]._commit_batch(0)
+            self.env.invalidate_all()
+        return result
 
     def _basware_sync_outbound(self, flows=None, preview=False):
         """Run the enabled flows of this backend in dependency order; return SetResults."""

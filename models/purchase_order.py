@@ -32,6 +32,11 @@ def without_empty(values):
 class PurchaseOrder(models.Model):
     _inherit = "purchase.order"
 
+    def unlink(self):
+        # The lines go with their order, in SQL: their bindings keep what tells Basware.
+        self.order_line._basware_keep_removals()
+        return super().unlink()
+
     def _basware_order_values(self, backend):
         """This order as a Basware OrderEntity (POST /v1/matchingOrders)."""
         self.ensure_one()

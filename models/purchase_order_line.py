@@ -8,6 +8,7 @@ account and analytic codes) and its goods receipts, which Basware matches invoic
 from collections import defaultdict
 
 from odoo import models
+from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_is_zero, float_round
 
 from ..basware.client import format_datetime
@@ -105,6 +106,38 @@ def allocate(total, shares, rounding):
 
 class PurchaseOrderLine(models.Model):
     _inherit = "purchase.order.line"
+
+    def unlink(self):
+        self._basware_keep_removals()
+        return super().unlink()
+
+    def _basware_keep_removals(self):
+        """Lines sent to Basware and now deleted (Odoo lets a line go while its order is a
+        draft again, or with its order): their bindings keep what tells Basware."""
+        bindings = (
+            self.env["basware.binding"]
+            .sudo()
+            .search([("res_model", "=", self._name), ("res_id", "in", self.ids)])
+        )
+        bindings._keep_removals()
+
+    def _basware_removal_values(self, backend):
+        """This line as Basware must hold it once deleted in Odoo: deleted and closed.
+
+        Its last payload, when it can still be built; else the fields Basware requires.
+        """
+        self.ensure_one()
+        try:
+            values = self._basware_order_line_values(backend)
+        except UserError:
+            values = {
+                "externalCode": backend._basware_external_code(self),
+                "orderExternalCode": backend._basware_external_code(self.order_id),
+                "lineNumber": str(self.id),
+                "quantity": abs(self.product_qty),
+                "matchingMode": self._basware_matching_mode(),
+            }
+        return {**values, "isDeleted": True, "isClosed": True}
 
     def _basware_is_sendable(self):
         """Whether this line goes to Basware: an ordered product with a quantity.

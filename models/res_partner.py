@@ -4,6 +4,7 @@ import re
 
 from odoo import models
 from odoo.fields import Domain
+from odoo.tools import SQL
 
 from .basware_payload import compact, fit, in_base_lang, whole
 
@@ -65,6 +66,34 @@ def is_iban(number):
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
+
+    def write(self, vals):
+        # A contact or address moved to another company leaves the vendor it was part of.
+        left = self.parent_id if "parent_id" in vals else self.browse()
+        result = super().write(vals)
+        (left - self.parent_id)._basware_touch()
+        return result
+
+    def unlink(self):
+        # A contact or address deleted leaves the vendor it was part of.
+        (self.parent_id - self)._basware_touch()
+        return super().unlink()
+
+    def _basware_touch(self):
+        """These partners changed for Basware though none of their own fields did: a
+        contact, an address or a bank account left them. Their write date moves, so that
+        the vendor flow sends them again, without it."""
+        if not self:
+            return
+        self.env.cr.execute(
+            SQL(
+                "UPDATE res_partner SET write_date = %s, write_uid = %s WHERE id IN %s",
+                self.env.cr.now(),
+                self.env.uid,
+                tuple(self.ids),
+            )
+        )
+        self.invalidate_recordset(["write_date", "write_uid"])
 
     def _basware_vendor_values(self, backend):
         """VendorEntity of this commercial partner on ``backend``: read only, no write."""
@@ -193,6 +222,14 @@ class ResPartner(models.Model):
 
 class ResPartnerBank(models.Model):
     _inherit = "res.partner.bank"
+
+    def write(self, vals):
+        # An account moved to another partner leaves the vendor it paid. (Odoo archives an
+        # account it is asked to delete: a write the vendor flow sees.)
+        previous = self.partner_id if "partner_id" in vals else self.env["res.partner"]
+        result = super().write(vals)
+        (previous - self.partner_id)._basware_touch()
+        return result
 
     def _basware_payment_mean(self, backend, default=False):
         """VendorPaymentMeanEntity of this bank account; None without a usable number."""

@@ -37,6 +37,7 @@ from . import test_webhook_wake
 from . import test_code_mapping
 from . import test_tour
 from . import test_outbound_bulk
+from . import test_outbound_changes
 from . import test_cron_budget
 from . import test_token_store
 from . import test_stock_common
