@@ -239,20 +239,8 @@ class BaswareBinding(models.Model):
 
         ``waiting``: [(record, external code)]. Returns {record id: binding}.
         """
-        if not waiting:
-            return {}
-        records, codes = zip(*waiting, strict=True)
-        return self._upsert(
-            backend,
-            entity,
-            records[0]._name,
-            {
-                "res_id": ("int4", [record.id for record in records]),
-                "external_code": ("varchar", list(codes)),
-                "sync_state": ("varchar", [SYNC_WAITING] * len(records)),
-                "sync_message": ("text", [message] * len(records)),
-            },
-        )
+        items = [(record, code, message) for record, code in waiting]
+        return self._save_unsent(backend, entity, items, SYNC_WAITING)
 
     @api.model
     def _save_refused(self, backend, entity, refused):
@@ -261,21 +249,23 @@ class BaswareBinding(models.Model):
 
         ``refused``: [(record, external code, message)]. Returns {record id: binding}.
         """
-        if not refused:
+        return self._save_unsent(backend, entity, refused, SYNC_ERROR, forget_hash=True)
+
+    @api.model
+    def _save_unsent(self, backend, entity, items, state, forget_hash=False):
+        """Bindings of records not sent, [(record, external code, message)], in ``state``."""
+        if not items:
             return {}
-        records, codes, messages = zip(*refused, strict=True)
-        return self._upsert(
-            backend,
-            entity,
-            records[0]._name,
-            {
-                "res_id": ("int4", [record.id for record in records]),
-                "external_code": ("varchar", list(codes)),
-                "payload_hash": ("varchar", [None] * len(records)),
-                "sync_state": ("varchar", [SYNC_ERROR] * len(records)),
-                "sync_message": ("text", list(messages)),
-            },
-        )
+        records, codes, messages = zip(*items, strict=True)
+        columns = {
+            "res_id": ("int4", [record.id for record in records]),
+            "external_code": ("varchar", list(codes)),
+            "sync_state": ("varchar", [state] * len(records)),
+            "sync_message": ("text", list(messages)),
+        }
+        if forget_hash:
+            columns["payload_hash"] = ("varchar", [None] * len(records))
+        return self._upsert(backend, entity, records[0]._name, columns)
 
     @api.model
     def _upsert(self, backend, entity, res_model, columns, keep_when_empty=()):

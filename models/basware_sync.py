@@ -416,22 +416,17 @@ class BaswareBackend(models.Model):
                 # It waits whatever its payload: the payload is built once it can go.
                 waiting.append(Outgoing(record))
                 continue
-            try:
-                payload = outbound.build(record)
-            except RecordRefused as refusal:
-                refused.append((record, str(refusal)))
+            item = self._basware_build(outbound, record, refused)
+            if item is None:
                 continue
-            # Encoded once: the same bytes give the hash, the stored payload and the body.
-            encoded = encode_record(payload)
-            digest = encoded_hash(encoded)
             if (
                 binding
-                and binding.payload_hash == digest
+                and binding.payload_hash == item.digest
                 and binding.sync_state != binding_model.SYNC_WAITING
             ):
                 result.unchanged += 1
                 continue
-            (waiting if waits else ready).append(Outgoing(record, payload, encoded, digest))
+            (waiting if waits else ready).append(item)
         result.waiting = len(waiting)
         result.sent = len(ready)
         result.refused = len(refused)
@@ -443,6 +438,19 @@ class BaswareBackend(models.Model):
         if ready:
             result.exchanges = self._basware_queue(outbound, ready, bindings)
         return result
+
+    @staticmethod
+    def _basware_build(outbound, record, refused):
+        """The Outgoing of ``record``, its payload encoded once (the same bytes give the
+        hash, the stored payload and the body); None when the builder refuses the record,
+        which is added to ``refused`` with the reason."""
+        try:
+            payload = outbound.build(record)
+        except RecordRefused as refusal:
+            refused.append((record, str(refusal)))
+            return None
+        encoded = encode_record(payload)
+        return Outgoing(record, payload, encoded, encoded_hash(encoded))
 
     def _basware_dependencies_accepted(self, outbound):
         """{record id: whether Basware accepted what it refers to}, or None without
@@ -553,15 +561,12 @@ class BaswareBackend(models.Model):
         outbound = self._basware_outbound_of(exchange)
         bindings = {binding.res_id: binding for binding in exchange.binding_ids}
         records = self.env[exchange.binding_ids[:1].res_model].browse(list(bindings)).exists()
-        ready, refused = [], []
-        for record in records:
-            try:
-                payload = outbound.build(record)
-            except RecordRefused as refusal:
-                refused.append((record, str(refusal)))
-                continue
-            encoded = encode_record(payload)
-            ready.append(Outgoing(record, payload, encoded, encoded_hash(encoded)))
+        refused = []
+        ready = [
+            item
+            for item in (self._basware_build(outbound, record, refused) for record in records)
+            if item is not None
+        ]
         if not ready:
             raise UserError(
                 self.env._(
