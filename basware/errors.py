@@ -6,6 +6,7 @@ again later can help. Messages are short, human, and never contain credentials o
 """
 
 MESSAGE_MAX_LENGTH = 300
+ELLIPSIS = "…"
 
 
 class BaswareError(Exception):
@@ -242,9 +243,10 @@ def parse_error_body(data):
     return []
 
 
-def _shorten(text, limit=MESSAGE_MAX_LENGTH):
+def shorten(text, limit=MESSAGE_MAX_LENGTH):
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis marking the cut."""
     text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - len(ELLIPSIS)] + ELLIPSIS
 
 
 def describe_errors(errors):
@@ -257,7 +259,7 @@ def describe_errors(errors):
         text = f"{text} (record {first['externalCode']})"
     if len(errors) > 1:
         text = f"{text} (+{len(errors) - 1} more)"
-    return _shorten(text)
+    return shorten(text)
 
 
 def error_from_response(
