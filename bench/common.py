@@ -87,7 +87,7 @@ def sandbox():
 
 
 class Operator:
-    """The sandbox's operator commands (what a Basware user does), over its HTTP door."""
+    """The sandbox's operator commands (what a Basware user does), over its HTTP API."""
 
     def __init__(self, url):
         self.url = url + OPERATOR_PREFIX

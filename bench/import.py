@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from odoo import Command
 
-from ..models import basware_exchange as spine
+from ..models import basware_exchange as queue
 from .common import (
     Meter,
     OdooServer,
@@ -341,7 +341,7 @@ def check_import(env, backend, operator, documents):
         if response.get("success")
     }
     failed = env["basware.exchange"].search_count(
-        [("backend_id", "=", backend.id), ("state", "in", (spine.STATE_FAILED, spine.STATE_DEAD))]
+        [("backend_id", "=", backend.id), ("state", "in", (queue.STATE_FAILED, queue.STATE_DEAD))]
     )
     transferred = len(answered.intersection(invoice_ids))
     say(
@@ -465,8 +465,8 @@ def milestones(env, backend, invoice_id):
         {
             "backend": backend.id,
             "invoice": invoice_id,
-            "webhook": spine.KIND_WEBHOOK,
-            "document": spine.KIND_ACCOUNTING_DOCUMENT,
+            "webhook": queue.KIND_WEBHOOK,
+            "document": queue.KIND_ACCOUNTING_DOCUMENT,
             "posted": MOVE_POSTED,
         },
     )

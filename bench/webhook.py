@@ -1,4 +1,4 @@
-"""Benchmark of the webhook door: how fast Odoo acknowledges a burst of notifications.
+"""Benchmark of the webhook controller: how fast Odoo acknowledges a burst of notifications.
 
 Starts an Odoo HTTP server on the scratch database (no cron threads: the import it wakes
 is not what is measured), then posts signed AccountingDocuments notifications from several

@@ -1,4 +1,4 @@
-"""The webhook door: Basware's signed push notifications come in here.
+"""The webhook controller: Basware's signed push notifications come in here.
 
 Checks, in this order, each failing closed: the body size (413), the backend's secret URL
 token (404), the HMAC signature with the backend's webhook secret (401), the JSON (400).

@@ -14,7 +14,7 @@ from odoo import Command, api, fields, models
 from odoo.tools import SQL
 
 from ..basware.client import format_datetime
-from . import basware_exchange as spine
+from . import basware_exchange as queue
 from .basware_exchange_inbound import (
     IMPORTING_CONTEXT_KEY,
     INVOICE_DEDUP_PREFIX,
@@ -230,8 +230,8 @@ class AccountMove(models.Model):
         sequence = self.basware_payment_sequence + 1
         exchange = Exchange._quiet()._enqueue(
             backend,
-            spine.KIND_PAYMENT_RESPONSE,
-            spine.DIRECTION_OUTBOUND,
+            queue.KIND_PAYMENT_RESPONSE,
+            queue.DIRECTION_OUTBOUND,
             record=self,
             payload={"invoiceId": self.basware_invoice_id, "response": body},
             dedup_key=f"{PAYMENT_DEDUP_PREFIX}{self.basware_invoice_id}:{sequence}",

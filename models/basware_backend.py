@@ -2,7 +2,7 @@
 
 The backend owns the configuration, the encrypted secrets and the cached OAuth token.
 It never talks HTTP itself: :meth:`BaswareBackend._get_client` hands a configured
-:class:`BaswareClient` to whoever needs one (the exchange spine, the webhook), or
+:class:`BaswareClient` to whoever needs one (the exchange queue, the webhook), or
 raises :class:`BackendPaused` while an administrator must fix its surroundings first.
 """
 

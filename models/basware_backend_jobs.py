@@ -12,7 +12,7 @@ import logging
 from odoo import fields, models
 from odoo.exceptions import UserError
 
-from . import basware_exchange as spine
+from . import basware_exchange as queue
 
 _logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class BaswareBackend(models.Model):
         and the transaction begun by the commit before it is rolled back. In tests nothing
         commits: a savepoint does the rollback's work.
         """
-        if spine.in_test_mode():
+        if queue.in_test_mode():
             with self.env.cr.savepoint():
                 return work()
         self.env["basware.exchange"]._commit_batch(0)

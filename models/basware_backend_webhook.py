@@ -1,12 +1,12 @@
-"""The webhook door of a backend: its secret URL, its Basware subscription, and the
+"""The webhook controller of a backend: its secret URL, its Basware subscription, and the
 notifications Basware pushes through it.
 
-A notification is only a pointer ("document X waits for transfer"). The door verifies
+A notification is only a pointer ("document X waits for transfer"). The webhook verifies
 it, stores it as an inbound exchange and wakes the import cron; it never imports a
 document itself, so Basware gets its answer in milliseconds. Polling stays on: a lost
 notification costs at most one poll interval.
 
-What the door answers (the controller maps these to HTTP):
+What the webhook answers (the controller maps these to HTTP):
 
 - an ``AccountingDocuments`` notification is stored once per taskId (a repeat is
   answered the same and ignored);
@@ -55,7 +55,7 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 # stores nothing, so an administrator may allow it when a subscription fails on that test.
 UNVERIFIED_PING_PARAM = "basware_connector.webhook_accept_unverified_connection_test"
 
-# What the door reads of the backend: to verify a notification, then to store it.
+# What the webhook reads of the backend: to verify a notification, then to store it.
 WEBHOOK_CHECK_FIELDS = ["signature_header", "webhook_secret_encrypted", "company_id"]
 TASK_DEDUP_PREFIX = "task:"
 # Basware's own example spells it "AccoutingDocuments": compare letters only, leniently.
@@ -74,7 +74,7 @@ TRUE_VALUES = frozenset({"1", "true", "yes", "on"})
 
 
 class MalformedNotification(ValueError):
-    """A verified body that is not a notification the door can store."""
+    """A verified body that is not a notification the webhook can store."""
 
 
 def parse_notification(body):
@@ -113,7 +113,7 @@ class BaswareBackend(models.Model):
         copy=False,
         readonly=True,
         groups=MANAGER_GROUP,
-        help="Secret part of the webhook URL: whoever knows it can knock on the door (the "
+        help="Secret part of the webhook URL: whoever knows it can post notifications (the "
         "signature still decides what gets in). Regenerate it if the URL leaked.",
     )
     webhook_url = fields.Char(
@@ -163,7 +163,7 @@ class BaswareBackend(models.Model):
                 vals["webhook_token"] = new_webhook_token()
         return super().create(vals_list)
 
-    # === WEBHOOK DOOR (called by the controller, as superuser) === #
+    # === WEBHOOK (called by the controller, as superuser) === #
 
     @api.model
     def _basware_webhook_max_body(self):
@@ -181,7 +181,7 @@ class BaswareBackend(models.Model):
         if not token or not MIN_TOKEN_LENGTH <= len(token) <= MAX_TOKEN_LENGTH:
             return self.browse()
         # Ordered by id: the model's order would join the company for nothing. Read with
-        # what the door needs, in the same query.
+        # what the webhook needs, in the same query.
         return self.sudo().search_fetch(
             [("webhook_token", "=", token)], WEBHOOK_CHECK_FIELDS, limit=1, order="id"
         )

@@ -1,4 +1,4 @@
-"""The exchange spine: one record per unit of work with Basware, in either direction.
+"""The exchange queue: one record per unit of work with Basware, in either direction.
 
 Every send, receive, retry and replay goes through :class:`BaswareExchange`. A worker
 claims one due exchange at a time with ``SELECT ... FOR UPDATE SKIP LOCKED``, commits
@@ -126,7 +126,7 @@ SENSITIVE_WORDS = re.compile("|".join(map(re.escape, SENSITIVE_KEY_PARTS + SENSI
 # İ ı ſ and the Kelvin sign.
 ASCII_LOOKALIKES = re.compile("[\u0130\u0131\u017f\u212a]")
 
-# Only the spine's own methods write these: over RPC they would forge the audit trail.
+# Only the queue's own methods write these: over RPC they would forge the audit trail.
 PROTECTED_FIELDS = frozenset(
     {
         "direction",
@@ -416,7 +416,7 @@ class BaswareExchange(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        if not self._is_spine_edit():
+        if not self._is_queue_edit():
             raise AccessError(
                 self.env._(
                     "Basware exchanges are created by the connector itself, not by hand: "
@@ -427,7 +427,7 @@ class BaswareExchange(models.Model):
 
     def write(self, vals):
         protected = PROTECTED_FIELDS.intersection(vals)
-        if protected and not self._is_spine_edit():
+        if protected and not self._is_queue_edit():
             raise AccessError(
                 self.env._(
                     "These fields of a Basware exchange are its audit trail and cannot be "
@@ -437,11 +437,11 @@ class BaswareExchange(models.Model):
             )
         return super().write(vals)
 
-    def _spine(self):
+    def _queue_edit(self):
         """This recordset, allowed to write the protected fields (never reachable over RPC)."""
         return self.with_context(basware_exchange_edit=EDIT_SENTINEL)
 
-    def _is_spine_edit(self):
+    def _is_queue_edit(self):
         return self.env.context.get("basware_exchange_edit") is EDIT_SENTINEL
 
     # === ENQUEUE === #
@@ -461,7 +461,7 @@ class BaswareExchange(models.Model):
         payload_redacted=False,
         **values,
     ):
-        """Queue one unit of work and return its exchange; the spine cron runs it.
+        """Queue one unit of work and return its exchange; the queue cron runs it.
 
         With ``dedup_key``, work that already has an exchange on the backend returns that
         exchange: a pending, running or failed one stays queued as it is, a dead one stays
@@ -483,11 +483,11 @@ class BaswareExchange(models.Model):
         if record:
             values.update(res_model=record._name, res_id=record.id)
         if not dedup_key:
-            return self._spine().create(values).with_env(self.env)
+            return self._queue_edit().create(values).with_env(self.env)
         existing = self.browse() if dedup_checked else self._find_dedup(backend, dedup_key)
         if not existing:
             if self._reserve_dedup_keys(backend, kind, direction, [dedup_key]):
-                return self._spine().create(values).with_env(self.env)
+                return self._queue_edit().create(values).with_env(self.env)
             # Enqueued by this very transaction since the caller looked.
             existing = self._find_dedup(backend, dedup_key)
         return existing._enqueue_again(rerun_done, values)
@@ -551,7 +551,7 @@ class BaswareExchange(models.Model):
                 for key, value in values.items()
                 if key in ("request_payload", "res_model", "res_id", "external_code", "endpoint")
             }
-            self._spine()._reset_to_pending(**rerun)
+            self._queue_edit()._reset_to_pending(**rerun)
             self.message_post(body=self.env._("Queued again on request."))
         return self
 
@@ -583,7 +583,7 @@ class BaswareExchange(models.Model):
             }
             for _chunk, body in chunks
         ]
-        return self._spine().create(vals_list).with_env(self.env)
+        return self._queue_edit().create(vals_list).with_env(self.env)
 
     @api.model
     def _post_payload_text(self, endpoint, body):
@@ -659,7 +659,7 @@ class BaswareExchange(models.Model):
         return self._commit_batch(1)
 
     def _start_attempt(self):
-        self._spine().write(
+        self._queue_edit().write(
             {
                 "state": STATE_IN_PROGRESS,
                 "attempt_count": self.attempt_count + 1,
@@ -758,7 +758,7 @@ class BaswareExchange(models.Model):
         )
         if result is not None:
             values["response_payload"] = to_json_text(result)
-        self._spine().write(values)
+        self._queue_edit().write(values)
 
     def _retry_policy(self):
         backend = self.backend_id
@@ -808,11 +808,11 @@ class BaswareExchange(models.Model):
         try:
             with self.env.cr.savepoint():
                 values = self._failure_values(error, retryable, client)
-                self._spine().write(values)
+                self._queue_edit().write(values)
         except Exception:
             _logger.exception("Could not record the failure of Basware exchange %s", self.id)
             values = self._fallback_failure_values(error)
-            self._spine().write(values)
+            self._queue_edit().write(values)
         _logger.info(
             "Basware exchange %s (%s) failed on attempt %s: %s",
             self.id,
@@ -842,7 +842,7 @@ class BaswareExchange(models.Model):
 
     def _supersede(self, newer):
         """End these exchanges unsent: the exchanges ``newer`` carry their records now."""
-        self._spine().write(
+        self._queue_edit().write(
             {
                 "state": STATE_SUPERSEDED,
                 "superseded_by_ids": [Command.set(newer.ids)],
@@ -872,7 +872,7 @@ class BaswareExchange(models.Model):
             next_attempt_at=fields.Datetime.now(),
             date_done=False,
         )
-        self._spine().write(values)
+        self._queue_edit().write(values)
 
     # === CLAIMING AND CRONS === #
 
@@ -1082,7 +1082,7 @@ class BaswareExchange(models.Model):
                 "time(s) so far. It is retried; Basware may have received it already.",
                 count=count,
             )
-        self._spine().write(
+        self._queue_edit().write(
             {
                 "state": STATE_DEAD if dead else STATE_FAILED,
                 "interrupted_count": count,

@@ -1,4 +1,4 @@
-"""The inbound handlers of the exchange spine: Basware invoices become vendor bills, once.
+"""The inbound handlers of the exchange queue: Basware invoices become vendor bills, once.
 
 An accounting document exchange holds one invoice as Basware offered it, committed before
 Basware is told it was received (acknowledge). Its handler creates the bill through the
@@ -25,7 +25,7 @@ from ..basware import constants as bw
 from ..basware import errors as bw_errors
 from ..basware.accounting_document import document_changes, document_hash
 from ..basware.client import format_datetime
-from . import basware_exchange as spine
+from . import basware_exchange as queue
 from .basware_invoice_mapping import KIND_BILL, BaswareDocumentRejected, Problem
 
 _logger = logging.getLogger(__name__)
@@ -36,13 +36,13 @@ TRANSFER_RESPONSES_KEY = "transferResponses"
 PAYMENT_RESPONSES_KEY = "paymentResponses"
 # The kinds of the invoice flow: the inbound cron runs these, and only these.
 INBOUND_FLOW_KINDS = (
-    spine.KIND_ACCOUNTING_DOCUMENT,
-    spine.KIND_TRANSFER_RESPONSE,
-    spine.KIND_PAYMENT_RESPONSE,
+    queue.KIND_ACCOUNTING_DOCUMENT,
+    queue.KIND_TRANSFER_RESPONSE,
+    queue.KIND_PAYMENT_RESPONSE,
 )
 RESPONSE_KINDS = {
-    spine.KIND_TRANSFER_RESPONSE: TRANSFER_RESPONSES_KEY,
-    spine.KIND_PAYMENT_RESPONSE: PAYMENT_RESPONSES_KEY,
+    queue.KIND_TRANSFER_RESPONSE: TRANSFER_RESPONSES_KEY,
+    queue.KIND_PAYMENT_RESPONSE: PAYMENT_RESPONSES_KEY,
 }
 # Field limits of TransferResponseEntity and PaymentResponseEntity.
 VOUCHER_NUMBER_MAX = 25
@@ -50,7 +50,7 @@ SOURCE_SYSTEM_MAX = 32
 ELLIPSIS = "…"
 # The invoice image first: the mapping makes the first file the bill's main attachment.
 CATEGORY_ORIGINAL_IMAGE = "ORIGINALIMAGE"
-# Only the spine writes these (see basware_exchange.PROTECTED_FIELDS).
+# Only the queue writes these (see basware_exchange.PROTECTED_FIELDS).
 INBOUND_PROTECTED_FIELDS = frozenset({"acknowledged"})
 PHASE_TWO_ERROR_CLASS = "BaswareItemRejected"
 CONCURRENT_IMPORT_ERROR = (
@@ -59,7 +59,7 @@ CONCURRENT_IMPORT_ERROR = (
 )
 # account.move context key: the bill is being posted by its import, which answers Basware.
 IMPORTING_CONTEXT_KEY = "basware_importing"
-# What the result of a doorbell keeps of the notification.
+# What the result of a notification keeps of the notification.
 NOTIFICATION_KEYS = ("taskId", "documentId", "taskSubType")
 VALIDATE_ANALYTIC_KEY = "validate_analytic"
 MOVE_POSTED = "posted"
@@ -119,7 +119,7 @@ class BaswareExchange(models.Model):
 
     def write(self, vals):
         protected = INBOUND_PROTECTED_FIELDS.intersection(vals)
-        if protected and not self._is_spine_edit():
+        if protected and not self._is_queue_edit():
             raise AccessError(
                 self.env._(
                     "These fields of a Basware exchange are its audit trail and cannot be "
@@ -173,24 +173,24 @@ class BaswareExchange(models.Model):
         }
         try:
             free = self._reserve_dedup_keys(
-                backend, spine.KIND_ACCOUNTING_DOCUMENT, spine.DIRECTION_INBOUND, offers
+                backend, queue.KIND_ACCOUNTING_DOCUMENT, queue.DIRECTION_INBOUND, offers
             )
-        except spine.CONCURRENCY_ERRORS:
+        except queue.CONCURRENCY_ERRORS:
             # Another worker inboxed some of them meanwhile: one by one, as it left them.
             return self.union(*(self._inbox_document(backend, document) for document in documents))
         values = [
             {
                 "backend_id": backend.id,
-                "kind": spine.KIND_ACCOUNTING_DOCUMENT,
-                "direction": spine.DIRECTION_INBOUND,
+                "kind": queue.KIND_ACCOUNTING_DOCUMENT,
+                "direction": queue.DIRECTION_INBOUND,
                 "dedup_key": key,
                 "external_code": str(document["invoiceId"]),
-                "request_payload": spine.to_json_text(document),
+                "request_payload": queue.to_json_text(document),
             }
             for key, document in offers.items()
             if key in free
         ]
-        new = self._quiet()._spine().create(values).with_env(self.env)
+        new = self._quiet()._queue_edit().create(values).with_env(self.env)
         # Keys this transaction inboxed since the caller looked: as _inbox_document finds them.
         taken = [document for key, document in offers.items() if key not in free]
         return self.union(new, *(self._inbox_document(backend, document) for document in taken))
@@ -207,13 +207,13 @@ class BaswareExchange(models.Model):
         try:
             return self._quiet()._enqueue(
                 backend,
-                spine.KIND_ACCOUNTING_DOCUMENT,
-                spine.DIRECTION_INBOUND,
+                queue.KIND_ACCOUNTING_DOCUMENT,
+                queue.DIRECTION_INBOUND,
                 payload=document,
                 dedup_key=dedup_key,
                 external_code=invoice_id,
             )
-        except spine.CONCURRENCY_ERRORS:
+        except queue.CONCURRENCY_ERRORS:
             # Another worker inboxed it meanwhile and committed: it is in its hands.
             return self.browse()
 
@@ -226,13 +226,13 @@ class BaswareExchange(models.Model):
         created twice.
         """
         self.ensure_one()
-        if self.state == spine.STATE_PENDING and not self.acknowledged:
+        if self.state == queue.STATE_PENDING and not self.acknowledged:
             return self
         if not self._lock_free():
             return self.browse()
-        if self.acknowledged or self.state != spine.STATE_PENDING:
-            self._spine()._reset_to_pending(
-                request_payload=spine.to_json_text(document), acknowledged=False
+        if self.acknowledged or self.state != queue.STATE_PENDING:
+            self._queue_edit()._reset_to_pending(
+                request_payload=queue.to_json_text(document), acknowledged=False
             )
             self.message_post(body=self.env._("Offered again by Basware: queued again."))
         return self
@@ -246,7 +246,7 @@ class BaswareExchange(models.Model):
         query = SQL(
             "SELECT id FROM basware_exchange WHERE id IN %s AND state != %s FOR UPDATE SKIP LOCKED",
             tuple(self.ids),
-            spine.STATE_IN_PROGRESS,
+            queue.STATE_IN_PROGRESS,
         )
         # None: changed by another transaction since ours began; the next run sees it.
         ids = {row[0] for row in self._quiet_rows(query) or ()}
@@ -276,7 +276,7 @@ class BaswareExchange(models.Model):
                 )
                 break
             done |= exchange
-        done._spine().write({"acknowledged": True})
+        done._queue_edit().write({"acknowledged": True})
         return done
 
     # === IMPORT === #
@@ -309,7 +309,7 @@ class BaswareExchange(models.Model):
         if self.acknowledged:
             return
         client.acknowledge_accounting_document(invoice_id)
-        self._spine().write({"acknowledged": True})
+        self._queue_edit().write({"acknowledged": True})
 
     def _existing_bill(self, invoice_id):
         return (
@@ -334,7 +334,7 @@ class BaswareExchange(models.Model):
         """
         attachments = self._download_attachments(client, document)
         # The integration books the invoice whatever the rights of whoever runs the queue.
-        # A failure leaves nothing: the spine runs each exchange in a savepoint.
+        # A failure leaves nothing: the queue runs each exchange in a savepoint.
         backend = self.backend_id.sudo()
         bill = backend._basware_create_bill(document, attachments=attachments)
         self._post_or_hold(bill)
@@ -431,7 +431,7 @@ class BaswareExchange(models.Model):
         """The success answers queued for ``bill`` (only those carry a bill)."""
         return self.search(
             [
-                ("kind", "=", spine.KIND_TRANSFER_RESPONSE),
+                ("kind", "=", queue.KIND_TRANSFER_RESPONSE),
                 ("res_model", "=", bill._name),
                 ("res_id", "=", bill.id),
             ]
@@ -470,8 +470,8 @@ class BaswareExchange(models.Model):
         )
         return self._quiet()._enqueue(
             backend,
-            spine.KIND_TRANSFER_RESPONSE,
-            spine.DIRECTION_INBOUND,
+            queue.KIND_TRANSFER_RESPONSE,
+            queue.DIRECTION_INBOUND,
             record=bill,
             payload={"invoiceId": invoice_id, "response": body},
             external_code=body["externalCode"],
@@ -498,7 +498,7 @@ class BaswareExchange(models.Model):
     # === FAILURES === #
 
     def _is_retryable(self, error):
-        if self.kind == spine.KIND_ACCOUNTING_DOCUMENT and isinstance(
+        if self.kind == queue.KIND_ACCOUNTING_DOCUMENT and isinstance(
             error, psycopg2.errors.UniqueViolation
         ):
             return True
@@ -506,7 +506,7 @@ class BaswareExchange(models.Model):
 
     def _failure_values(self, error, retryable, client):
         values = super()._failure_values(error, retryable, client)
-        if self.kind == spine.KIND_ACCOUNTING_DOCUMENT and isinstance(
+        if self.kind == queue.KIND_ACCOUNTING_DOCUMENT and isinstance(
             error, psycopg2.errors.UniqueViolation
         ):
             values["error_message"] = CONCURRENT_IMPORT_ERROR
@@ -519,14 +519,14 @@ class BaswareExchange(models.Model):
         the first retry delay."""
         delay = timedelta(seconds=self.backend_id.exchange_retry_base)
         return {
-            "state": spine.STATE_FAILED,
+            "state": queue.STATE_FAILED,
             "attempt_count": max(self.attempt_count - 1, 0),
             "next_attempt_at": fields.Datetime.now() + delay,
         }
 
     def _record_failure(self, error, retryable, client):
         result = super()._record_failure(error, retryable, client)
-        if self.kind == spine.KIND_ACCOUNTING_DOCUMENT and is_rejection(error):
+        if self.kind == queue.KIND_ACCOUNTING_DOCUMENT and is_rejection(error):
             self._answer_rejection(error)
         return result
 
@@ -540,7 +540,7 @@ class BaswareExchange(models.Model):
                     "Not booked in Odoo: %(reason)s", reason=str(error)
                 )
                 # A refusal comes after the acknowledge: the import's first step.
-                self._spine().write({"acknowledged": True})
+                self._queue_edit().write({"acknowledged": True})
                 self._queue_transfer_response(
                     self.backend_id,
                     str(document.get("invoiceId") or self.external_code),
@@ -577,7 +577,7 @@ class BaswareExchange(models.Model):
         one, oldest first."""
         return self.search(
             [
-                ("kind", "=", spine.KIND_PAYMENT_RESPONSE),
+                ("kind", "=", queue.KIND_PAYMENT_RESPONSE),
                 ("res_model", "=", bill._name),
                 ("res_id", "=", bill.id),
                 ("id", operator, self.id),
@@ -587,13 +587,13 @@ class BaswareExchange(models.Model):
 
     def _on_its_way(self):
         """Queued, running, or failed and retried (waiting included)."""
-        return self.state in (spine.STATE_PENDING, spine.STATE_IN_PROGRESS) or (
-            self.state == spine.STATE_FAILED and self.error_retryable
+        return self.state in (queue.STATE_PENDING, queue.STATE_IN_PROGRESS) or (
+            self.state == queue.STATE_FAILED and self.error_retryable
         )
 
     def _sent(self):
         """Basware received it: done, or refused in phase two."""
-        return self.state == spine.STATE_DONE or self.error_class == PHASE_TWO_ERROR_CLASS
+        return self.state == queue.STATE_DONE or self.error_class == PHASE_TWO_ERROR_CLASS
 
     def _send_invoice_response(self, client, post):
         """POST the stored answer; then poll phase two, as for any write to Basware."""
@@ -621,7 +621,7 @@ class BaswareExchange(models.Model):
         if any(item.get("externalCode") == body["externalCode"] for item in recorded):
             return True
         return bool(
-            self.kind == spine.KIND_TRANSFER_RESPONSE
+            self.kind == queue.KIND_TRANSFER_RESPONSE
             and body.get("success")
             and document.get("processingStatus") == bw.PS_TRANSFERRED
             and body.get("voucherNumber1")
@@ -639,9 +639,9 @@ class BaswareExchange(models.Model):
                 for message in (item.error_messages or [item.status])
             ]
             if messages:
-                self._spine().write(
+                self._queue_edit().write(
                     {
-                        "state": spine.STATE_FAILED,
+                        "state": queue.STATE_FAILED,
                         "error_class": PHASE_TWO_ERROR_CLASS,
                         "error_message": "; ".join(messages),
                         "error_retryable": False,
@@ -650,10 +650,10 @@ class BaswareExchange(models.Model):
                 )
         return result
 
-    # === DOORBELL === #
+    # === NOTIFICATION === #
 
     def _run_webhook_notification(self, client):
-        """A push notification rings the doorbell: the backend pulls its waiting invoices.
+        """A push notification asks for a pull: the backend pulls its waiting invoices.
 
         Here, inside one exchange's transaction, the pull only inboxes them: their imports
         acknowledge them once the inbox is committed. The result keeps what Basware

@@ -1,4 +1,4 @@
-"""Outbound writes of bound records on the spine: the newest payload wins, and a write
+"""Outbound writes of bound records on the queue: the newest payload wins, and a write
 Basware refuses as a whole is narrowed down to its bad records.
 
 Each binding names the exchange carrying its record's newest payload (``last_exchange_id``).
@@ -19,7 +19,7 @@ from odoo.tools import SQL
 from ..basware import errors as bw_errors
 from ..basware.client import bulk_body, bulk_limit, chunk_records, encode_record
 from . import basware_binding as binding_model
-from . import basware_exchange as spine
+from . import basware_exchange as queue
 
 _logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class BaswareExchange(models.Model):
     # === NEWEST WINS === #
 
     def _is_outbound_write(self):
-        return bool(self.endpoint) and self.direction == spine.DIRECTION_OUTBOUND
+        return bool(self.endpoint) and self.direction == queue.DIRECTION_OUTBOUND
 
     def _carried_bindings(self):
         """The bindings whose newest payload this exchange carries (a binding that names
@@ -104,7 +104,7 @@ class BaswareExchange(models.Model):
             return body
         if not kept:
             newer = self.browse(sorted(set(dropped.values())))
-            raise spine.ExchangeSuperseded(
+            raise queue.ExchangeSuperseded(
                 self.env._(
                     "Not sent: newer exchanges carry the newest payload of each of its "
                     "records (%(exchanges)s).",
@@ -113,7 +113,7 @@ class BaswareExchange(models.Model):
                 newer,
             )
         body = self._post_payload_text(self.endpoint, self._bulk_body(kept))
-        self._spine().write({"request_payload": body})
+        self._queue_edit().write({"request_payload": body})
         self.message_post(
             body=self.env._(
                 "%(count)s record(s) left out of this write: a newer exchange carries their "
@@ -155,8 +155,8 @@ class BaswareExchange(models.Model):
                    FOR UPDATE OF exchange SKIP LOCKED
                 """,
                 bindings=list(binding_ids),
-                dead=spine.STATE_DEAD,
-                failed=spine.STATE_FAILED,
+                dead=queue.STATE_DEAD,
+                failed=queue.STATE_FAILED,
             )
         )
         stale = self.browse([row[0] for row in self.env.cr.fetchall()])
@@ -184,7 +184,7 @@ class BaswareExchange(models.Model):
         """A done write is sent again as its records are now, not as they were: the
         backend rebuilds its body, and the body sent before goes in the chatter."""
         super()._prepare_replay()
-        if self.state != spine.STATE_DONE or not self._is_outbound_write():
+        if self.state != queue.STATE_DONE or not self._is_outbound_write():
             return
         if not self.binding_ids:
             return
@@ -208,7 +208,7 @@ class BaswareExchange(models.Model):
         except Exception:
             _logger.exception("Could not narrow down Basware exchange %s", self.id)
             self._reject_carried_safely(error, error_message)
-        if self.state != spine.STATE_SUPERSEDED:
+        if self.state != queue.STATE_SUPERSEDED:
             super()._stopped(error, error_message)
 
     def _reject_carried_safely(self, error, error_message):

@@ -3,7 +3,7 @@
 A pull lists the accounting documents waiting for transfer in the backend's company
 (through Basware's 302 and its continuation tokens), inboxes each one as an exchange,
 commits, and only then acknowledges them: an invoice Basware stops offering is already
-safe in Odoo. The spine's handlers then import them, one transaction each (see
+safe in Odoo. The queue's handlers then import them, one transaction each (see
 basware_exchange_inbound). The inbound cron pulls when a push notification rang or the
 sync interval has passed, queues the payment answers of the bills paid since, and runs the
 invoice flow's exchanges; Import documents and Sync now do the same at once.
@@ -20,7 +20,7 @@ from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ..basware import errors as bw_errors
-from . import basware_exchange as spine
+from . import basware_exchange as queue
 from .basware_exchange_inbound import INBOUND_FLOW_KINDS
 from .basware_sync import SYNC_NOW_BUDGET, SYNC_NOW_MAX_EXCHANGES
 
@@ -35,7 +35,7 @@ POST_MODES = [
 # Basware's largest page of accountingDocuments.
 DOCUMENT_PAGE_SIZE = 100
 # Push notifications not answered yet by a pull.
-DOORBELL_STATES = (spine.STATE_PENDING, spine.STATE_FAILED)
+PENDING_NOTIFICATION_STATES = (queue.STATE_PENDING, queue.STATE_FAILED)
 # Bills whose payment is looked for per backend and cron run.
 PAYMENT_BATCH = 500
 NOTIFY_SUCCESS = "success"
@@ -130,19 +130,19 @@ class BaswareBackend(models.Model):
             return False
         return True
 
-    def _basware_doorbell_rang(self):
+    def _basware_notified(self):
         """Whether a push notification came since the last pull began (or is unanswered),
         whoever ran its exchange meanwhile."""
         self.ensure_one()
-        rang = [("state", "in", DOORBELL_STATES)]
+        rang = [("state", "in", PENDING_NOTIFICATION_STATES)]
         if self.last_sync_date:
             rang = Domain.OR([rang, [("create_date", ">=", self.last_sync_date)]])
         domain = Domain.AND(
-            [[("backend_id", "=", self.id), ("kind", "=", spine.KIND_WEBHOOK)], rang]
+            [[("backend_id", "=", self.id), ("kind", "=", queue.KIND_WEBHOOK)], rang]
         )
         return bool(self.env["basware.exchange"].search_count(domain, limit=1))
 
-    def _basware_answer_doorbells(self, before, pulled):
+    def _basware_answer_notifications(self, before, pulled):
         """The push notifications received before a pull started are answered by it."""
         self.ensure_one()
         Exchange = self.env["basware.exchange"]
@@ -154,21 +154,21 @@ class BaswareBackend(models.Model):
                FOR UPDATE SKIP LOCKED
             """,
             self.id,
-            spine.KIND_WEBHOOK,
-            DOORBELL_STATES,
+            queue.KIND_WEBHOOK,
+            PENDING_NOTIFICATION_STATES,
             before,
         )
         # None: one changed since this transaction began; the next pull answers it.
         rung = Exchange.browse([row[0] for row in Exchange._quiet_rows(query) or ()])
-        rung._spine().write(
+        rung._queue_edit().write(
             {
-                "state": spine.STATE_DONE,
+                "state": queue.STATE_DONE,
                 "date_done": fields.Datetime.now(),
                 "next_attempt_at": False,
                 "error_class": False,
                 "error_message": False,
                 "error_retryable": False,
-                "response_payload": spine.to_json_text({"pulled": pulled}),
+                "response_payload": queue.to_json_text({"pulled": pulled}),
             }
         )
         return rung
@@ -208,7 +208,7 @@ class BaswareBackend(models.Model):
         return run
 
     def _basware_pull_once(self):
-        """One pull, its doorbells answered; returns (exchanges, error message or None)."""
+        """One pull, its pending notifications answered; returns (exchanges, error or None)."""
         # Not fields.Datetime.now(): a notification of this very second must not pass.
         started = datetime.now(timezone.utc).replace(tzinfo=None)
         try:
@@ -217,7 +217,7 @@ class BaswareBackend(models.Model):
         except (bw_errors.BaswareError, UserError) as error:
             _logger.warning("Basware backend %s: pull of invoices failed: %s", self.id, error)
             return self.env["basware.exchange"].browse(), str(error)
-        self._basware_answer_doorbells(started, len(inboxed))
+        self._basware_answer_notifications(started, len(inboxed))
         # A fresh transaction: the pull's token renewal wrote this row from another one.
         self.env["basware.exchange"]._commit_batch(0)
         self._basware_mark_pulled(started)
@@ -241,7 +241,7 @@ class BaswareBackend(models.Model):
         time_left = Exchange._commit_batch(0)
         label = self.env._("Invoice import")
         for backend in backends:
-            if time_left <= spine.NO_TIME_LEFT:
+            if time_left <= queue.NO_TIME_LEFT:
                 break
             # Each backend on its own: one that fails has its error recorded, the others run.
             time_left = backend._basware_isolated(
@@ -254,7 +254,7 @@ class BaswareBackend(models.Model):
 
     def _basware_cron_import(self, time_left):
         """This backend's share of the inbound cron; returns the cron's time left."""
-        pull = self._basware_doorbell_rang() or self._is_sync_due()
+        pull = self._basware_notified() or self._is_sync_due()
         return self._basware_import(pull=pull, time_left=time_left).time_left
 
     # === ACTIONS === #
@@ -298,9 +298,9 @@ class BaswareBackend(models.Model):
             "%(received)s invoice(s) received from Basware: %(done)s imported, %(failed)s "
             "not imported (see the failed exchanges), %(waiting)s waiting.",
             received=len(states),
-            done=states.count(spine.STATE_DONE),
-            failed=states.count(spine.STATE_FAILED) + states.count(spine.STATE_DEAD),
-            waiting=states.count(spine.STATE_PENDING) + states.count(spine.STATE_IN_PROGRESS),
+            done=states.count(queue.STATE_DONE),
+            failed=states.count(queue.STATE_FAILED) + states.count(queue.STATE_DEAD),
+            waiting=states.count(queue.STATE_PENDING) + states.count(queue.STATE_IN_PROGRESS),
         )
         if run.pull_error:
             message = self.env._(

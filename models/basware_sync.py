@@ -5,7 +5,7 @@ vendors, purchase orders) examines the records changed since its high-water mark
 the related records that change them (bank accounts, addresses, lines, receipts). It
 builds their payloads with the builders next to the records, drops those whose payload
 hash is unchanged, holds back those whose dependency Basware has not accepted yet, and
-queues the rest on the exchange spine in chunks of one HTTP write each.
+queues the rest on the exchange queue in chunks of one HTTP write each.
 """
 
 import functools
@@ -519,7 +519,7 @@ class BaswareBackend(models.Model):
             encoded=[item.encoded for item in ready],
         )
         if exchange:
-            exchange._spine().write(
+            exchange._queue_edit().write(
                 {"request_payload": Exchange._post_payload_text(outbound.endpoint, chunks[0][1])}
             )
             exchanges = exchange | Exchange._enqueue_chunks(

@@ -38,7 +38,7 @@ class BaswareExchange(models.Model):
     def _record_success(self, result, client):
         outcome = super()._record_success(result, client)
         if self.unmapped_codes:
-            self._spine().write({"unmapped_codes": False})
+            self._queue_edit().write({"unmapped_codes": False})
         return outcome
 
     @api.model

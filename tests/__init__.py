@@ -18,8 +18,8 @@ from . import test_signature
 from . import test_urls
 from . import test_payload_master
 from . import test_payload_purchase
-from . import test_spine_commit
-from . import test_spine_hardening
+from . import test_queue_commit
+from . import test_queue_hardening
 from . import test_sync_outbound
 from . import test_sync_json2
 from . import test_dashboard

@@ -140,7 +140,7 @@ class BaswareSandboxCase(BaswareBackendCase):
 
 
 class SpineCase(BaswareSandboxCase):
-    """A sandbox backend tuned for the spine's own retries, a manager and a user."""
+    """A sandbox backend tuned for the queue's own retries, a manager and a user."""
 
     @classmethod
     def setUpClass(cls):
@@ -150,15 +150,15 @@ class SpineCase(BaswareSandboxCase):
                 "exchange_max_attempts": 3,
                 "exchange_retry_base": 60,
                 "exchange_retry_max": 600,
-                # one HTTP attempt per exchange attempt: the spine's own retries are under test
+                # one HTTP attempt per exchange attempt: the queue's own retries are under test
                 "request_max_attempts": 1,
                 "request_status_delay": 0,
             }
         )
         cls.Exchange = cls.env["basware.exchange"]
         cls.exchange_class = type(cls.Exchange)
-        cls.manager = cls._new_user("bw_spine_manager", "basware_connector.group_basware_manager")
-        cls.basware_user = cls._new_user("bw_spine_user", "basware_connector.group_basware_user")
+        cls.manager = cls._new_user("bw_queue_manager", "basware_connector.group_basware_manager")
+        cls.basware_user = cls._new_user("bw_queue_user", "basware_connector.group_basware_user")
 
     def _posted_request_id(self):
         """POST one vendor to the sandbox through the backend's client; return Basware's id."""

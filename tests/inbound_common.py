@@ -2,7 +2,7 @@
 Basware invoices on, invoices approved by the sandbox operator, and what Basware saw."""
 
 from ..basware import constants as bw
-from ..models import basware_exchange as spine
+from ..models import basware_exchange as queue
 from .common import SpineCase
 
 COMPANY_CODE = "C100"
@@ -101,7 +101,7 @@ class InboundCase(SpineCase):
         return self.Exchange.search(
             [
                 ("backend_id", "=", self.backend.id),
-                ("kind", "=", spine.KIND_ACCOUNTING_DOCUMENT),
+                ("kind", "=", queue.KIND_ACCOUNTING_DOCUMENT),
                 ("external_code", "=", invoice_id),
             ]
         )

@@ -53,7 +53,7 @@ class TestConnection(BaswareSandboxCase):
         token = self.backend._get_token_store().load()
         self.assertEqual(token["claims"]["bwcid"], "SANDBOX-TEST")
         self.assertNotIn(token["access_token"], self.raw_backend_row(self.backend))
-        # the spine's client reuses the cached token: no second token request
+        # the queue's client reuses the cached token: no second token request
         with self.backend._get_client() as client:
             client.request("GET", "/v1/requestStatus", expected=(200, 404))
         self.assertEqual(len(self._token_calls()), 1)

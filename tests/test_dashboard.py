@@ -13,7 +13,7 @@ class TestDashboard(SpineCase):
 
     def _exchange(self, state, created=None, **values):
         exchange = self.Exchange._enqueue(self.backend, "vendor", "outbound", **values)
-        exchange._spine().write({"state": state})
+        exchange._queue_edit().write({"state": state})
         if created:
             self.env.cr.execute(
                 "UPDATE basware_exchange SET create_date = %s WHERE id = %s",
@@ -31,9 +31,9 @@ class TestDashboard(SpineCase):
         failed = self._exchange("failed")
         dead = self._exchange("dead") | self._exchange("dead")
         done = self._exchange("done")
-        done._spine().write({"date_done": now})
+        done._queue_edit().write({"date_done": now})
         yesterday = self._exchange("done")
-        yesterday._spine().write({"date_done": now - timedelta(days=2)})
+        yesterday._queue_edit().write({"date_done": now - timedelta(days=2)})
         self.env.invalidate_all()
         backend = self.backend
         self.assertEqual(
@@ -53,7 +53,7 @@ class TestDashboard(SpineCase):
 
     def test_other_backends_do_not_count(self):
         other = self.backend.copy({"name": "Other Basware"})
-        self.Exchange._enqueue(other, "vendor", "outbound")._spine().write({"state": "failed"})
+        self.Exchange._enqueue(other, "vendor", "outbound")._queue_edit().write({"state": "failed"})
         self.env.invalidate_all()
         self.assertEqual(self.backend.dashboard_failed_count, 0)
         self.assertEqual(other.dashboard_failed_count, 1)

@@ -165,7 +165,7 @@ class TestExchangeSpine(SpineCase):
     def test_cron_processes_only_due_exchanges(self):
         due = self._poll()
         later = self._poll()
-        later._spine().next_attempt_at = fields.Datetime.now() + timedelta(hours=1)
+        later._queue_edit().next_attempt_at = fields.Datetime.now() + timedelta(hours=1)
         self.Exchange._cron_process_due()
         self.assertEqual(due.state, "done")
         self.assertEqual(later.state, "pending")
@@ -249,7 +249,7 @@ class TestExchangeSpine(SpineCase):
             self.backend, "webhook_notification", "inbound", dedup_key="task-1"
         )
         with self.assertRaises(UniqueViolation), mute_logger("odoo.sql_db"), self.cr.savepoint():
-            first._spine().copy({"dedup_key": "task-1"})
+            first._queue_edit().copy({"dedup_key": "task-1"})
 
     def test_retention_purges_only_old_done_exchanges(self):
         now = fields.Datetime.now()
@@ -258,10 +258,10 @@ class TestExchangeSpine(SpineCase):
         recent_done = self.Exchange._enqueue(self.backend, "vendor", "outbound")
         old_failed = self.Exchange._enqueue(self.backend, "vendor", "outbound")
         old_dead = self.Exchange._enqueue(self.backend, "vendor", "outbound")
-        old_done._spine().write({"state": "done", "date_done": old})
-        recent_done._spine().write({"state": "done", "date_done": now})
-        old_failed._spine().write({"state": "failed", "date_done": old})
-        old_dead._spine().write({"state": "dead", "date_done": old})
+        old_done._queue_edit().write({"state": "done", "date_done": old})
+        recent_done._queue_edit().write({"state": "done", "date_done": now})
+        old_failed._queue_edit().write({"state": "failed", "date_done": old})
+        old_dead._queue_edit().write({"state": "dead", "date_done": old})
         purged = self.Exchange._cron_purge_done(chunk=1)
         self.assertEqual(purged, 1)
         self.assertFalse(old_done.exists())
@@ -272,7 +272,7 @@ class TestExchangeSpine(SpineCase):
     def test_retention_days_come_from_system_parameter(self):
         self.env["ir.config_parameter"].sudo().set_param(RETENTION_PARAM, "3")
         done = self.Exchange._enqueue(self.backend, "vendor", "outbound")
-        done._spine().write(
+        done._queue_edit().write(
             {"state": "done", "date_done": fields.Datetime.now() - timedelta(days=4)}
         )
         self.Exchange._cron_purge_done()

@@ -11,7 +11,7 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from ..models import basware_exchange as spine
+from ..models import basware_exchange as queue
 from .inbound_common import DOCUMENTS_PATH, InboundCase, basware_document
 
 SPINE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
@@ -47,8 +47,8 @@ class AuditCase(InboundCase):
 
     def purge_old(self, exchanges):
         """Date ``exchanges`` back beyond the retention, then run the purge."""
-        old = fields.Datetime.now() - timedelta(days=spine.DEFAULT_RETENTION_DAYS + 1)
-        exchanges._spine().write({"date_done": old})
+        old = fields.Datetime.now() - timedelta(days=queue.DEFAULT_RETENTION_DAYS + 1)
+        exchanges._queue_edit().write({"date_done": old})
         return self.Exchange._cron_purge_done()
 
     def stored_documents(self, bill):
@@ -111,7 +111,7 @@ class TestStoredDocument(AuditCase):
 
         # A finished import goes whole: the import, its answer, the answer's poll.
         family = self.family(exchange)
-        self.assertEqual(set(family.mapped("state")), {spine.STATE_DONE})
+        self.assertEqual(set(family.mapped("state")), {queue.STATE_DONE})
         self.assertEqual(self.purge_old(family), 3)
         self.assertFalse(family.exists())
 
@@ -146,8 +146,8 @@ class TestPurgeKeepsOpenExchanges(AuditCase):
             self.run_queue()
         exchange = self.import_exchange(invoice_id)
         answer = exchange.child_ids
-        self.assertEqual(exchange.state, spine.STATE_DONE)
-        self.assertEqual(answer.mapped("state"), [spine.STATE_FAILED])
+        self.assertEqual(exchange.state, queue.STATE_DONE)
+        self.assertEqual(answer.mapped("state"), [queue.STATE_FAILED])
 
         self.assertEqual(self.purge_old(exchange | answer), 0)
         self.assertEqual(answer.parent_id, exchange)
@@ -156,9 +156,9 @@ class TestPurgeKeepsOpenExchanges(AuditCase):
         bill, _served = self.import_invoice()
         exchange = self.import_exchange(bill.basware_invoice_id)
         family = self.family(exchange)
-        poll = family.filtered(lambda member: member.kind == spine.KIND_REQUEST_STATUS)
+        poll = family.filtered(lambda member: member.kind == queue.KIND_REQUEST_STATUS)
         self.assertEqual(poll.parent_id.parent_id, exchange)
-        poll._spine().write({"state": spine.STATE_DEAD})
+        poll._queue_edit().write({"state": queue.STATE_DEAD})
 
         self.assertEqual(self.purge_old(family), 0)
         self.assertEqual(self.family(exchange), family)
@@ -170,8 +170,8 @@ class TestPurgeKeepsOpenExchanges(AuditCase):
             self.run_queue()
         exchange = self.import_exchange(invoice_id)
         answer = exchange.child_ids
-        self.assertEqual(exchange.state, spine.STATE_FAILED)
-        self.assertEqual(answer.mapped("state"), [spine.STATE_DONE])
+        self.assertEqual(exchange.state, queue.STATE_FAILED)
+        self.assertEqual(answer.mapped("state"), [queue.STATE_DONE])
 
         self.assertEqual(self.purge_old(self.family(exchange)), 0)
         self.assertEqual(exchange.child_ids, answer)

@@ -16,7 +16,7 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL, mute_logger
 
 from ..basware import constants as bw
-from ..models import basware_exchange as spine
+from ..models import basware_exchange as queue
 from ..models.basware_exchange_inbound import CONCURRENT_IMPORT_ERROR, INBOUND_FLOW_KINDS
 from .common import CLIENT_ID, CLIENT_SECRET, start_key_and_sandbox
 from .inbound_common import (
@@ -71,13 +71,13 @@ class TestOfferedAgain(InboundCase):
         exchange = self.backend._basware_pull_documents(client)
         self.assertTrue(exchange.acknowledged)
         # As if the flag were lost with a rolled-back attempt: the import acknowledges again.
-        exchange._spine().write({"acknowledged": False})
+        exchange._queue_edit().write({"acknowledged": False})
 
         self.run_queue()
 
         acknowledges = calls(self.sandbox, "POST", f"{invoice_id}/acknowledge")
         self.assertEqual([entry["status"] for entry in acknowledges], [200, 405])
-        self.assertEqual(exchange.state, spine.STATE_DONE)
+        self.assertEqual(exchange.state, queue.STATE_DONE)
         self.assertTransferredAs(invoice_id, self.bills_of(invoice_id))
 
     def test_replay_of_an_imported_invoice_creates_no_second_bill(self):
@@ -90,12 +90,12 @@ class TestOfferedAgain(InboundCase):
         self.run_queue()
 
         self.assertEqual(self.bills_of(invoice_id), bill)
-        self.assertEqual(exchange.state, spine.STATE_DONE)
+        self.assertEqual(exchange.state, queue.STATE_DONE)
         answers = exchange.child_ids.filtered(
-            lambda child: child.kind == spine.KIND_TRANSFER_RESPONSE
+            lambda child: child.kind == queue.KIND_TRANSFER_RESPONSE
         )
         self.assertEqual(len(answers), 2)
-        self.assertEqual(set(answers.mapped("state")), {spine.STATE_DONE})
+        self.assertEqual(set(answers.mapped("state")), {queue.STATE_DONE})
         # Basware refused the second answer: it holds the first, with this very bill.
         self.assertEqual(len(transfer_responses(self.sandbox, invoice_id)), 1)
         self.assertTransferredAs(invoice_id, bill)
@@ -121,7 +121,7 @@ class TestOfferedAgain(InboundCase):
         with mute_logger(SPINE_LOGGER):
             self.import_documents()
         exchange = self.import_exchange(invoice_id)
-        self.assertEqual(exchange.state, spine.STATE_FAILED)
+        self.assertEqual(exchange.state, queue.STATE_FAILED)
         self.assertEqual(self.status_of(invoice_id), bw.PS_TRANSFER_FAILED)
 
         self.env["res.partner"].create({"name": "Late Vendor", "ref": "V-3999"})
@@ -129,7 +129,7 @@ class TestOfferedAgain(InboundCase):
         self.import_documents()
 
         self.assertEqual(self.import_exchange(invoice_id), exchange)
-        self.assertEqual(exchange.state, spine.STATE_DONE)
+        self.assertEqual(exchange.state, queue.STATE_DONE)
         bill = self.bills_of(invoice_id)
         self.assertEqual(len(bill), 1)
         self.assertTransferredAs(invoice_id, bill)
@@ -149,7 +149,7 @@ class TestOfferedAgain(InboundCase):
 
         self.run_queue()
 
-        self.assertEqual(answer.state, spine.STATE_DONE)
+        self.assertEqual(answer.state, queue.STATE_DONE)
         self.assertTrue(json.loads(answer.response_payload)["recorded_before"])
         self.assertEqual(len(transfer_responses(self.sandbox, invoice_id)), 1)
         self.assertTransferredAs(invoice_id, bill)
@@ -166,7 +166,7 @@ class TestOfferedAgain(InboundCase):
         self.import_documents()
 
         new = self.import_exchange(invoice_id)
-        self.assertEqual(new.state, spine.STATE_DONE, new.error_message)
+        self.assertEqual(new.state, queue.STATE_DONE, new.error_message)
         self.assertEqual(self.bills_of(invoice_id), bill)
         self.assertTransferredAs(invoice_id, bill)
 
@@ -237,7 +237,7 @@ class TestCommittedWorkers(TransactionCase):
 
     def _worker(self, work):
         """``work(env)`` in a transaction of its own, committing as a cron worker does."""
-        with patch.object(spine, "in_test_mode", return_value=False):
+        with patch.object(queue, "in_test_mode", return_value=False):
             return self._transaction(work)
 
     def _transaction(self, work):
@@ -268,13 +268,13 @@ class TestCommittedWorkers(TransactionCase):
             imports = env["basware.exchange"].search(
                 [
                     ("backend_id", "=", self.backend_id),
-                    ("kind", "=", spine.KIND_ACCOUNTING_DOCUMENT),
+                    ("kind", "=", queue.KIND_ACCOUNTING_DOCUMENT),
                     ("external_code", "=", invoice_id),
                 ],
                 order="id",
             )
             answers = imports.child_ids.filtered(
-                lambda child: child.kind == spine.KIND_TRANSFER_RESPONSE
+                lambda child: child.kind == queue.KIND_TRANSFER_RESPONSE
             ).sorted("id")
             return (
                 [(bill.name, bill.state) for bill in bills],
@@ -297,7 +297,7 @@ class TestCommittedWorkers(TransactionCase):
                     "WHERE backend_id = %s AND state = %s",
                     started,
                     self.backend_id,
-                    spine.STATE_IN_PROGRESS,
+                    queue.STATE_IN_PROGRESS,
                 )
             )
             return Exchange._requeue_stuck()
@@ -326,7 +326,7 @@ class TestCommittedWorkers(TransactionCase):
         bills, imports, answers = self._read(invoice_id)
         self.assertEqual(bills, [])
         # Inboxed and acknowledged; the killed attempt stays counted, for the requeue.
-        self.assertEqual(imports, [(spine.STATE_IN_PROGRESS, True)])
+        self.assertEqual(imports, [(queue.STATE_IN_PROGRESS, True)])
         self.assertEqual(answers, [])
         self.assertEqual(
             basware_document(self.sandbox, invoice_id)["processingStatus"],
@@ -338,8 +338,8 @@ class TestCommittedWorkers(TransactionCase):
         bills, imports, answers = self._read(invoice_id)
         [(name, state)] = bills
         self.assertEqual(state, "posted")
-        self.assertEqual(imports, [(spine.STATE_DONE, True)])
-        self.assertEqual(answers, [spine.STATE_DONE])
+        self.assertEqual(imports, [(queue.STATE_DONE, True)])
+        self.assertEqual(answers, [queue.STATE_DONE])
         document = basware_document(self.sandbox, invoice_id)
         self.assertEqual(
             (document["processingStatus"], document["voucherNumber1"]),
@@ -361,15 +361,15 @@ class TestCommittedWorkers(TransactionCase):
         bills, imports, answers = self._read(invoice_id)
         [(name, state)] = bills
         self.assertEqual(state, "posted", "the bill and its import's outcome are committed")
-        self.assertEqual(imports, [(spine.STATE_DONE, True)])
-        self.assertEqual(answers, [spine.STATE_IN_PROGRESS], "the killed attempt is counted")
+        self.assertEqual(imports, [(queue.STATE_DONE, True)])
+        self.assertEqual(answers, [queue.STATE_IN_PROGRESS], "the killed attempt is counted")
         self.assertFalse(transfer_responses(self.sandbox, invoice_id))
 
         self._requeue_stuck()
         self._worker(self._import)
         bills, imports, answers = self._read(invoice_id)
         self.assertEqual(bills, [(name, "posted")])
-        self.assertEqual(answers, [spine.STATE_DONE])
+        self.assertEqual(answers, [queue.STATE_DONE])
         [response] = transfer_responses(self.sandbox, invoice_id)
         self.assertEqual(response["voucherNumber1"], name)
         self.assertEqual(
@@ -400,7 +400,7 @@ class TestCommittedWorkers(TransactionCase):
 
         threads = [threading.Thread(target=run, args=(work,)) for work in works]
         # Patched once for both threads: patching is not thread-safe.
-        with patch.object(spine, "in_test_mode", return_value=False):
+        with patch.object(queue, "in_test_mode", return_value=False):
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -430,7 +430,7 @@ class TestCommittedWorkers(TransactionCase):
             imports = self.env(cr=cr)["basware.exchange"].search(
                 [
                     ("backend_id", "=", self.backend_id),
-                    ("kind", "=", spine.KIND_ACCOUNTING_DOCUMENT),
+                    ("kind", "=", queue.KIND_ACCOUNTING_DOCUMENT),
                 ]
             )
             self.assertEqual(sorted(imports.mapped("external_code")), invoice_ids)
@@ -453,8 +453,8 @@ class TestCommittedWorkers(TransactionCase):
         self._run_at_once(worker, worker)
         bills, imports, answers = self._read(invoice_id)
         self.assertEqual(len(bills), 1)
-        self.assertEqual(imports, [(spine.STATE_DONE, True)])
-        self.assertEqual(answers, [spine.STATE_DONE])
+        self.assertEqual(imports, [(queue.STATE_DONE, True)])
+        self.assertEqual(answers, [queue.STATE_DONE])
         self.assertEqual(len(transfer_responses(self.sandbox, invoice_id)), 1)
 
     def test_two_imports_of_one_invoice_at_once_make_one_bill(self):
@@ -468,13 +468,13 @@ class TestCommittedWorkers(TransactionCase):
             backend = env["basware.backend"].browse(self.backend_id)
             copy = Exchange._enqueue(
                 backend,
-                spine.KIND_ACCOUNTING_DOCUMENT,
-                spine.DIRECTION_INBOUND,
+                queue.KIND_ACCOUNTING_DOCUMENT,
+                queue.DIRECTION_INBOUND,
                 payload=first._document(),
                 dedup_key=f"second:{invoice_id}",
                 external_code=invoice_id,
             )
-            copy._spine().write({"acknowledged": True})
+            copy._queue_edit().write({"acknowledged": True})
             return first.id, copy.id
 
         first_id, second_id = self._worker(second_inbox)
@@ -497,10 +497,10 @@ class TestCommittedWorkers(TransactionCase):
         bills, imports, _answers = self._read(invoice_id)
         self.assertEqual(len(bills), 1)
         states = sorted(state for state, _ack in imports)
-        self.assertEqual(states, [spine.STATE_DONE, spine.STATE_FAILED])
+        self.assertEqual(states, [queue.STATE_DONE, queue.STATE_FAILED])
         with self.env.registry.cursor() as cr:
             failed = self.env(cr=cr)["basware.exchange"].search(
-                [("id", "in", [first_id, second_id]), ("state", "=", spine.STATE_FAILED)]
+                [("id", "in", [first_id, second_id]), ("state", "=", queue.STATE_FAILED)]
             )
             self.assertTrue(failed.error_retryable)
             self.assertEqual(failed.error_message, CONCURRENT_IMPORT_ERROR)
@@ -511,8 +511,8 @@ class TestCommittedWorkers(TransactionCase):
         self._worker(self._process)
         bills_after, imports, answers = self._read(invoice_id)
         self.assertEqual(bills_after, bills)
-        self.assertEqual(sorted(state for state, _ack in imports), [spine.STATE_DONE] * 2)
-        self.assertEqual(set(answers), {spine.STATE_DONE})
+        self.assertEqual(sorted(state for state, _ack in imports), [queue.STATE_DONE] * 2)
+        self.assertEqual(set(answers), {queue.STATE_DONE})
         [(name, _state)] = bills
         self.assertEqual(
             [r["voucherNumber1"] for r in transfer_responses(self.sandbox, invoice_id)], [name]

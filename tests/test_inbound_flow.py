@@ -13,7 +13,7 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from ..basware import constants as bw
-from ..models import basware_exchange as spine
+from ..models import basware_exchange as queue
 from ..models import basware_inbound
 from ..sandbox.validation import Validator
 from .inbound_common import (
@@ -59,10 +59,10 @@ class TestPullAndImport(InboundCase):
             self.assertEqual(response["voucherNumber1"], bill.name)
             self.assertIn(bill.name, response["responseMessage"])
             exchange = self.import_exchange(invoice_id)
-            self.assertEqual(exchange.state, spine.STATE_DONE)
+            self.assertEqual(exchange.state, queue.STATE_DONE)
             self.assertTrue(exchange.acknowledged)
-            self.assertEqual(exchange.child_ids.kind, spine.KIND_TRANSFER_RESPONSE)
-            self.assertEqual(exchange.child_ids.state, spine.STATE_DONE)
+            self.assertEqual(exchange.child_ids.kind, queue.KIND_TRANSFER_RESPONSE)
+            self.assertEqual(exchange.child_ids.state, queue.STATE_DONE)
 
     def test_list_asks_for_the_backends_waiting_invoices_and_acknowledges_before_answering(self):
         document = self.approve()
@@ -139,7 +139,7 @@ class TestPullAndImport(InboundCase):
     def test_acknowledged_is_the_connectors_to_write(self):
         self.approve()
         self.import_documents()
-        exchange = self.Exchange.search([("kind", "=", spine.KIND_ACCOUNTING_DOCUMENT)])
+        exchange = self.Exchange.search([("kind", "=", queue.KIND_ACCOUNTING_DOCUMENT)])
         with self.assertRaises(AccessError):
             exchange.with_user(self.manager).write({"acknowledged": False})
         self.assertTrue(exchange.acknowledged)
@@ -162,7 +162,7 @@ class TestDraftMode(InboundCase):
         self.import_documents()
         bill = self.bills_of(invoice_id)
         self.assertEqual(bill.state, "draft")
-        self.assertEqual(self.import_exchange(invoice_id).state, spine.STATE_DONE)
+        self.assertEqual(self.import_exchange(invoice_id).state, queue.STATE_DONE)
         self.assertFalse(transfer_responses(self.sandbox, invoice_id))
         self.assertEqual(self.status_of(invoice_id), bw.PS_TRANSFER_IN_PROGRESS)
 
@@ -198,7 +198,7 @@ class TestAttachments(InboundCase):
         with mute_logger(SPINE_LOGGER):
             self.import_documents()
         exchange = self.import_exchange(invoice_id)
-        self.assertEqual(exchange.state, spine.STATE_FAILED)
+        self.assertEqual(exchange.state, queue.STATE_FAILED)
         self.assertTrue(exchange.error_retryable)
         self.assertFalse(self.bills_of(invoice_id))
         self.assertFalse(transfer_responses(self.sandbox, invoice_id))
@@ -213,7 +213,7 @@ class TestAttachments(InboundCase):
 
 
 @tagged("post_install", "-at_install")
-class TestDoorbell(InboundCase):
+class TestNotificationPull(InboundCase):
     def ring(self, invoice_id, task_id="task-1"):
         """What the webhook controller stores for a notification."""
         notification = {
@@ -225,29 +225,29 @@ class TestDoorbell(InboundCase):
         }
         return self.Exchange._enqueue(
             self.backend,
-            spine.KIND_WEBHOOK,
-            spine.DIRECTION_INBOUND,
+            queue.KIND_WEBHOOK,
+            queue.DIRECTION_INBOUND,
             payload=notification,
             dedup_key=f"task:{task_id}",
         )
 
-    def test_cron_pulls_when_the_doorbell_rang(self):
+    def test_cron_pulls_when_a_notification_waits(self):
         self.backend.last_sync_date = self.env.cr.now()
         document = self.approve()
         self.env["basware.backend"]._cron_import_documents()
-        self.assertFalse(calls(self.sandbox, "GET", DOCUMENTS_PATH), "not due, no doorbell")
+        self.assertFalse(calls(self.sandbox, "GET", DOCUMENTS_PATH), "not due, no notification")
 
-        doorbell = self.ring(document["invoiceId"])
+        notification = self.ring(document["invoiceId"])
         self.env["basware.backend"]._cron_import_documents()
-        self.assertEqual(doorbell.state, spine.STATE_DONE)
+        self.assertEqual(notification.state, queue.STATE_DONE)
         bill = self.bills_of(document["invoiceId"])
         self.assertTransferredAs(document["invoiceId"], bill)
 
     def test_cron_pulls_for_a_notification_whoever_ran_its_exchange(self):
         self.backend.last_sync_date = self.env.cr.now()
         document = self.approve()
-        doorbell = self.ring(document["invoiceId"])
-        doorbell._spine().write({"state": spine.STATE_DONE})
+        notification = self.ring(document["invoiceId"])
+        notification._queue_edit().write({"state": queue.STATE_DONE})
         self.env["basware.backend"]._cron_import_documents()
         self.assertTransferredAs(document["invoiceId"], self.bills_of(document["invoiceId"]))
 
@@ -258,13 +258,13 @@ class TestDoorbell(InboundCase):
         self.assertTransferredAs(document["invoiceId"], self.bills_of(document["invoiceId"]))
         self.assertTrue(self.backend.last_sync_date)
 
-    def test_doorbell_run_by_the_spine_pulls_and_the_import_acknowledges(self):
+    def test_notification_run_by_the_queue_pulls_and_the_import_acknowledges(self):
         document = self.approve()
         invoice_id = document["invoiceId"]
-        doorbell = self.ring(invoice_id)
+        notification = self.ring(invoice_id)
         self.run_queue()
-        self.assertEqual(doorbell.state, spine.STATE_DONE)
-        result = json.loads(doorbell.response_payload)
+        self.assertEqual(notification.state, queue.STATE_DONE)
+        result = json.loads(notification.response_payload)
         self.assertEqual((result["pulled"], result["taskId"]), (1, "task-1"))
         exchange = self.import_exchange(invoice_id)
         self.assertTrue(exchange.acknowledged)
@@ -291,7 +291,7 @@ class TestFailures(InboundCase):
 
         self.assertFalse(self.bills_of(invoice_id))
         exchange = self.import_exchange(invoice_id)
-        self.assertEqual(exchange.state, spine.STATE_FAILED)
+        self.assertEqual(exchange.state, queue.STATE_FAILED)
         self.assertFalse(exchange.error_retryable)
         self.assertIn("601399", exchange.error_message)
         self.assertIn("INV-BAD", exchange.error_message, "the full detail")
@@ -309,7 +309,7 @@ class TestFailures(InboundCase):
 
         bill = self.bills_of(invoice_id)
         self.assertEqual(bill.state, "posted")
-        self.assertEqual(exchange.state, spine.STATE_DONE)
+        self.assertEqual(exchange.state, queue.STATE_DONE)
         self.assertTransferredAs(invoice_id, bill)
         answers = [r["success"] for r in transfer_responses(self.sandbox, invoice_id)]
         self.assertEqual(answers, [False, True])
@@ -337,7 +337,7 @@ class TestFailures(InboundCase):
             self.import_documents()
         self.assertFalse(self.bills_of(invoice_id))
         exchange = self.import_exchange(invoice_id)
-        self.assertEqual(exchange.state, spine.STATE_FAILED)
+        self.assertEqual(exchange.state, queue.STATE_FAILED)
         [failure] = transfer_responses(self.sandbox, invoice_id)
         self.assertFalse(failure["success"])
         self.assertIn("analytic", failure["responseMessage"].lower())

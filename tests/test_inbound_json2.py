@@ -5,7 +5,7 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from ..basware import constants as bw
-from ..models import basware_exchange as spine
+from ..models import basware_exchange as queue
 from .common import Json2Case
 from .inbound_common import COMPANY_CODE, approve, basware_document, create_booking_records
 
@@ -58,7 +58,7 @@ class TestInboundOverJson2(Json2Case):
         with mute_logger(SPINE_LOGGER):
             self._import(self.manager_key)
         exchange = self.env["basware.exchange"].search([("external_code", "=", invoice_id)])
-        self.assertEqual(exchange.state, spine.STATE_FAILED)
+        self.assertEqual(exchange.state, queue.STATE_FAILED)
         self.assertFalse(self._bill(invoice_id))
         self.env["account.account"].create(
             {"name": "Paper (late)", "code": "601302", "account_type": "expense"}
@@ -67,12 +67,12 @@ class TestInboundOverJson2(Json2Case):
         refused = self._call(self.user_key, "basware.exchange", "action_replay", exchange.ids)
         self.assertEqual(refused.status_code, FORBIDDEN, refused.text)
         exchange.invalidate_recordset()
-        self.assertEqual(exchange.state, spine.STATE_FAILED)
+        self.assertEqual(exchange.state, queue.STATE_FAILED)
 
         replayed = self._call(self.manager_key, "basware.exchange", "action_replay", exchange.ids)
         self.assertEqual(replayed.status_code, 200, replayed.text)
         exchange.invalidate_recordset()
-        self.assertEqual(exchange.state, spine.STATE_PENDING)
+        self.assertEqual(exchange.state, queue.STATE_PENDING)
 
         self._import(self.manager_key)
         bill = self._bill(invoice_id)

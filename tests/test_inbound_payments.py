@@ -6,7 +6,7 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from ..basware import constants as bw
-from ..models import basware_exchange as spine
+from ..models import basware_exchange as queue
 from ..sandbox.validation import Validator
 from .inbound_common import InboundCase, calls
 
@@ -51,7 +51,7 @@ class TestPaymentResponses(InboundCase):
     def payment_exchanges(self, bill):
         return self.Exchange.search(
             [
-                ("kind", "=", spine.KIND_PAYMENT_RESPONSE),
+                ("kind", "=", queue.KIND_PAYMENT_RESPONSE),
                 ("res_model", "=", "account.move"),
                 ("res_id", "=", bill.id),
             ],
@@ -142,7 +142,7 @@ class TestPaymentResponses(InboundCase):
         self.assertEqual(self.status_of(invoice_id), PAID)
 
         exchanges = self.payment_exchanges(bill)
-        self.assertEqual(exchanges.mapped("state"), [spine.STATE_DONE] * 2)
+        self.assertEqual(exchanges.mapped("state"), [queue.STATE_DONE] * 2)
         self.assertEqual(
             exchanges.mapped("dedup_key"), [f"payment:{invoice_id}:1", f"payment:{invoice_id}:2"]
         )
@@ -157,14 +157,14 @@ class TestPaymentResponses(InboundCase):
         payment = self.payment_exchanges(bill)
         with mute_logger(SPINE_LOGGER):
             self.run_exchanges(payment)
-        self.assertEqual(payment.state, spine.STATE_FAILED)
+        self.assertEqual(payment.state, queue.STATE_FAILED)
         self.assertTrue(payment.error_retryable)
         self.assertEqual(payment.attempt_count, 0, "waiting is not a failed attempt")
         self.assertFalse(self.received())
 
         self.run_queue()
         self.run_exchanges(payment)
-        self.assertEqual(payment.state, spine.STATE_DONE)
+        self.assertEqual(payment.state, queue.STATE_DONE)
         self.assertEqual(self.status_of(invoice_id), PAID)
 
     def test_paid_credit_note_reports_a_negative_total(self):
@@ -242,7 +242,7 @@ class TestPaymentResponses(InboundCase):
         with mute_logger(SPINE_LOGGER):
             self.run_inbound_cron()
         first = self.payment_exchanges(bill)
-        self.assertEqual(first.state, spine.STATE_FAILED)
+        self.assertEqual(first.state, queue.STATE_FAILED)
         self.assertTrue(first.error_retryable)
 
         self.pay(bill, 74.0, "2026-03-02")
@@ -250,7 +250,7 @@ class TestPaymentResponses(InboundCase):
             # The first is not due again yet; the second is, and waits for it.
             self.run_inbound_cron()
         second = self.payment_exchanges(bill) - first
-        self.assertEqual(second.state, spine.STATE_FAILED)
+        self.assertEqual(second.state, queue.STATE_FAILED)
         self.assertEqual(second.error_class, "EarlierPaymentPending")
         self.assertEqual(second.attempt_count, 0)
         self.assertFalse(self.received())
@@ -263,7 +263,7 @@ class TestPaymentResponses(InboundCase):
 
         self.run_exchanges(first)
         self.run_exchanges(second)
-        self.assertEqual((first | second).mapped("state"), [spine.STATE_DONE] * 2)
+        self.assertEqual((first | second).mapped("state"), [queue.STATE_DONE] * 2)
         self.assertEqual([response["paidTotal"] for response in self.received()], [50.0, 124.0])
         self.assertEqual(self.basware_paid_totals(invoice_id), [50.0, 124.0])
         self.assertEqual(self.payment_posts(invoice_id), 3)
@@ -275,20 +275,20 @@ class TestPaymentResponses(InboundCase):
         with mute_logger(SPINE_LOGGER):
             self.run_inbound_cron()
         refused = self.payment_exchanges(bill)
-        self.assertEqual(refused.state, spine.STATE_FAILED)
+        self.assertEqual(refused.state, queue.STATE_FAILED)
         self.assertFalse(refused.error_retryable)
 
         # Refused for good, it holds no later response back.
         self.pay(bill, 74.0, "2026-03-02")
         self.run_inbound_cron()
         later = self.payment_exchanges(bill) - refused
-        self.assertEqual(later.state, spine.STATE_DONE)
+        self.assertEqual(later.state, queue.STATE_DONE)
         self.assertEqual([response["paidTotal"] for response in self.received()], [124.0])
 
         # Replayed, it would tell Basware an older amount: it is not sent.
         refused.with_user(self.manager).action_replay()
         self.run_exchanges(refused)
-        self.assertEqual(refused.state, spine.STATE_DONE)
+        self.assertEqual(refused.state, queue.STATE_DONE)
         self.assertIn(later.external_code, refused.response_payload)
         self.assertEqual(self.basware_paid_totals(invoice_id), [124.0])
         self.assertEqual(self.payment_posts(invoice_id), 2)

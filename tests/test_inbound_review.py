@@ -7,7 +7,7 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from ..basware import constants as bw
-from ..models import basware_exchange as spine
+from ..models import basware_exchange as queue
 from .inbound_common import (
     TAX_PERCENT,
     InboundCase,
@@ -55,7 +55,7 @@ class TestHeldBack(InboundCase):
         self.import_documents()
         bill = self.bills_of(invoice_id)
         self.assertEqual(bill.state, "draft", "held back, though the backend posts bills")
-        self.assertEqual(self.import_exchange(invoice_id).state, spine.STATE_DONE)
+        self.assertEqual(self.import_exchange(invoice_id).state, queue.STATE_DONE)
         self.assertFalse(transfer_responses(self.sandbox, invoice_id), "Basware waits")
         self.assertEqual(self.status_of(invoice_id), bw.PS_TRANSFER_IN_PROGRESS)
         return invoice_id, bill
@@ -124,7 +124,7 @@ class TestOfferedAgainAfterBooking(InboundCase):
         self.import_documents()
         bill = self.bills_of(invoice_id)
         self.reoffer(invoice_id)
-        self.assertEqual(self.import_exchange(invoice_id).state, spine.STATE_DONE)
+        self.assertEqual(self.import_exchange(invoice_id).state, queue.STATE_DONE)
         self.assertEqual(self.bills_of(invoice_id), bill)
         self.assertTrue(all(answer["success"] for answer in transfer_responses(self.sandbox)))
         self.assertTransferredAs(invoice_id, bill)
@@ -136,7 +136,7 @@ class TestOfferedAgainAfterBooking(InboundCase):
         self.reoffer(invoice_id, corrected(basware_document(self.sandbox, invoice_id), 110.0))
 
         exchange = self.import_exchange(invoice_id)
-        self.assertEqual(exchange.state, spine.STATE_FAILED)
+        self.assertEqual(exchange.state, queue.STATE_FAILED)
         self.assertIn("changed after booking", exchange.error_message)
         self.assertIn("netTotal 100.0 → 110.0", exchange.error_message)
         self.assertAlmostEqual(bill.amount_untaxed, 100.0, msg="the posted bill stays")
@@ -153,7 +153,7 @@ class TestOfferedAgainAfterBooking(InboundCase):
         bill = self.bills_of(invoice_id)
         self.reoffer(invoice_id, corrected(basware_document(self.sandbox, invoice_id), 80.0))
 
-        self.assertEqual(self.import_exchange(invoice_id).state, spine.STATE_DONE)
+        self.assertEqual(self.import_exchange(invoice_id).state, queue.STATE_DONE)
         self.assertEqual(self.bills_of(invoice_id), bill, "the same draft, updated")
         self.assertAlmostEqual(bill.amount_untaxed, 80.0)
         self.assertAlmostEqual(bill.amount_total, 99.2)
@@ -174,7 +174,7 @@ class TestOfferedAgainAfterBooking(InboundCase):
         self.run_queue()
         self.reoffer(invoice_id)
 
-        self.assertEqual(self.import_exchange(invoice_id).state, spine.STATE_FAILED)
+        self.assertEqual(self.import_exchange(invoice_id).state, queue.STATE_FAILED)
         answers = transfer_responses(self.sandbox, invoice_id)
         self.assertEqual([answer["success"] for answer in answers], [False, False])
         self.assertIn("cancelled", answers[-1]["responseMessage"])

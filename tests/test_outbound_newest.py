@@ -141,7 +141,7 @@ class TestNewestWins(NewestCase):
         self.assertEqual(self.backend.dashboard_superseded_today, 1)
         action = self.backend.action_open_superseded_today()
         self.assertEqual(self.Exchange.search(action["domain"]), write_b)
-        write_b._spine().date_done = "2000-01-01 00:00:00"
+        write_b._queue_edit().date_done = "2000-01-01 00:00:00"
         self.Exchange._cron_purge_done()
         self.assertFalse(write_b.exists())
 

@@ -20,7 +20,7 @@ from odoo.tools import config
 
 from ..basware import constants as bw
 from ..models import basware_crypto
-from ..models import basware_exchange as spine
+from ..models import basware_exchange as queue
 from .common import CLIENT_ID, CLIENT_SECRET, start_key_and_sandbox, vendor
 
 # Loading a registry takes seconds, more on a busy machine.
@@ -83,7 +83,7 @@ class TestPoisonExchange(TransactionCase):
                 }
             )
             exchange = env["basware.exchange"]._enqueue_post(
-                backend, spine.KIND_VENDOR, bw.VENDORS_PATH, [vendor(1)]
+                backend, queue.KIND_VENDOR, bw.VENDORS_PATH, [vendor(1)]
             )
             ids = backend.id, exchange.id
         self.addCleanup(self._drop_committed, ids[0])
@@ -181,7 +181,7 @@ class TestPoisonExchange(TransactionCase):
         self.assertEqual(
             (requeued["state"], requeued["attempts"], requeued["interrupted"]), ("failed", 1, 1)
         )
-        self.assertEqual(requeued["error_class"], spine.STUCK_ERROR_CLASS)
+        self.assertEqual(requeued["error_class"], queue.STUCK_ERROR_CLASS)
         self.assertTrue(requeued["due"], "retried at once")
 
         # Claimed first again, it kills its second worker: Max Attempts (2) interruptions.

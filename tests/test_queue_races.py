@@ -17,7 +17,7 @@ from odoo.tests import HttpCase, TransactionCase, tagged
 from odoo.tools import SQL
 
 from ..basware import constants as bw
-from ..models import basware_exchange as spine
+from ..models import basware_exchange as queue
 from .common import CLIENT_ID, CLIENT_SECRET, WEBHOOK_SECRET, start_key_and_sandbox, vendor
 from .inbound_common import COMPANY_CODE, approve
 from .test_webhook import SIGNATURE_HEADER, encode, notification, sign
@@ -122,7 +122,7 @@ class TestWebhookDeliveriesRace(CommittedMixin, HttpCase):
 
         def together(exchanges, backend, kind, *args, **kwargs):
             # Each delivery looked the task up and found nothing: each one stores it.
-            if kind == spine.KIND_WEBHOOK:
+            if kind == queue.KIND_WEBHOOK:
                 barrier.wait()
             return enqueue(exchanges, backend, kind, *args, **kwargs)
 
@@ -179,7 +179,7 @@ class TestInboxRace(CommittedMixin, TransactionCase):
             return inbox_new(exchanges, backend, documents)
 
         with (
-            patch.object(spine, "in_test_mode", return_value=False),
+            patch.object(queue, "in_test_mode", return_value=False),
             patch.object(exchange_class, "_inbox_new", together),
             self.assertNoLogs(SQL_LOGGER, "ERROR"),
         ):
@@ -213,19 +213,19 @@ class TestLockRaces(CommittedMixin, TransactionCase):
         def enqueue(env):
             Exchange = env["basware.exchange"]
             backend = env["basware.backend"].browse(self.backend_id)
-            due = Exchange._enqueue_post(backend, spine.KIND_VENDOR, bw.VENDORS_PATH, [vendor(1)])
-            stuck = Exchange._enqueue_post(backend, spine.KIND_VENDOR, bw.VENDORS_PATH, [vendor(2)])
+            due = Exchange._enqueue_post(backend, queue.KIND_VENDOR, bw.VENDORS_PATH, [vendor(1)])
+            stuck = Exchange._enqueue_post(backend, queue.KIND_VENDOR, bw.VENDORS_PATH, [vendor(2)])
             started = fields.Datetime.now() - timedelta(minutes=Exchange._stuck_minutes() + 1)
-            stuck._spine().write(
-                {"state": spine.STATE_IN_PROGRESS, "attempt_count": 1, "date_started": started}
+            stuck._queue_edit().write(
+                {"state": queue.STATE_IN_PROGRESS, "attempt_count": 1, "date_started": started}
             )
             return due | stuck
 
         self.exchange_ids = self._committed(enqueue).ids
 
     def _changed_by_another_worker(self, env):
-        env["basware.exchange"].browse(self.exchange_ids)._spine().write(
-            {"state": spine.STATE_DONE, "next_attempt_at": False}
+        env["basware.exchange"].browse(self.exchange_ids)._queue_edit().write(
+            {"state": queue.STATE_DONE, "next_attempt_at": False}
         )
 
     def test_claims_count_and_requeue_meet_rows_changed_since_their_snapshot(self):
@@ -243,7 +243,7 @@ class TestLockRaces(CommittedMixin, TransactionCase):
             late_cr.rollback()
         with self.env.registry.cursor() as cr:
             exchanges = self.env(cr=cr)["basware.exchange"].browse(self.exchange_ids)
-            self.assertEqual(set(exchanges.mapped("state")), {spine.STATE_DONE})
+            self.assertEqual(set(exchanges.mapped("state")), {queue.STATE_DONE})
 
     def test_pull_time_meets_a_concurrent_write_of_its_backend(self):
         with self.env.registry.cursor() as late_cr:

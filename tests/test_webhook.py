@@ -1,4 +1,4 @@
-"""The webhook door over real HTTP: Odoo's server answers, the sandbox subscribes and pushes."""
+"""The webhook controller over real HTTP: Odoo answers, the sandbox subscribes and pushes."""
 
 import hashlib
 import hmac
@@ -16,7 +16,7 @@ SIGNATURE_HEADER = "X-BWAPI-Signature-256"
 MAX_BODY_PARAM = "basware_connector.webhook_max_body_bytes"
 UNVERIFIED_PING_PARAM = "basware_connector.webhook_accept_unverified_connection_test"
 IMPORT_CRON = "basware_connector.ir_cron_basware_import_documents"
-DOOR_LOGGERS = (
+WEBHOOK_LOGGERS = (
     "odoo.addons.basware_connector.controllers.main",
     "odoo.addons.basware_connector.models.basware_backend_webhook",
 )
@@ -88,7 +88,7 @@ class WebhookCase(HttpCase):
             signature = sign(body)
         if signature:
             headers[SIGNATURE_HEADER] = signature
-        with mute_logger(*DOOR_LOGGERS):
+        with mute_logger(*WEBHOOK_LOGGERS):
             return self.url_open(path or self.path(), data=body, headers=headers)
 
     def exchanges(self, backend=None):
@@ -107,7 +107,7 @@ class WebhookCase(HttpCase):
         self.assertFalse(self.exchanges())
 
 
-class TestWebhookDoor(WebhookCase):
+class TestWebhookController(WebhookCase):
     def test_signed_notification_is_stored_and_wakes_the_import(self):
         self.env.cr.execute(SQL("DELETE FROM ir_cron_trigger WHERE cron_id = %s", self.cron.id))
         payload = notification()
@@ -127,7 +127,7 @@ class TestWebhookDoor(WebhookCase):
         self.assertEqual(len(self.exchanges()), 2)
         self.assertEqual(self.triggers(), 1)
 
-    def test_stored_notification_runs_as_done_on_the_spine(self):
+    def test_stored_notification_runs_as_done_on_the_queue(self):
         payload = notification()
         self.post(encode(payload))
         exchange = self.exchanges()
@@ -320,7 +320,7 @@ class TestWebhookSubscription(WebhookCase):
         # Basware calls the webhook back while it subscribes: let that request in, and let
         # it see this test's writes.
         self.env.flush_all()
-        with self.allow_requests(all_requests=True), mute_logger(*DOOR_LOGGERS):
+        with self.allow_requests(all_requests=True), mute_logger(*WEBHOOK_LOGGERS):
             action = (backend or self.backend).action_subscribe_webhooks()
         self.env.invalidate_all()
         return action
@@ -346,7 +346,7 @@ class TestWebhookSubscription(WebhookCase):
         self.assertFalse(self.exchanges())
 
         self.env.flush_all()
-        with self.allow_requests(all_requests=True), mute_logger(*DOOR_LOGGERS):
+        with self.allow_requests(all_requests=True), mute_logger(*WEBHOOK_LOGGERS):
             document = self.sandbox.approve_invoice()
             self.sandbox.wait_webhooks()
         self.env.invalidate_all()
@@ -361,7 +361,7 @@ class TestWebhookSubscription(WebhookCase):
         self.sandbox.set_faults(duplicate_webhooks=True)
         self.addCleanup(self.sandbox.clear_faults)
         self.env.flush_all()
-        with self.allow_requests(all_requests=True), mute_logger(*DOOR_LOGGERS):
+        with self.allow_requests(all_requests=True), mute_logger(*WEBHOOK_LOGGERS):
             document = self.sandbox.approve_invoice()
             self.sandbox.wait_webhooks()
         self.env.invalidate_all()

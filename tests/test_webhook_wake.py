@@ -31,7 +31,7 @@ class TestImportWokenOncePerBurst(TransactionCase):
         return env.cr.fetchone()[0]
 
     def _notification_wakes(self, env):
-        """What the door does once it stored a notification."""
+        """What the webhook does once it stored a notification."""
         env["basware.backend"].sudo()._basware_wake_import()
 
     def _already_woken(self, env):

@@ -1,4 +1,4 @@
-"""The exchange spine under the failures the sync flows will meet: stale ids, busy loops,
+"""The exchange queue under the failures the sync flows will meet: stale ids, busy loops,
 duplicate enqueues, concurrency errors, slow phase two, chunked writes, foreign companies,
 forged fields and failures while recording a failure."""
 
@@ -24,7 +24,7 @@ SPINE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
 
 class HardeningCase(SpineCase):
     def _make_due(self, exchange):
-        exchange._spine().write({"next_attempt_at": fields.Datetime.now()})
+        exchange._queue_edit().write({"next_attempt_at": fields.Datetime.now()})
 
     def _calls(self, path):
         return [entry for entry in self.sandbox.requests if entry["path"] == path]
@@ -85,7 +85,7 @@ class TestSpineQueue(HardeningCase):
         again = self.Exchange._enqueue(self.backend, "vendor", "outbound", dedup_key="V-1")
         self.assertEqual(again, first)
         self.assertEqual(again.state, "pending")
-        first._spine().write({"state": "done", "next_attempt_at": False})
+        first._queue_edit().write({"state": "done", "next_attempt_at": False})
         self.assertEqual(
             self.Exchange._enqueue(self.backend, "vendor", "outbound", dedup_key="V-1").state,
             "done",
@@ -190,7 +190,7 @@ class TestSpineCompanies(HardeningCase):
             {"name": "Company B", "company_id": cls.company_b.id, "client_secret": CLIENT_SECRET}
         )
         cls.manager_b = cls._new_user(
-            "bw_spine_manager_b", "basware_connector.group_basware_manager", company=cls.company_b
+            "bw_queue_manager_b", "basware_connector.group_basware_manager", company=cls.company_b
         )
 
     def test_handlers_run_in_the_backend_company(self):
@@ -254,7 +254,7 @@ class TestSpineProtection(HardeningCase):
         with self.assertRaises(AccessError):
             exchange.write({"state": "done"})
         self.assertEqual(exchange.state, "pending")
-        exchange._spine().write({"state": "dead", "next_attempt_at": False})
+        exchange._queue_edit().write({"state": "dead", "next_attempt_at": False})
         as_manager.action_replay()
         self.assertEqual(exchange.state, "pending")
 
@@ -332,11 +332,11 @@ class TestSpineFailureRecording(HardeningCase):
         """Item 4: an exchange left in progress by a dead worker is retried."""
         exchange = self._vendor_post(1)
         started = fields.Datetime.now() - timedelta(minutes=61)
-        exchange._spine().write(
+        exchange._queue_edit().write(
             {"state": "in_progress", "date_started": started, "attempt_count": 1}
         )
         fresh = self._vendor_post(1, start=10)
-        fresh._spine().write({"state": "in_progress", "date_started": fields.Datetime.now()})
+        fresh._queue_edit().write({"state": "in_progress", "date_started": fields.Datetime.now()})
         self.assertEqual(self.Exchange._requeue_stuck(), exchange)
         self.assertEqual(exchange.state, "failed")
         self.assertTrue(exchange.error_retryable)

@@ -18,7 +18,7 @@ from .common import CLIENT_ID, CLIENT_SECRET, start_key_and_sandbox, vendor
 
 
 class WorkerKilled(BaseException):
-    """Stands for a killed process: nothing in the spine may catch it."""
+    """Stands for a killed process: nothing in the queue may catch it."""
 
 
 @tagged("post_install", "-at_install")
