@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import psycopg2.errors
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..basware import constants, errors, urls
@@ -35,6 +35,7 @@ from ..basware.signature import (
     candidate_digests,
     verify_signature,
 )
+from . import common
 from .basware_exchange import CONCURRENCY_ERRORS, DIRECTION_INBOUND, KIND_WEBHOOK
 
 _logger = logging.getLogger(__name__)
@@ -45,7 +46,6 @@ TOKEN_BYTES = 32
 # Shorter tokens are refused before any lookup: a token set by hand must stay unguessable.
 MIN_TOKEN_LENGTH = 32
 MAX_TOKEN_LENGTH = 128
-MANAGER_GROUP = "basware_connector.group_basware_manager"
 IMPORT_CRON_XMLID = "basware_connector.ir_cron_basware_import_documents"
 
 MAX_BODY_PARAM = "basware_connector.webhook_max_body_bytes"
@@ -112,14 +112,14 @@ class BaswareBackend(models.Model):
     webhook_token = fields.Char(
         copy=False,
         readonly=True,
-        groups=MANAGER_GROUP,
+        groups=common.MANAGER_GROUP,
         help="Secret part of the webhook URL: whoever knows it can post notifications (the "
         "signature still decides what gets in). Regenerate it if the URL leaked.",
     )
     webhook_url = fields.Char(
         "Webhook URL",
         compute="_compute_webhook_url",
-        groups=MANAGER_GROUP,
+        groups=common.MANAGER_GROUP,
         help="Where Basware pushes its notifications: this database's base URL (system "
         "parameter web.base.url, which must be the public https:// address Basware reaches) "
         "followed by the backend's webhook path.",
@@ -333,10 +333,10 @@ class BaswareBackend(models.Model):
     # === SUBSCRIPTION ACTIONS === #
 
     def _check_webhook_manager(self):
-        if not self.env.user.has_group(MANAGER_GROUP):
-            raise AccessError(
-                self.env._("Only a Basware manager can manage the webhook of a Basware backend.")
-            )
+        common.check_manager(
+            self.env,
+            self.env._("Only a Basware manager can manage the webhook of a Basware backend."),
+        )
         self.check_access("write")
 
     def _basware_subscription(self, secret):
@@ -390,7 +390,7 @@ class BaswareBackend(models.Model):
         self._message_log(
             body=self.env._("Subscribed to Basware push notifications of approved invoices.")
         )
-        return self._webhook_notification(
+        return common.notification(
             self.env._("Subscribed"),
             self.env._(
                 "Basware checked the webhook URL and will push approved invoices to it. "
@@ -412,15 +412,16 @@ class BaswareBackend(models.Model):
         except errors.BaswareError as error:
             raise UserError(self._connection_error_message(error)) from None
         if not subscribed:
-            return self._webhook_notification(
+            return common.notification(
                 self.env._("Not subscribed"),
                 self.env._("Basware has no subscription for this backend."),
                 "info",
+                sticky=False,
             )
         self._message_log(
             body=self.env._("Unsubscribed from Basware push notifications of approved invoices.")
         )
-        return self._webhook_notification(
+        return common.notification(
             self.env._("Unsubscribed"),
             self.env._(
                 "Basware no longer pushes approved invoices; scheduled polling still imports them."
@@ -473,21 +474,3 @@ class BaswareBackend(models.Model):
             "be signed with the webhook secret stored here.",
             detail=detail.replace(secret, "***").rstrip("."),
         )
-
-    def _webhook_notification(self, title, message, kind="success"):
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {"title": title, "message": message, "type": kind, "sticky": False},
-        }
-
-
-class BaswareExchange(models.Model):
-    _inherit = "basware.exchange"
-
-    def _run_webhook_notification(self, client):
-        """A stored notification needs no call of its own: the import cron it woke pulls every
-        document waiting for transfer, the one it points at included. The exchange stays as
-        the record of what Basware announced, and when."""
-        payload = json.loads(self.request_payload or "{}")
-        return {key: payload.get(key) for key in ("taskId", "documentId", "taskSubType")}

@@ -12,8 +12,10 @@ reason, while the good ones go through.
 import json
 import logging
 from collections import defaultdict
+from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..basware import errors as bw_errors
@@ -51,10 +53,17 @@ class BaswareExchange(models.Model):
         copy=False,
     )
 
-    # === NEWEST WINS === #
+    # === PHASE ONE: THE POST === #
 
-    def _is_outbound_write(self):
-        return bool(self.endpoint) and self.direction == queue.DIRECTION_OUTBOUND
+    def _run_post(self, client):
+        """One POST of the stored body, less the records a newer exchange carries
+        (ExchangeSuperseded when that is all of them), then queue its phase-two poll."""
+        response = client.post_encoded(self.endpoint, self._body_to_send())
+        if response.amzn_request_id:
+            self._enqueue_request_status(response.amzn_request_id)
+        return response.data
+
+    # === NEWEST WINS === #
 
     def _carried_bindings(self):
         """The bindings whose newest payload this exchange carries (a binding that names
@@ -91,7 +100,9 @@ class BaswareExchange(models.Model):
         }
 
     def _body_to_send(self):
-        body = super()._body_to_send()
+        """The body of this write as it goes now: without the records whose newest payload
+        another exchange carries."""
+        body = self.request_payload or "[]"
         if not self._is_outbound_write():
             return body
         newest = self._newest_elsewhere()
@@ -166,11 +177,48 @@ class BaswareExchange(models.Model):
 
     # === PHASE TWO AND REPLAY === #
 
+    def _enqueue_request_status(self, basware_request_id):
+        """Queue the phase-two poll of a write Basware accepted as ``basware_request_id``."""
+        backend = self.backend_id
+        return self._enqueue(
+            backend,
+            queue.KIND_REQUEST_STATUS,
+            self.direction,
+            parent_id=self.id,
+            tracked_request_id=basware_request_id,
+            external_code=self.external_code,
+            dedup_key=queue.REQUEST_STATUS_DEDUP_PREFIX + basware_request_id,
+            next_attempt_at=fields.Datetime.now() + timedelta(seconds=backend.request_status_delay),
+        )
+
+    def _run_request_status(self, client):
+        """Phase two: read Basware's per-item results of an earlier POST, then acknowledge."""
+        tracked = self.tracked_request_id
+        if not tracked:
+            raise UserError(self.env._("This exchange has no Basware request id to look up."))
+        status = client.get_request_status(tracked)
+        if status.is_pending:
+            raise bw_errors.BaswareRequestPending(f"Basware is still processing request {tracked}.")
+        client.acknowledge_request_status([tracked])
+        if self.parent_id:
+            self.parent_id._apply_phase_two(status)
+        return status.to_dict()
+
     def _apply_phase_two(self, status):
-        result = super()._apply_phase_two(status)
+        """Take Basware's per-item results of this exchange's write (the inbound answers
+        extend it)."""
+        self.ensure_one()
+        rejected = [item for item in status.items if item.is_error]
+        if rejected:
+            self.message_post(
+                body=self.env._(
+                    "Basware rejected %(count)s item(s) of request %(request)s.",
+                    count=len(rejected),
+                    request=status.request_id,
+                )
+            )
         # Basware's answer about an older payload says nothing of the record as it is.
         self._carried_bindings()._take_item_results(status)
-        return result
 
     def _reset_to_pending(self, **values):
         result = super()._reset_to_pending(**values)

@@ -20,6 +20,7 @@ from . import test_payload_master
 from . import test_payload_purchase
 from . import test_queue_commit
 from . import test_queue_hardening
+from . import test_queue_units
 from . import test_sync_outbound
 from . import test_sync_json2
 from . import test_dashboard

@@ -139,7 +139,7 @@ class BaswareSandboxCase(BaswareBackendCase):
         self.sandbox.reset()
 
 
-class SpineCase(BaswareSandboxCase):
+class QueueCase(BaswareSandboxCase):
     """A sandbox backend tuned for the queue's own retries, a manager and a user."""
 
     @classmethod
@@ -181,6 +181,10 @@ class SpineCase(BaswareSandboxCase):
         return self.Exchange._enqueue_post(self.backend, "vendor", "/v1/vendors", records)
 
 
+# The former name, for the test files that still use it.
+SpineCase = QueueCase
+
+
 def start_key_and_sandbox(test_class):
     """A fresh encryption key and a running sandbox for ``test_class``, undone after it.
 
@@ -193,6 +197,50 @@ def start_key_and_sandbox(test_class):
     sandbox.start()
     test_class.addClassCleanup(sandbox.stop)
     return sandbox
+
+
+class CommittedBackendMixin:
+    """For tests whose workers commit, as outside tests: a sandbox backend created and
+    committed in a cursor of its own, and dropped after the test with what it left.
+
+    Mixed into a TransactionCase or an HttpCase (never a BaswareBackendCase: those share
+    the test transaction).
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sandbox = start_key_and_sandbox(cls)
+
+    def committed(self, work):
+        """``work(env)`` in a transaction of its own, committed."""
+        with self.env.registry.cursor() as cr:
+            return work(self.env(cr=cr))
+
+    def committed_backend(self, name, **values):
+        """The id of a new sandbox backend, committed; dropped after the test."""
+
+        def create(env):
+            return env["basware.backend"].create(
+                {
+                    "name": name,
+                    "environment": "test",
+                    "api_url": self.sandbox.url,
+                    "token_url": self.sandbox.token_url,
+                    "client_id": CLIENT_ID,
+                    "client_secret": CLIENT_SECRET,
+                    **values,
+                }
+            )
+
+        backend_id = self.committed(create).id
+        self.addCleanup(self.committed, lambda env: self.drop_committed(env, backend_id))
+        return backend_id
+
+    def drop_committed(self, env, backend_id):
+        """Delete the backend and its exchanges (a test adds what else it committed)."""
+        env["basware.exchange"].search([("backend_id", "=", backend_id)]).unlink()
+        env["basware.backend"].browse(backend_id).unlink()
 
 
 class Json2Case(HttpCase):

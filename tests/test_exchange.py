@@ -10,19 +10,24 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
+from ..models import basware_exchange as queue
 from ..models.basware_exchange import (
     DEFAULT_RETENTION_DAYS,
+    HANDLERS,
+    KINDS,
     NO_TIME_LEFT,
     RETENTION_PARAM,
+    RETRY_ATTEMPTS,
+    RETRY_HORIZON,
     redact,
 )
-from .common import UNUSED_LOCAL_URL, SpineCase, matching_order
+from .common import UNUSED_LOCAL_URL, QueueCase, matching_order
 
-SPINE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
+QUEUE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
 
 
 @tagged("post_install", "-at_install")
-class TestExchangeSpine(SpineCase):
+class TestExchangeQueue(QueueCase):
     def test_enqueue_is_pending_and_due(self):
         exchange = self._poll()
         self.assertEqual(exchange.state, "pending")
@@ -63,7 +68,7 @@ class TestExchangeSpine(SpineCase):
         ]
         self.assertTrue(acknowledged, "the requestStatus must be acknowledged once read")
 
-    @mute_logger(SPINE_LOGGER)
+    @mute_logger(QUEUE_LOGGER)
     def test_retryable_error_schedules_backoff(self):
         exchange = self._poll()
         self.sandbox.set_faults(rate_5xx=1.0, status_5xx=503)
@@ -77,7 +82,7 @@ class TestExchangeSpine(SpineCase):
         # not due yet: a worker does not pick it up before its next attempt time
         self.assertNotIn(exchange, self.Exchange._claim_due(self.backend, 10))
 
-    @mute_logger(SPINE_LOGGER)
+    @mute_logger(QUEUE_LOGGER)
     def test_request_still_processing_is_retried(self):
         self.sandbox.set_faults(processing_delay=3600)
         exchange = self._poll()
@@ -90,14 +95,14 @@ class TestExchangeSpine(SpineCase):
     def test_rejected_items_are_reported_on_the_parent(self):
         parent = self.Exchange._enqueue(self.backend, "purchase_order", "outbound")
         client = self.backend._get_client()
-        client.post_matching_orders([matching_order("PO-SPINE-1", "NO-SUCH-VENDOR")])
+        client.post_matching_orders([matching_order("PO-QUEUE-1", "NO-SUCH-VENDOR")])
         exchange = self._poll(client.last_response.amzn_request_id, parent_id=parent.id)
         exchange._process()
         self.assertEqual(exchange.state, "done", exchange.error_message)
         self.assertIn("Error", exchange.response_payload)
         self.assertIn("rejected 1 item", parent.message_ids[0].body)
 
-    @mute_logger(SPINE_LOGGER)
+    @mute_logger(QUEUE_LOGGER)
     def test_retryable_error_becomes_dead_after_max_attempts(self):
         exchange = self._vendor_post()
         self.sandbox.set_faults(rate_5xx=1.0, status_5xx=502)
@@ -112,7 +117,7 @@ class TestExchangeSpine(SpineCase):
         self.assertEqual(len(delays), 2)
         self.assertIn("replay", exchange.message_ids[0].body)
 
-    @mute_logger(SPINE_LOGGER)
+    @mute_logger(QUEUE_LOGGER)
     def test_non_retryable_error_fails_at_once(self):
         exchange = self.Exchange._enqueue(self.backend, "request_status", "outbound")
         exchange._process()
@@ -123,14 +128,32 @@ class TestExchangeSpine(SpineCase):
         self.assertEqual(exchange.attempt_count, 1)
         self.assertNotIn(exchange, self.Exchange._claim_due(self.backend, 10))
 
-    @mute_logger(SPINE_LOGGER)
+    @mute_logger(QUEUE_LOGGER)
     def test_kind_without_handler_fails_with_clear_error(self):
         exchange = self.Exchange._enqueue(self.backend, "goods_receipt", "outbound")
         exchange._process()
         self.assertEqual(exchange.state, "failed")
         self.assertIn("No handler", exchange.error_message)
 
-    @mute_logger(SPINE_LOGGER)
+    @mute_logger(QUEUE_LOGGER)
+    def test_kind_missing_from_the_handler_table_fails_clearly(self):
+        exchange = self.Exchange._enqueue(self.backend, queue.KIND_WEBHOOK, "inbound")
+        with patch.dict(HANDLERS):
+            del HANDLERS[queue.KIND_WEBHOOK]
+            exchange._process()
+        self.assertEqual(exchange.state, "failed")
+        self.assertIn("No handler", exchange.error_message)
+        self.assertFalse(exchange.error_retryable)
+
+    def test_retry_policy_comes_from_the_handler_table(self):
+        poll_policy = self._poll()._retry_policy()
+        self.assertIsNotNone(poll_policy.horizon)
+        self.assertIsNone(poll_policy.max_attempts)
+        write_policy = self._vendor_post()._retry_policy()
+        self.assertEqual(write_policy.max_attempts, self.backend.exchange_max_attempts)
+        self.assertIsNone(write_policy.horizon)
+
+    @mute_logger(QUEUE_LOGGER)
     def test_replay_dead_exchange(self):
         exchange = self._vendor_post()
         self.sandbox.set_faults(rate_5xx=1.0)
@@ -145,7 +168,7 @@ class TestExchangeSpine(SpineCase):
         self.Exchange._process_backend_queue(self.backend, limit=1)
         self.assertEqual(exchange.state, "done")
 
-    @mute_logger(SPINE_LOGGER)
+    @mute_logger(QUEUE_LOGGER)
     def test_replay_selection_and_rights(self):
         failed = self.Exchange.browse()
         for _index in range(2):
@@ -195,7 +218,7 @@ class TestExchangeSpine(SpineCase):
         exchanges.invalidate_recordset()
         self.assertEqual(set(exchanges.mapped("state")), {"done"})
 
-    @mute_logger(SPINE_LOGGER)
+    @mute_logger(QUEUE_LOGGER)
     def test_unexpected_handler_error_does_not_stall_the_queue(self):
         broken = self._poll()
         healthy = self._poll()
@@ -214,7 +237,7 @@ class TestExchangeSpine(SpineCase):
         self.assertIn("handler bug", broken.error_traceback)
         self.assertEqual(healthy.state, "done")
 
-    @mute_logger(SPINE_LOGGER)
+    @mute_logger(QUEUE_LOGGER)
     def test_retry_after_from_basware_delays_the_next_attempt(self):
         exchange = self._vendor_post()
         self.sandbox.fail_next(429, count=1, retry_after=500, path_prefix="/v1/vendors")
@@ -224,7 +247,7 @@ class TestExchangeSpine(SpineCase):
         self.assertEqual(exchange.error_class, "BaswareRateLimitError")
         self.assertGreaterEqual(exchange.next_attempt_at, before + timedelta(seconds=500))
 
-    @mute_logger(SPINE_LOGGER)
+    @mute_logger(QUEUE_LOGGER)
     def test_process_now_runs_a_failed_exchange_before_its_time(self):
         exchange = self._poll()
         self.sandbox.set_faults(rate_5xx=1.0)
@@ -324,3 +347,36 @@ class TestExchangeClaimConcurrency(TransactionCase):
             env = self.env(cr=cr)
             env["basware.exchange"].search([("backend_id", "=", backend_id)]).unlink()
             env["basware.backend"].browse(backend_id).unlink()
+
+
+@tagged("post_install", "-at_install")
+class TestHandlerTable(TransactionCase):
+    """HANDLERS is the one place that says how each kind runs: it must stay complete."""
+
+    # The queue's own runners, which run any exchange: not the handler of a kind.
+    RUNNERS = frozenset({"_run_for_backend", "_run_one"})
+
+    def test_every_kind_has_exactly_one_handler(self):
+        kinds = [kind for kind, _label in KINDS]
+        self.assertEqual(len(kinds), len(set(kinds)))
+        self.assertEqual(sorted(HANDLERS), sorted(kinds))
+        field = self.env["basware.exchange"]._fields["kind"]
+        selection = [kind for kind, _label in field.selection]
+        self.assertEqual(sorted(HANDLERS), sorted(selection))
+        for kind, handler in HANDLERS.items():
+            self.assertIn(handler.retry, (RETRY_ATTEMPTS, RETRY_HORIZON), kind)
+
+    def test_every_handler_exists_on_the_model(self):
+        exchange_class = type(self.env["basware.exchange"])
+        for kind, handler in HANDLERS.items():
+            self.assertTrue(callable(getattr(exchange_class, handler.method, None)), kind)
+
+    def test_every_run_method_is_reachable_from_the_table(self):
+        exchange_class = type(self.env["basware.exchange"])
+        run_methods = {
+            name
+            for name in dir(exchange_class)
+            if name.startswith("_run_") and callable(getattr(exchange_class, name))
+        }
+        handlers = {handler.method for handler in HANDLERS.values()}
+        self.assertEqual(run_methods - self.RUNNERS, handlers)

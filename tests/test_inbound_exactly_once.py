@@ -18,7 +18,7 @@ from odoo.tools import SQL, mute_logger
 from ..basware import constants as bw
 from ..models import basware_exchange as queue
 from ..models.basware_exchange_inbound import CONCURRENT_IMPORT_ERROR, INBOUND_FLOW_KINDS
-from .common import CLIENT_ID, CLIENT_SECRET, start_key_and_sandbox
+from .common import CommittedBackendMixin
 from .inbound_common import (
     COMPANY_CODE,
     DOCUMENTS_PATH,
@@ -31,7 +31,7 @@ from .inbound_common import (
 )
 
 INBOUND_LOGGER = "odoo.addons.basware_connector.models.basware_exchange_inbound"
-SPINE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
+QUEUE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
 SQL_LOGGER = "odoo.sql_db"
 THREAD_TIMEOUT = 60
 
@@ -118,7 +118,7 @@ class TestOfferedAgain(InboundCase):
 
     def test_retransfer_after_a_failed_answer_is_imported_once_fixed(self):
         invoice_id = self.approve(supplier_code="V-3999")["invoiceId"]
-        with mute_logger(SPINE_LOGGER):
+        with mute_logger(QUEUE_LOGGER):
             self.import_documents()
         exchange = self.import_exchange(invoice_id)
         self.assertEqual(exchange.state, queue.STATE_FAILED)
@@ -176,73 +176,53 @@ class WorkerKilled(BaseException):
 
 
 @tagged("post_install", "-at_install")
-class TestCommittedWorkers(TransactionCase):
+class TestCommittedWorkers(CommittedBackendMixin, TransactionCase):
     """Real transactions: the setup and every worker run commit as outside tests."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.sandbox = start_key_and_sandbox(cls)
 
     def setUp(self):
         super().setUp()
         self.sandbox.reset()
-        self.backend_id = self._committed_setup()
+        self.record_refs = []
+        self.backend_id = self.committed_backend(
+            "Inbound committed",
+            basware_company_code=COMPANY_CODE,
+            request_max_attempts=1,
+            # phase two is not part of these tests: its polls are not due yet
+            request_status_delay=3600,
+        )
+        self.record_refs = self.committed(self._booking_records)
 
     # --- committed setup and cleanup ---------------------------------------------------
 
-    def _committed_setup(self):
-        with self.env.registry.cursor() as cr:
-            env = self.env(cr=cr)
-            backend = env["basware.backend"].create(
-                {
-                    "name": "Inbound committed",
-                    "environment": "test",
-                    "api_url": self.sandbox.url,
-                    "token_url": self.sandbox.token_url,
-                    "client_id": CLIENT_ID,
-                    "client_secret": CLIENT_SECRET,
-                    "basware_company_code": COMPANY_CODE,
-                    "request_max_attempts": 1,
-                    # phase two is not part of these tests: its polls are not due yet
-                    "request_status_delay": 3600,
-                }
-            )
-            values = booking_values(" (committed)")
-            records = [
-                env["res.partner"].create(values["vendor"]),
-                env["account.account"].create(values["account"]),
-                env["account.tax"].create(values["tax"]),
-            ]
-            backend_id = backend.id
-            record_refs = [(record._name, record.id) for record in records]
-        self.addCleanup(self._drop_committed, backend_id, record_refs)
-        return backend_id
+    @staticmethod
+    def _booking_records(env):
+        """The vendor, account and tax the invoices book to, committed."""
+        values = booking_values(" (committed)")
+        records = [
+            env["res.partner"].create(values["vendor"]),
+            env["account.account"].create(values["account"]),
+            env["account.tax"].create(values["tax"]),
+        ]
+        return [(record._name, record.id) for record in records]
 
-    def _drop_committed(self, backend_id, record_refs):
-        with self.env.registry.cursor() as cr:
-            env = self.env(cr=cr)
-            bills = env["account.move"].search([("basware_backend_id", "=", backend_id)])
-            bills.filtered(lambda bill: bill.state == "posted").button_draft()
-            env["ir.attachment"].search(
-                [("res_model", "=", "account.move"), ("res_id", "in", bills.ids)]
-            ).unlink()
-            bills.with_context(force_delete=True).unlink()
-            env["basware.exchange"].search([("backend_id", "=", backend_id)]).unlink()
-            env["basware.backend"].browse(backend_id).unlink()
-            for model, record_id in reversed(record_refs):
-                env[model].browse(record_id).unlink()
+    def drop_committed(self, env, backend_id):
+        """The bills go first, the records they book to last."""
+        bills = env["account.move"].search([("basware_backend_id", "=", backend_id)])
+        bills.filtered(lambda bill: bill.state == "posted").button_draft()
+        env["ir.attachment"].search(
+            [("res_model", "=", "account.move"), ("res_id", "in", bills.ids)]
+        ).unlink()
+        bills.with_context(force_delete=True).unlink()
+        super().drop_committed(env, backend_id)
+        for model, record_id in reversed(self.record_refs):
+            env[model].browse(record_id).unlink()
 
     # --- workers -----------------------------------------------------------------------
 
     def _worker(self, work):
         """``work(env)`` in a transaction of its own, committing as a cron worker does."""
         with patch.object(queue, "in_test_mode", return_value=False):
-            return self._transaction(work)
-
-    def _transaction(self, work):
-        with self.env.registry.cursor() as cr:
-            return work(self.env(cr=cr))
+            return self.committed(work)
 
     def _import(self, env):
         env["basware.backend"].browse(self.backend_id)._basware_import()
@@ -302,7 +282,7 @@ class TestCommittedWorkers(TransactionCase):
             )
             return Exchange._requeue_stuck()
 
-        self.assertTrue(self._transaction(requeue))
+        self.assertTrue(self.committed(requeue))
 
     def _backend_class(self):
         return type(self.env["basware.backend"])
@@ -394,7 +374,7 @@ class TestCommittedWorkers(TransactionCase):
 
         def run(work):
             try:
-                self._transaction(work)
+                self.committed(work)
             except Exception as error:  # noqa: BLE001 - reported to the test below
                 errors.append(error)
 
@@ -488,7 +468,7 @@ class TestCommittedWorkers(TransactionCase):
         with (
             patch.object(self._backend_class(), "_basware_create_bill", together),
             # The unique index refuses the second bill: PostgreSQL's error is logged.
-            mute_logger(SPINE_LOGGER, SQL_LOGGER),
+            mute_logger(QUEUE_LOGGER, SQL_LOGGER),
         ):
             self._run_at_once(
                 lambda env: self._process(env, [first_id]),

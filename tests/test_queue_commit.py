@@ -14,7 +14,7 @@ from odoo.tools import SQL
 
 from ..basware import constants as bw
 from ..models import basware_exchange
-from .common import CLIENT_ID, CLIENT_SECRET, start_key_and_sandbox, vendor
+from .common import CommittedBackendMixin, vendor
 
 
 class WorkerKilled(BaseException):
@@ -22,37 +22,26 @@ class WorkerKilled(BaseException):
 
 
 @tagged("post_install", "-at_install")
-class TestCommitPerExchange(TransactionCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.sandbox = start_key_and_sandbox(cls)
-
+class TestCommitPerExchange(CommittedBackendMixin, TransactionCase):
     def _committed_setup(self):
         """A backend and three one-vendor writes, committed as a real enqueue would be."""
-        with self.env.registry.cursor() as cr:
-            env = self.env(cr=cr)
-            backend = env["basware.backend"].create(
-                {
-                    "name": "Commit per exchange",
-                    "environment": "test",
-                    "api_url": self.sandbox.url,
-                    "token_url": self.sandbox.token_url,
-                    "client_id": CLIENT_ID,
-                    "client_secret": CLIENT_SECRET,
-                    "request_max_attempts": 1,
-                    # phase two is not part of this test: its polls are not due yet
-                    "request_status_delay": 3600,
-                }
-            )
+        backend_id = self.committed_backend(
+            "Commit per exchange",
+            request_max_attempts=1,
+            # phase two is not part of this test: its polls are not due yet
+            request_status_delay=3600,
+        )
+
+        def enqueue(env):
+            backend = env["basware.backend"].browse(backend_id)
             exchanges = env["basware.exchange"]
             for index in range(3):
                 exchanges |= exchanges._enqueue_post(
                     backend, "vendor", bw.VENDORS_PATH, [vendor(index)]
                 )
-            ids, backend_id = exchanges.ids, backend.id
-        self.addCleanup(self._drop_committed, backend_id)
-        return backend_id, ids
+            return exchanges.ids
+
+        return backend_id, self.committed(enqueue)
 
     def _run_queue(self, backend_id):
         """One worker run in its own transaction, committing as outside tests."""
@@ -119,9 +108,3 @@ class TestCommitPerExchange(TransactionCase):
         posts = self._vendor_posts()
         self.assertEqual(len(posts), 3, "nothing is sent twice")
         self.assertEqual(len({entry["request_id"] for entry in posts}), 3)
-
-    def _drop_committed(self, backend_id):
-        with self.env.registry.cursor() as cr:
-            env = self.env(cr=cr)
-            env["basware.exchange"].search([("backend_id", "=", backend_id)]).unlink()
-            env["basware.backend"].browse(backend_id).unlink()

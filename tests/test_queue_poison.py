@@ -21,7 +21,7 @@ from odoo.tools import config
 from ..basware import constants as bw
 from ..models import basware_crypto
 from ..models import basware_exchange as queue
-from .common import CLIENT_ID, CLIENT_SECRET, start_key_and_sandbox, vendor
+from .common import CommittedBackendMixin, vendor
 
 # Loading a registry takes seconds, more on a busy machine.
 START_TIMEOUT = 300
@@ -57,43 +57,18 @@ with registry.cursor() as cr:
 
 
 @tagged("post_install", "-at_install")
-class TestPoisonExchange(TransactionCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.sandbox = start_key_and_sandbox(cls)
-
+class TestPoisonExchange(CommittedBackendMixin, TransactionCase):
     def setUp(self):
         super().setUp()
-        self.backend_id, self.exchange_id = self._committed_setup()
+        # Two attempts allowed, and one vendor write.
+        self.backend_id = self.committed_backend("Poison exchange", exchange_max_attempts=2)
+        self.exchange_id = self.committed(self._enqueue).id
 
-    def _committed_setup(self):
-        """A backend allowing 2 attempts, and one vendor write, committed."""
-        with self.env.registry.cursor() as cr:
-            env = self.env(cr=cr)
-            backend = env["basware.backend"].create(
-                {
-                    "name": "Poison exchange",
-                    "environment": "test",
-                    "api_url": self.sandbox.url,
-                    "token_url": self.sandbox.token_url,
-                    "client_id": CLIENT_ID,
-                    "client_secret": CLIENT_SECRET,
-                    "exchange_max_attempts": 2,
-                }
-            )
-            exchange = env["basware.exchange"]._enqueue_post(
-                backend, queue.KIND_VENDOR, bw.VENDORS_PATH, [vendor(1)]
-            )
-            ids = backend.id, exchange.id
-        self.addCleanup(self._drop_committed, ids[0])
-        return ids
-
-    def _drop_committed(self, backend_id):
-        with self.env.registry.cursor() as cr:
-            env = self.env(cr=cr)
-            env["basware.exchange"].search([("backend_id", "=", backend_id)]).unlink()
-            env["basware.backend"].browse(backend_id).unlink()
+    def _enqueue(self, env):
+        backend = env["basware.backend"].browse(self.backend_id)
+        return env["basware.exchange"]._enqueue_post(
+            backend, queue.KIND_VENDOR, bw.VENDORS_PATH, [vendor(1)]
+        )
 
     # --- workers -----------------------------------------------------------------------
 

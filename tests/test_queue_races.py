@@ -18,7 +18,7 @@ from odoo.tools import SQL
 
 from ..basware import constants as bw
 from ..models import basware_exchange as queue
-from .common import CLIENT_ID, CLIENT_SECRET, WEBHOOK_SECRET, start_key_and_sandbox, vendor
+from .common import WEBHOOK_SECRET, CommittedBackendMixin, vendor
 from .inbound_common import COMPANY_CODE, approve
 from .test_webhook import SIGNATURE_HEADER, encode, notification, sign
 
@@ -28,37 +28,13 @@ DELIVERIES = 3
 IMPORT_CRON = "basware_connector.ir_cron_basware_import_documents"
 
 
-class CommittedMixin:
-    """A backend committed for the test, dropped after it with what it left."""
+class RaceMixin(CommittedBackendMixin):
+    """A committed backend, and workers run together in threads."""
 
-    def _committed(self, work):
-        """``work(env)`` in a transaction of its own, committed."""
-        with self.env.registry.cursor() as cr:
-            return work(self.env(cr=cr))
-
-    def _committed_backend(self, **values):
-        def create(env):
-            return env["basware.backend"].create(
-                {
-                    "name": "Races",
-                    "environment": "test",
-                    "api_url": self.sandbox.url,
-                    "token_url": self.sandbox.token_url,
-                    "client_id": CLIENT_ID,
-                    "client_secret": CLIENT_SECRET,
-                    "basware_company_code": COMPANY_CODE,
-                    "request_max_attempts": 1,
-                    **values,
-                }
-            )
-
-        backend_id = self._committed(create).id
-        self.addCleanup(self._committed, lambda env: self._drop(env, backend_id))
-        return backend_id
-
-    def _drop(self, env, backend_id):
-        env["basware.exchange"].search([("backend_id", "=", backend_id)]).unlink()
-        env["basware.backend"].browse(backend_id).unlink()
+    def _race_backend(self, **values):
+        return self.committed_backend(
+            "Races", basware_company_code=COMPANY_CODE, request_max_attempts=1, **values
+        )
 
     def _run_at_once(self, *works):
         """Run each ``work()`` in its own thread, together; return their results."""
@@ -83,21 +59,16 @@ class CommittedMixin:
 
 
 @tagged("post_install", "-at_install")
-class TestWebhookDeliveriesRace(CommittedMixin, HttpCase):
+class TestWebhookDeliveriesRace(RaceMixin, HttpCase):
     # Each request works in a real transaction of its own, as in production.
     registry_test_mode = False
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.sandbox = start_key_and_sandbox(cls)
-
     def setUp(self):
         super().setUp()
-        self.backend_id = self._committed_backend(webhook_secret=WEBHOOK_SECRET)
+        self.backend_id = self._race_backend(webhook_secret=WEBHOOK_SECRET)
         self.cron_id = self.env.ref(IMPORT_CRON).id
-        last_trigger = self._committed(self._last_trigger)
-        self.addCleanup(self._committed, lambda env: self._drop_triggers(env, last_trigger))
+        last_trigger = self.committed(self._last_trigger)
+        self.addCleanup(self.committed, lambda env: self._drop_triggers(env, last_trigger))
 
     def _last_trigger(self, env):
         env.cr.execute(SQL("SELECT coalesce(max(id), 0) FROM ir_cron_trigger"))
@@ -112,7 +83,7 @@ class TestWebhookDeliveriesRace(CommittedMixin, HttpCase):
         payload = notification()
         body = encode(payload)
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body)}
-        token = self._committed(
+        token = self.committed(
             lambda env: env["basware.backend"].browse(self.backend_id).webhook_token
         )
         url = f"{self.base_url()}/basware/webhook/{token}"
@@ -137,7 +108,7 @@ class TestWebhookDeliveriesRace(CommittedMixin, HttpCase):
 
         self.assertEqual([response.status_code for response in responses], [200] * DELIVERIES)
         self.assertEqual([response.json() for response in responses], [payload] * DELIVERIES)
-        stored = self._committed(
+        stored = self.committed(
             lambda env: (
                 env["basware.exchange"]
                 .search([("backend_id", "=", self.backend_id)])
@@ -148,16 +119,11 @@ class TestWebhookDeliveriesRace(CommittedMixin, HttpCase):
 
 
 @tagged("post_install", "-at_install")
-class TestInboxRace(CommittedMixin, TransactionCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.sandbox = start_key_and_sandbox(cls)
-
+class TestInboxRace(RaceMixin, TransactionCase):
     def setUp(self):
         super().setUp()
         self.sandbox.reset()
-        self.backend_id = self._committed_backend()
+        self.backend_id = self._race_backend()
 
     def _pull(self):
         def pull(env):
@@ -165,7 +131,7 @@ class TestInboxRace(CommittedMixin, TransactionCase):
             with backend._get_client() as client:
                 return len(backend._basware_pull_documents(client))
 
-        return self._committed(pull)
+        return self.committed(pull)
 
     def test_two_pulls_at_once_inbox_each_invoice_once_quietly(self):
         invoice_ids = sorted(approve(self.sandbox, self.env)["invoiceId"] for _index in range(3))
@@ -186,7 +152,7 @@ class TestInboxRace(CommittedMixin, TransactionCase):
             inboxed = self._run_at_once(self._pull, self._pull)
 
         self.assertEqual(sorted(inboxed), [0, len(invoice_ids)], "the other one's to import")
-        imports = self._committed(
+        imports = self.committed(
             lambda env: (
                 env["basware.exchange"]
                 .search([("backend_id", "=", self.backend_id)])
@@ -197,18 +163,13 @@ class TestInboxRace(CommittedMixin, TransactionCase):
 
 
 @tagged("post_install", "-at_install")
-class TestLockRaces(CommittedMixin, TransactionCase):
+class TestLockRaces(RaceMixin, TransactionCase):
     """A worker whose transaction began before another one committed a change meets a
     row it may not lock (REPEATABLE READ): it leaves it to the next run, quietly."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.sandbox = start_key_and_sandbox(cls)
-
     def setUp(self):
         super().setUp()
-        self.backend_id = self._committed_backend()
+        self.backend_id = self._race_backend()
 
         def enqueue(env):
             Exchange = env["basware.exchange"]
@@ -221,7 +182,7 @@ class TestLockRaces(CommittedMixin, TransactionCase):
             )
             return due | stuck
 
-        self.exchange_ids = self._committed(enqueue).ids
+        self.exchange_ids = self.committed(enqueue).ids
 
     def _changed_by_another_worker(self, env):
         env["basware.exchange"].browse(self.exchange_ids)._queue_edit().write(
@@ -234,7 +195,7 @@ class TestLockRaces(CommittedMixin, TransactionCase):
             backend = late["basware.backend"].browse(self.backend_id)
             Exchange = late["basware.exchange"]
             late_cr.execute(SQL("SELECT 1"))  # its snapshot is taken
-            self._committed(self._changed_by_another_worker)
+            self.committed(self._changed_by_another_worker)
             with self.assertNoLogs(SQL_LOGGER, "ERROR"):
                 self.assertFalse(Exchange._claim_due(backend, 10))
                 self.assertFalse(Exchange._requeue_stuck())
@@ -254,7 +215,7 @@ class TestLockRaces(CommittedMixin, TransactionCase):
             def another_write(env):
                 env["basware.backend"].browse(self.backend_id).write({"name": "Renamed"})
 
-            self._committed(another_write)
+            self.committed(another_write)
             with self.assertNoLogs(SQL_LOGGER, "ERROR"):
                 backend._basware_mark_pulled(fields.Datetime.now())
             late_cr.commit()
