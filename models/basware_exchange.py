@@ -5,7 +5,6 @@ of the fields only the queue writes, enqueuing (with its dedup) and replay. Clai
 running are in basware_exchange_queue.py, the retention purge in basware_exchange_purge.py.
 """
 
-import logging
 from typing import NamedTuple
 
 from odoo import api, fields, models, modules, tools
@@ -25,8 +24,6 @@ from ..basware.redaction import (  # noqa: F401 - importable from here, as other
     to_json_text,
 )
 from . import common
-
-_logger = logging.getLogger(__name__)
 
 STATE_PENDING = "pending"
 STATE_IN_PROGRESS = "in_progress"
@@ -369,11 +366,9 @@ class BaswareExchange(models.Model):
     ):
         """Queue one unit of work and return its exchange; the queue cron runs it.
 
-        With ``dedup_key``, work that already has an exchange on the backend returns that
-        exchange: a pending, running or failed one stays queued as it is, a dead one stays
-        dead until replayed, and a done one runs again only with ``rerun_done``.
-        ``dedup_checked``: the caller found no exchange of ``dedup_key`` in this
-        transaction (a concurrent one is still caught).
+        Work whose ``dedup_key`` has an exchange on the backend returns it as it is (a done
+        one runs again with ``rerun_done``). ``dedup_checked``: the caller found none in
+        this transaction (a concurrent one is still caught).
 
         :raise psycopg2.errors.SerializationFailure: a transaction that began after this
             one enqueued the same work first (its exchange is invisible here); nothing is

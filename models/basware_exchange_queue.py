@@ -13,10 +13,8 @@ concurrent transaction gives up without an error in the log (see ``_quiet_rows``
 
 import functools
 import logging
-import math
 import time
 import traceback
-from dataclasses import dataclass
 from datetime import timedelta
 
 from odoo import Command, api, fields, models
@@ -24,7 +22,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..basware import errors as bw_errors
-from ..basware.retry import backoff_delay
+from ..basware.exchange_retry import RetryPolicy
 from . import basware_exchange as queue
 from .basware_backend import BackendPaused
 from .basware_exchange import (
@@ -56,48 +54,14 @@ from .basware_exchange import (
 _logger = logging.getLogger(queue.__name__)
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """When a retryable failure is tried again, and when the exchange gives up.
-
-    ``max_attempts`` bounds the attempts; with ``horizon`` instead, retries go on until
-    that long after the exchange was created (requestStatus results can take minutes).
-    """
-
-    base: float
-    cap: float
-    max_attempts: "int | None" = None
-    horizon: "timedelta | None" = None
-
-    def delay(self, attempt, retry_after=None):
-        """Seconds until the next attempt, never more than the cap."""
-        delay = backoff_delay(attempt, self.base, self.cap)
-        if retry_after and math.isfinite(retry_after):
-            # Basware's Retry-After wins over our backoff, up to our cap.
-            delay = max(delay, float(retry_after))
-        return min(delay, self.cap)
-
-    def gives_up(self, attempt, created, next_attempt):
-        if self.horizon is not None:
-            return next_attempt > created + self.horizon
-        return attempt >= self.max_attempts
-
-
 class BaswareExchange(models.Model):
     _inherit = "basware.exchange"
 
     # === RUNNING === #
 
     def _process(self, deadline=None):
-        """Run these exchanges now, one client per backend; return how many ran.
-
-        The caller holds them (claimed, or in a test). Each outcome is committed before
-        the next exchange starts (outside tests), so no later failure can roll back the
-        record of a call that reached Basware. A paused backend's exchanges stay as they
-        are.
-
-        :param deadline: ``time.monotonic()`` value after which no further exchange starts.
-        """
+        """Run these exchanges, which the caller holds, one client per backend; return how
+        many ran. None starts after ``deadline`` (a ``time.monotonic()`` value)."""
         processed = 0
         for backend, exchanges in self.grouped("backend_id").items():
             processed += self._run_for_backend(backend, iter(exchanges), deadline)
@@ -156,22 +120,16 @@ class BaswareExchange(models.Model):
 
     def _begin_attempt(self):
         """Count the attempt and commit it before the handler runs; return whether to run.
-
-        A worker killed in the handler (time limit, memory) cannot roll the attempt back:
-        the exchange stays in progress, counted, for the stuck requeue. So an exchange that
-        kills every worker running it ends dead, instead of being claimed first forever.
-        """
+        A worker killed in the handler leaves it counted: an exchange that kills every
+        worker ends dead, instead of being claimed first forever."""
         self._start_attempt()
         self._commit_batch(0)
         return self._hold_for_run()
 
     def _hold_for_run(self):
-        """Lock the exchange's row again for its run (the commit of its attempt ended the
-        claim's lock) and return whether the attempt is still this worker's.
-
-        The lock lasts while the handler runs and ends with the worker, however it ends:
-        the stuck requeue (SKIP LOCKED) never takes a live run for a dead one.
-        """
+        """Lock the row again for the run (committing the attempt ended the claim's lock):
+        the stuck requeue (SKIP LOCKED) never takes a live run for a dead one. Return
+        whether the attempt is still this worker's."""
         self.flush_recordset()
         rows = self._quiet_rows(
             SQL(
@@ -293,9 +251,8 @@ class BaswareExchange(models.Model):
         return values
 
     def _record_failure(self, error, retryable, client):
-        """Store the failure and schedule the retry. This cannot fail in its turn: a failure
-        here would roll back the attempt, although its call may have reached Basware.
-        """
+        """Store the failure and schedule the retry; this cannot fail in its turn, or the
+        attempt would be rolled back although its call may have reached Basware."""
         if isinstance(error, ExchangeSuperseded):
             # Not a failure: the write was not sent, newer exchanges carry its records.
             self._supersede(error.newer)
@@ -373,13 +330,8 @@ class BaswareExchange(models.Model):
 
     @api.model
     def _claim_due(self, backend, limit, ids=None, kinds=None):
-        """Lock and return up to ``limit`` due exchanges of ``backend``.
-
-        Rows locked by another worker are skipped, so two workers never run the
-        same exchange; the locks last until the caller's transaction ends. With
-        ``ids``, only those exchanges are claimed, due or not; with ``kinds``, only
-        exchanges of those kinds.
-        """
+        """Lock and return up to ``limit`` due exchanges of ``backend`` (of ``ids``, due or
+        not; of ``kinds``): rows another worker holds are skipped."""
         self.env.flush_all()
         if ids:
             condition = SQL("id IN %s", tuple(ids))
@@ -405,12 +357,8 @@ class BaswareExchange(models.Model):
 
     @api.model
     def _quiet_rows(self, query):
-        """The rows of a locking query, or None when PostgreSQL refused to lock a row a
-        concurrent transaction changed since this one began (or a deadlock between two).
-
-        Such refusals are the normal races of workers sharing a queue, not faults: they
-        are not logged as errors, and the transaction goes on as before the query.
-        """
+        """The rows of a locking query, or None when PostgreSQL refused a row a concurrent
+        transaction changed (or a deadlock): a normal race, not an error to log."""
         try:
             with self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(query, log_exceptions=False)
@@ -421,8 +369,7 @@ class BaswareExchange(models.Model):
     @api.model
     def _iter_claim_due(self, backend, limit=None, kinds=None):
         """Claim due exchanges one at a time, up to ``limit``: each is locked only while
-        it runs, since committing its outcome ends the lock.
-        """
+        it runs, since committing its outcome ends the lock."""
         count = 0
         while limit is None or count < limit:
             exchange = self._claim_due(backend, 1, kinds=kinds)
@@ -446,10 +393,8 @@ class BaswareExchange(models.Model):
 
     @api.model
     def _due_count(self, backends=None, kinds=None):
-        """How many exchanges the cron can run now: due, of a runnable backend (and of
-        ``kinds``, when given), and not held by another worker. It must be exact, or the
-        cron would reschedule itself at once for work it cannot do.
-        """
+        """How many exchanges the cron can run now (due, of a runnable backend, of ``kinds``,
+        not held): exact, or the cron would run again at once for nothing."""
         if backends is None:
             backends = self._runnable_backends()
         if not backends:
@@ -504,13 +449,9 @@ class BaswareExchange(models.Model):
 
     @api.model
     def _process_backend_queue(self, backend, limit=None, time_left=float("inf"), kinds=None):
-        """Claim and run due exchanges of ``backend`` (of ``kinds`` only, when given), one
-        transaction each; return the cron's time left.
-
-        At most ``limit`` exchanges (default: the backend's batch size, so that one busy
-        backend does not starve the others). No exchange starts once ``time_left`` (the
-        cron run's soft budget) is spent.
-        """
+        """Claim and run due exchanges of ``backend`` (of ``kinds``), one transaction each,
+        up to ``limit`` (the batch size: a busy backend must not starve the others) and
+        while ``time_left`` lasts; return the time left."""
         if time_left <= NO_TIME_LEFT:
             return NO_TIME_LEFT
         limit = backend.exchange_batch_size if limit is None else limit
@@ -525,14 +466,9 @@ class BaswareExchange(models.Model):
 
     @api.model
     def _requeue_stuck(self):
-        """Put back exchanges left in progress by a worker that died (killed by a time
-        limit or for its memory, or crashed); return them. Reached in production: each
-        attempt is committed in progress before its handler runs (see _begin_attempt).
-
-        A live worker holds its exchange's row lock while it runs, so SKIP LOCKED leaves
-        it alone, however long it runs. A stuck run may have reached Basware: it counts as
-        a failed, retryable attempt, and as an interrupted run (see _record_interrupted).
-        """
+        """Put back, and return, exchanges left in progress by a worker that died; a live
+        worker's lock keeps its run out (SKIP LOCKED). It stays: each attempt is committed
+        in progress before its handler runs (_begin_attempt), so a killed worker leaves one."""
         cutoff = fields.Datetime.now() - timedelta(minutes=self._stuck_minutes())
         self.env.flush_all()
         rows = self._quiet_rows(
