@@ -532,8 +532,8 @@ class BaswareExchange(models.Model):
         return True
 
     def _prepare_replay(self):
-        """Before a replay puts this exchange back in the queue (the sync flows rebuild a
-        done write from its records as they are now)."""
+        """Before a replay puts this exchange back in the queue (a done outbound write is
+        rebuilt from its records as they are now)."""
         self.ensure_one()
 
     def action_open_record(self):

@@ -276,8 +276,8 @@ class BaswareExchange(models.Model):
             self._stopped(error, values["error_message"])
 
     def _stopped(self, error, error_message):
-        """The failure ``error`` is not retried by itself: say so (the sync flows first narrow
-        a write down to the records Basware refuses)."""
+        """The failure ``error`` is not retried by itself: say so (an outbound write is
+        first narrowed down to the records Basware refuses)."""
         self._notify_stopped(error_message)
 
     def _notify_stopped(self, error_message):
