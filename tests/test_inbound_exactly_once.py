@@ -213,9 +213,10 @@ class TestCommittedWorkers(CommittedBackendMixin, TransactionCase):
             [("res_model", "=", "account.move"), ("res_id", "in", bills.ids)]
         ).unlink()
         bills.with_context(force_delete=True).unlink()
-        super().drop_committed(env, backend_id)
+        result = super().drop_committed(env, backend_id)
         for model, record_id in reversed(self.record_refs):
             env[model].browse(record_id).unlink()
+        return result
 
     # --- workers -----------------------------------------------------------------------
 
