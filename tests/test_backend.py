@@ -10,7 +10,8 @@ from odoo.tools import SQL, mute_logger
 
 from ..basware import BaswareClient, TokenStore, constants
 from ..models import basware_crypto
-from ..models.basware_backend import MAX_RETRY_DELAY, BackendPaused, TokenLockTimeout
+from ..models.basware_backend import MAX_RETRY_DELAY, BackendPaused
+from ..models.basware_backend_credentials import TokenLockTimeout
 from .common import CLIENT_SECRET, WEBHOOK_SECRET, BaswareBackendCase, encryption_key
 
 PRODUCTION_URL = "https://api.basware.com"
