@@ -434,12 +434,6 @@ class BaswareBackend(models.Model):
 
     # === BUSINESS METHODS === #
 
-    @api.model
-    def _get_backend_for_company(self, company=None):
-        """Return the active backend of ``company`` (default: the current one), if any."""
-        company = company or self.env.company
-        return self.search([("company_id", "=", company.id)], limit=1)
-
     def _basware_organization_element_field(self):
         """The field holding the orders' organizationElementCode: the organization element
         when set, else the company code."""

@@ -170,11 +170,11 @@ class TestBackendConfiguration(BaswareBackendCase):
         self.assertFalse(self.backend._is_sync_due(now=datetime(2026, 1, 1, 12, 14)))
         self.assertTrue(self.backend._is_sync_due(now=datetime(2026, 1, 1, 12, 15)))
 
-    def test_backend_for_company(self):
-        backend_model = self.env["basware.backend"]
-        self.assertEqual(backend_model._get_backend_for_company(self.company), self.backend)
+    def test_archived_backend_is_not_found_for_its_company(self):
+        domain = [("company_id", "=", self.company.id)]
+        self.assertEqual(self.env["basware.backend"].search(domain), self.backend)
         self.backend.active = False
-        self.assertFalse(backend_model._get_backend_for_company(self.company))
+        self.assertFalse(self.env["basware.backend"].search(domain))
 
     def test_exchange_smart_button(self):
         exchange_model = self.env["basware.exchange"]
