@@ -800,24 +800,6 @@ class BaswareClient:
     def post_vendors(self, records):
         return self.post_bulk(c.VENDORS_PATH, records)
 
-    def post_accounts(self, records):
-        return self.post_bulk(c.ACCOUNTS_PATH, records)
-
-    def post_cost_centers(self, records):
-        return self.post_bulk(c.COST_CENTERS_PATH, records)
-
-    def post_list_items(self, list_key, records):
-        return self.post_bulk(list_items_path(list_key), records)
-
-    def post_projects(self, records):
-        return self.post_bulk(c.PROJECTS_PATH, records)
-
-    def post_tax_codes(self, records):
-        return self.post_bulk(c.TAX_CODES_PATH, records)
-
-    def post_payment_terms(self, records):
-        return self.post_bulk(c.PAYMENT_TERMS_PATH, records)
-
     def post_matching_orders(self, records):
         return self.post_bulk(c.MATCHING_ORDERS_PATH, records)
 
@@ -843,11 +825,6 @@ class BaswareClient:
             c.PARAM_P2P_PROCESSING_MODE: p2p_processing_mode,
         }
         yield from self.iter_pages(c.ACCOUNTING_DOCUMENTS_PATH, params, page_size)
-
-    def list_accounting_documents(self, processing_status=c.PS_WAITING_FOR_TRANSFER, **kwargs):
-        """All accounting documents in ``processing_status`` (all pages), as a list."""
-        pages = self.iter_accounting_document_pages(processing_status, **kwargs)
-        return [document for page in pages for document in page]
 
     def get_accounting_document(self, invoice_id):
         """One accounting document, or None when Basware does not know the invoiceId."""
@@ -901,9 +878,6 @@ class BaswareClient:
     def post_transfer_response(self, invoice_id, response):
         return self._post_invoice_response(c.TRANSFER_RESPONSES_PATH, invoice_id, response)
 
-    def post_prebook_response(self, invoice_id, response):
-        return self._post_invoice_response(c.PREBOOK_RESPONSES_PATH, invoice_id, response)
-
     def post_payment_response(self, invoice_id, response):
         return self._post_invoice_response(c.PAYMENT_RESPONSES_PATH, invoice_id, response)
 
@@ -919,23 +893,6 @@ class BaswareClient:
             if status.request_id == request_id:
                 return status
         return statuses[0] if statuses else RequestStatus.unknown(request_id)
-
-    def list_request_statuses(
-        self,
-        status=None,
-        entity_type=None,
-        last_updated=None,
-        ignore_successful_items=None,
-        page_size=None,
-    ):
-        params = {
-            c.PARAM_STATUS: status,
-            c.PARAM_ENTITY_TYPE: entity_type,
-            c.PARAM_LAST_UPDATED: last_updated,
-            c.PARAM_IGNORE_SUCCESSFUL_ITEMS_LIST: ignore_successful_items,
-        }
-        items = self.iter_items(c.REQUEST_STATUSES_PATH, params, page_size)
-        return parse_request_statuses(list(items))
 
     def acknowledge_request_status(self, request_ids):
         """Acknowledge handled request statuses; False if Basware says already done (405)."""
@@ -979,15 +936,6 @@ class BaswareClient:
         return self._call(
             METHOD_DELETE, c.SUBSCRIPTIONS_PATH, params=params, expected=(200, c.STATUS_NOT_FOUND)
         )
-
-    def list_tasks(self, task_type=None, task_status=None, document_id=None, last_updated=None):
-        params = {
-            c.PARAM_TASK_TYPE: task_type,
-            c.PARAM_TASK_STATUS: task_status,
-            c.PARAM_DOCUMENT_ID: document_id,
-            c.PARAM_LAST_UPDATED: last_updated,
-        }
-        return list(self.iter_items(c.TASKS_PATH, params))
 
     # -- diagnostics ---------------------------------------------------------------------------
 

@@ -10,10 +10,8 @@ REGION_EU = "eu"
 REGION_US = "us"
 REGION_AU = "au"
 REGION_CA = "ca"
-REGIONS = (REGION_EU, REGION_US, REGION_AU, REGION_CA)
 ENVIRONMENT_PRODUCTION = "production"
 ENVIRONMENT_TEST = "test"
-ENVIRONMENTS = (ENVIRONMENT_PRODUCTION, ENVIRONMENT_TEST)
 DEFAULT_REGION = REGION_EU
 DEFAULT_ENVIRONMENT = ENVIRONMENT_TEST
 PRODUCTION_HOST_URL = "https://api.basware.com"
@@ -22,7 +20,6 @@ ENDPOINTS = {
     (REGION_EU, ENVIRONMENT_PRODUCTION): PRODUCTION_HOST_URL,
     (REGION_EU, ENVIRONMENT_TEST): TEST_HOST_URL,
 }
-CONFIRMED_REGIONS = (REGION_EU,)
 # Hosts of production tenants: a neutralized database never calls them, whatever the
 # backend's environment label says. Any subdomain counts (regional production hosts).
 PRODUCTION_HOSTS = ("api.basware.com",)
@@ -38,9 +35,7 @@ GRANT_TYPE_CLIENT_CREDENTIALS = "client_credentials"
 TOKEN_TYPE_BEARER = "Bearer"
 TOKEN_ERROR_INVALID_CLIENT = "invalid_client"
 TOKEN_ERROR_INVALID_SCOPE = "invalid_scope"
-TOKEN_ERROR_INVALID_REQUEST = "invalid_request"
 TOKEN_ERROR_UNAUTHORIZED_CLIENT = "unauthorized_client"
-TOKEN_ERROR_UNSUPPORTED_GRANT = "unsupported_grant_type"
 # JWT claims Basware puts in its access tokens.
 CLAIM_ISSUER = "iss"
 CLAIM_TENANT = "bwcid"
@@ -107,20 +102,16 @@ TAX_CODES_PATH = "/v1/taxCodes"
 PAYMENT_TERMS_PATH = "/v1/paymentTerms"
 MATCHING_ORDERS_PATH = "/v1/matchingOrders"
 MATCHING_ORDER_LINES_PATH = "/v1/matchingOrderLines"
-PURCHASE_REQUISITIONS_PATH = "/v1/purchaseRequisitions"
 ACCOUNTING_DOCUMENTS_PATH = "/v1/accountingDocuments"
 ACCOUNTING_DOCUMENT_PATH = "/v1/accountingDocuments/{invoice_id}"
 ACKNOWLEDGE_PATH = "/v1/accountingDocuments/{invoice_id}/acknowledge"
 TRANSFER_RESPONSES_PATH = "/v1/accountingDocuments/{invoice_id}/transferResponses"
-PREBOOK_RESPONSES_PATH = "/v1/accountingDocuments/{invoice_id}/prebookResponses"
 PAYMENT_RESPONSES_PATH = "/v1/accountingDocuments/{invoice_id}/paymentResponses"
 ATTACHMENT_PATH = "/v1/accountingDocuments/{invoice_id}/attachments/{attachment_code}"
 REQUEST_STATUSES_PATH = "/v1/requestStatus"
 REQUEST_STATUS_PATH = "/v1/requestStatus/{request_id}"
 REQUEST_STATUS_ACKNOWLEDGE_PATH = "/v1/requestStatus/acknowledge"
 SUBSCRIPTIONS_PATH = "/v1/subscriptions"
-TASKS_PATH = "/v1/tasks"
-TASK_PATH = "/v1/tasks/{task_id}"
 
 # Query parameters (spelled as in Basware's OpenAPI description).
 PARAM_PAGE_SIZE = "pageSize"
@@ -128,16 +119,10 @@ PARAM_COMPANY_CODE = "companyCode"
 PARAM_LAST_UPDATED = "lastUpdated"
 PARAM_PROCESSING_STATUS = "ProcessingStatus"
 PARAM_P2P_PROCESSING_MODE = "p2pProcessingMode"
-PARAM_STATUS = "status"
-PARAM_ENTITY_TYPE = "entityType"
-PARAM_SYSTEM = "system"
-# Basware spells it differently on the list and on the single request status call.
-PARAM_IGNORE_SUCCESSFUL_ITEMS_LIST = "ignoreSuccessfullItems"
+# Spelled so on the single request status call (the list call spells it otherwise).
 PARAM_IGNORE_SUCCESSFUL_ITEMS = "ignoreSuccessfulItems"
 PARAM_TASK_TYPE = "taskType"
 PARAM_TASK_SUB_TYPE = "taskSubType"
-PARAM_TASK_STATUS = "taskStatus"
-PARAM_DOCUMENT_ID = "documentId"
 
 # Bulk limits per POST request, and the request size limit.
 DEFAULT_BULK_LIMIT = 500
@@ -145,7 +130,6 @@ BULK_LIMITS = {
     VENDORS_PATH: 200,
     ACCOUNTING_DOCUMENTS_PATH: 100,
     MATCHING_ORDER_LINES_PATH: 100,
-    PURCHASE_REQUISITIONS_PATH: 100,
 }
 # Basware allows 6 MB per request; stay below both readings of "MB".
 MAX_REQUEST_BYTES = 6_000_000
@@ -171,13 +155,11 @@ WRAPPER_KEYS = {
     ACCOUNTING_DOCUMENTS_PATH: "accountingDocuments",
     REQUEST_STATUSES_PATH: "requestStatus",
     SUBSCRIPTIONS_PATH: "subscriptions",
-    TASKS_PATH: "tasks",
 }
 LIST_ITEMS_KEY = "listItems"
 ACCOUNTING_DOCUMENTS_KEY = "accountingDocuments"
 REQUEST_STATUS_KEY = "requestStatus"
 REQUEST_IDS_KEY = "requestIds"
-SUBSCRIPTIONS_KEY = "subscriptions"
 
 # Generic coding dimension lists (POST /v1/lists/{listKey}).
 LIST_KEYS = (
@@ -187,64 +169,18 @@ LIST_KEYS = (
 )
 
 # accountingDocuments processingStatus values.
-PS_WAITING_FOR_PREBOOK = "WaitingForPrebook"
-PS_PREBOOK_IN_PROGRESS = "PrebookInProgress"
-PS_PREBOOKED = "Prebooked"
-PS_PREBOOK_FAILED = "PrebookFailed"
 PS_WAITING_FOR_TRANSFER = "WaitingForTransfer"
 PS_TRANSFER_IN_PROGRESS = "TransferInProgress"
 PS_TRANSFERRED = "Transferred"
 PS_TRANSFER_FAILED = "TransferFailed"
-PROCESSING_STATUSES = (
-    PS_WAITING_FOR_PREBOOK,
-    PS_PREBOOK_IN_PROGRESS,
-    PS_PREBOOKED,
-    PS_PREBOOK_FAILED,
-    PS_WAITING_FOR_TRANSFER,
-    PS_TRANSFER_IN_PROGRESS,
-    PS_TRANSFERRED,
-    PS_TRANSFER_FAILED,
-    "WaitingForPrebookCancelation",
-    "PrebookCancelationInProgress",
-    "PrebookCanceled",
-    "PrebookCancelFailed",
-    "WaitingToBeRemoved",
-    "Removed",
-    "RemoveFailed",
-    "WaitingToBeReturned",
-    "Returned",
-    "ReturnFailed",
-    "WaitingToBeCompleted",
-    "CompletionInProgress",
-    "Completed",
-    "CompletionFailed",
-    "Paid",
-    "New",
-    "InDocumentFilter",
-    "DocumentFilterReleased",
-    "WaitingForEnrichmentTransfer",
-    "EnrichmentTransferInProgress",
-    "EnrichmentTransferred",
-    "EnrichmentTransferFailed",
-)
-P2P_MODE_STANDARD = "Standard"
-P2P_MODE_INVOICE_ENRICHMENT = "InvoiceEnrichment"
 
 # requestStatus: request level (and per target system) statuses.
-RS_IN_PROGRESS = "InProgress"
 RS_SUCCESS = "Success"
 RS_ERROR = "Error"
 RS_ACKNOWLEDGED_SUCCESS = "AcknowledgedSuccess"
 RS_ACKNOWLEDGED_ERROR = "AcknowledgedError"
 # Not a Basware value: the request id is not known (yet) to requestStatus (404).
 RS_UNKNOWN = "Unknown"
-REQUEST_STATUSES = (
-    RS_IN_PROGRESS,
-    RS_SUCCESS,
-    RS_ERROR,
-    RS_ACKNOWLEDGED_SUCCESS,
-    RS_ACKNOWLEDGED_ERROR,
-)
 REQUEST_STATUSES_FINAL = (RS_SUCCESS, RS_ERROR, RS_ACKNOWLEDGED_SUCCESS, RS_ACKNOWLEDGED_ERROR)
 
 # requestStatus: per item statuses.
@@ -253,68 +189,14 @@ ITEM_NOT_PROCESSED = "NotProcessed"
 ITEM_WARNING = "Warning"
 ITEM_SUCCESS = "Success"
 ITEM_ERROR = "Error"
-ITEM_RECORD_EXPIRED = "RecordExpired"
-ITEM_UNPUBLISHED = "Unpublished"
-ITEM_STATUSES = (
-    ITEM_IN_PROGRESS,
-    ITEM_NOT_PROCESSED,
-    ITEM_WARNING,
-    ITEM_SUCCESS,
-    ITEM_ERROR,
-    ITEM_RECORD_EXPIRED,
-    ITEM_UNPUBLISHED,
-)
 # Saved in P2P (NotProcessed: identical to the version already there).
 ITEM_STATUSES_OK = (ITEM_SUCCESS, ITEM_WARNING, ITEM_NOT_PROCESSED)
 ITEM_STATUSES_FAILED = (ITEM_ERROR,)
-ITEM_ERROR_TYPES = ("Error", "Warning", "RecordExpired")
-ITEM_ERROR_CATEGORIES = ("Unknown", "Technical", "DataValidation")
-
-# Synchronous error bodies (ResponseEntityList).
-ERROR_TYPES = ("BUSINESS", "VALIDATION", "TECHNICAL", "SECURITY")
-ERROR_CODE_METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
-ERROR_CODES = (
-    "EXTERNAL_CODE_MISMATCH",
-    "SCHEMA_VALIDATION_ERROR",
-    "CONFLICT_IN_POST",
-    "DATA_ORIGIN_VALIDATION_ERROR",
-    "ACCESS_TOKEN_VALIDATION_ERROR",
-    "CREDENTIAL_VALIDATION_ERROR",
-    "PARAMETER_VALIDATION_ERROR",
-    "UNEXPECTED_ERROR",
-    ERROR_CODE_METHOD_NOT_ALLOWED,
-    "ENTITY_NOT_FOUND",
-    "DATA_VALIDATION_FAILED",
-    "SNS_PUBLISH_ERROR",
-    "SQS_PUBLISH_ERROR",
-)
 
 # Push notifications (subscriptions and tasks).
 TASK_TYPE_ACCOUNTING_DOCUMENTS = "AccountingDocuments"
-TASK_TYPE_REQUEST_STATUS = "RequestStatus"
 TASK_TYPE_CONNECTION_TEST = "ConnectionTest"
-TASK_TYPES = (
-    TASK_TYPE_ACCOUNTING_DOCUMENTS,
-    "ExportedPurchaseOrders",
-    "ExportedPurchaseRequisitions",
-    TASK_TYPE_REQUEST_STATUS,
-    "ExportedContracts",
-    "ExportedContractSpends",
-)
 TASK_SUB_TYPE_ALL = "All"
-TASK_SUB_TYPES = (
-    "WaitingForPrebook",
-    PS_WAITING_FOR_TRANSFER,
-    "WaitingForPrebookCancelation",
-    "WaitingToBeRemoved",
-    "WaitingToBeReturned",
-    "WaitingToBeCompleted",
-    "WaitingForExport",
-    RS_ERROR,
-    RS_SUCCESS,
-    TASK_SUB_TYPE_ALL,
-)
-TASK_STATUSES = ("New", "Completed", "Failed")
 SUBSCRIPTION_TYPE_WEBHOOK = "Webhook"
 WEBHOOK_URL_MAX_LENGTH = 2083
 
@@ -324,6 +206,5 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 3
 STATUS_NOT_FOUND = 404
 STATUS_METHOD_NOT_ALLOWED = 405
-# Field limits used to keep our own messages short.
+# Field limit used to keep our own messages short.
 RESPONSE_MESSAGE_MAX_LENGTH = 250
-EXTERNAL_CODE_MAX_LENGTH = 36

@@ -81,14 +81,6 @@ MESSAGES = {
 }
 
 
-class UnsafeURLError(ValueError):
-    """A URL the connector must not call; ``reason`` is one of the REASON_* codes."""
-
-    def __init__(self, reason):
-        self.reason = reason
-        super().__init__(MESSAGES[reason])
-
-
 def parse_ip(hostname):
     """The IP address a host name spells, also in legacy forms (``2852039166``, ``0xa9.…``).
 
@@ -200,10 +192,3 @@ def url_problem(url):
     if parts.scheme == SCHEME_HTTP and not is_loopback_host(hostname):
         return REASON_PLAIN_HTTP
     return None
-
-
-def check_url(url):
-    """Raise :class:`UnsafeURLError` when the connector must not call ``url``."""
-    reason = url_problem(url)
-    if reason:
-        raise UnsafeURLError(reason)

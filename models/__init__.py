@@ -1,4 +1,6 @@
 from . import basware_backend
+from . import basware_backend_credentials
+from . import basware_backend_connection
 from . import basware_exchange
 from . import basware_exchange_queue
 from . import basware_exchange_purge
@@ -25,7 +27,7 @@ from . import uom_uom
 from . import purchase_order
 from . import purchase_order_line
 from . import basware_backend_purchase
-from . import basware_dashboard
+from . import basware_backend_dashboard
 from . import basware_code_mapping
 from . import basware_exchange_unmapped_code
 from . import basware_unmapped_code

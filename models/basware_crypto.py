@@ -1,15 +1,17 @@
-"""Symmetric encryption of the secrets a Basware backend keeps in the database.
+"""Encryption of the secrets a Basware backend keeps in the database.
 
-Secrets are encrypted with Fernet (AES-128-CBC + HMAC-SHA256) under a key that never
-enters the database: the Odoo server option ``basware_encryption_key``, or the
-environment variable ``BASWARE_ENCRYPTION_KEY`` when the option is not set.
-Several comma-separated keys rotate the key: the first one encrypts, all of them decrypt,
-and :func:`rotate` rewrites a token under the first one.
+Fernet (AES-128-CBC + HMAC-SHA256) under keys that never enter the database, taken from
+the first source that is set: the server option ``basware_encryption_key``, the environment
+variable ``BASWARE_ENCRYPTION_KEY``, or the key file ``<data_dir>/basware_connector/
+encryption.key`` (for platforms such as Odoo.sh that allow neither). Several comma-separated
+keys (in the file, also one per line) rotate the key: the first encrypts, all decrypt.
 
-This module has no ORM logic; the backend turns its exceptions into translated user errors.
+It lives in models/ and not in basware/ because it reads Odoo's server configuration; it
+has no ORM logic: the backend turns its exceptions into translated messages.
 """
 
 import os
+import stat
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -17,6 +19,14 @@ from odoo.tools import config
 
 KEY_OPTION = "basware_encryption_key"
 KEY_ENV_VAR = "BASWARE_ENCRYPTION_KEY"
+# Under Odoo's data directory, which outlives databases and is not part of their dumps.
+KEY_FILE_FOLDER = "basware_connector"
+KEY_FILE_NAME = "encryption.key"
+SOURCE_OPTION = "option"
+SOURCE_ENV_VAR = "environment"
+SOURCE_FILE = "file"
+KEY_FILE_UNREADABLE = "unreadable"
+KEY_FILE_OPEN_TO_OTHERS = "open_to_others"
 
 
 class EncryptionKeyError(Exception):
@@ -28,11 +38,25 @@ class MissingKeyError(EncryptionKeyError):
 
 
 class MalformedKeyError(EncryptionKeyError):
-    """A configured key is not 32 url-safe base64-encoded bytes."""
+    """A configured key is not 32 url-safe base64-encoded bytes; ``source`` says where it is."""
+
+    def __init__(self, source=None):
+        super().__init__(source)
+        self.source = source
 
 
 class UndecryptableError(EncryptionKeyError):
     """The ciphertext does not verify under any configured key (key changed or data altered)."""
+
+
+class KeyFileError(EncryptionKeyError):
+    """The key file exists but is not used: it cannot be read, or users other than the
+    server's owner and group may read it (a key anyone on the machine reads protects nothing)."""
+
+    def __init__(self, path, reason):
+        super().__init__(path, reason)
+        self.path = path
+        self.reason = reason
 
 
 def generate_key():
@@ -40,21 +64,63 @@ def generate_key():
     return Fernet.generate_key().decode()
 
 
-def configured_keys():
-    """Return the configured keys (the first one encrypts), possibly an empty list."""
-    raw = config.get(KEY_OPTION) or os.environ.get(KEY_ENV_VAR) or ""
+def key_file_path():
+    """Where the key file is looked for: a folder of this addon in Odoo's data directory."""
+    return os.path.join(config["data_dir"], KEY_FILE_FOLDER, KEY_FILE_NAME)
+
+
+def _split_keys(raw):
     return [key.strip() for key in str(raw).split(",") if key.strip()]
 
 
+def _read_key_file(path):
+    """The text of the key file, or None when there is none."""
+    try:
+        with open(path, "rb") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                raise KeyFileError(path, KEY_FILE_UNREADABLE)
+            if mode & stat.S_IRWXO:
+                raise KeyFileError(path, KEY_FILE_OPEN_TO_OTHERS)
+            content = handle.read()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        raise KeyFileError(path, KEY_FILE_UNREADABLE) from None
+    try:
+        return content.decode("ascii")
+    except UnicodeDecodeError:
+        raise KeyFileError(path, KEY_FILE_UNREADABLE) from None
+
+
+def configured_source():
+    """Return ``(source, keys)`` of the first key source that is set, or ``(None, [])``."""
+    option = config.get(KEY_OPTION)
+    if option:
+        return SOURCE_OPTION, _split_keys(option)
+    variable = os.environ.get(KEY_ENV_VAR)
+    if variable:
+        return SOURCE_ENV_VAR, _split_keys(variable)
+    text = _read_key_file(key_file_path())
+    if text is not None:
+        return SOURCE_FILE, _split_keys(text.replace("\n", ","))
+    return None, []
+
+
+def configured_keys():
+    """Return the configured keys (the first one encrypts), possibly an empty list."""
+    return configured_source()[1]
+
+
 def _cipher():
-    keys = configured_keys()
+    source, keys = configured_source()
     if not keys:
         raise MissingKeyError()
     try:
         return MultiFernet([Fernet(key) for key in keys])
     except ValueError:
         # binascii.Error is a ValueError; never chain it, its message may quote the key
-        raise MalformedKeyError() from None
+        raise MalformedKeyError(source) from None
 
 
 def encrypt(plaintext):
@@ -72,7 +138,7 @@ def decrypt(token):
 
 
 def check_keys():
-    """Raise MissingKeyError or MalformedKeyError when the configured keys cannot be used."""
+    """Raise an EncryptionKeyError when the configured keys cannot be used."""
     _cipher()
 
 

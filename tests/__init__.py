@@ -7,6 +7,7 @@ from . import test_client_units
 from . import test_crypto
 from . import test_exchange
 from . import test_key_rotation
+from . import test_key_file
 from . import test_neutralize
 from . import test_sandbox
 from . import test_sandbox_cli

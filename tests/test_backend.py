@@ -10,7 +10,8 @@ from odoo.tools import SQL, mute_logger
 
 from ..basware import BaswareClient, TokenStore, constants
 from ..models import basware_crypto
-from ..models.basware_backend import MAX_RETRY_DELAY, BackendPaused, TokenLockTimeout
+from ..models.basware_backend import MAX_RETRY_DELAY, BackendPaused
+from ..models.basware_backend_credentials import TokenLockTimeout
 from .common import CLIENT_SECRET, WEBHOOK_SECRET, BaswareBackendCase, encryption_key
 
 PRODUCTION_URL = "https://api.basware.com"
@@ -169,11 +170,11 @@ class TestBackendConfiguration(BaswareBackendCase):
         self.assertFalse(self.backend._is_sync_due(now=datetime(2026, 1, 1, 12, 14)))
         self.assertTrue(self.backend._is_sync_due(now=datetime(2026, 1, 1, 12, 15)))
 
-    def test_backend_for_company(self):
-        backend_model = self.env["basware.backend"]
-        self.assertEqual(backend_model._get_backend_for_company(self.company), self.backend)
+    def test_archived_backend_is_not_found_for_its_company(self):
+        domain = [("company_id", "=", self.company.id)]
+        self.assertEqual(self.env["basware.backend"].search(domain), self.backend)
         self.backend.active = False
-        self.assertFalse(backend_model._get_backend_for_company(self.company))
+        self.assertFalse(self.env["basware.backend"].search(domain))
 
     def test_exchange_smart_button(self):
         exchange_model = self.env["basware.exchange"]

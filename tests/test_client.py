@@ -12,6 +12,7 @@ from odoo.tests.common import BaseCase
 
 from ..basware import BaswareClient, ClientConfig, MemoryTokenStore, errors
 from ..basware import constants as bw
+from ..basware.request_status import parse_request_statuses
 from ..sandbox import DROP, SandboxServer
 from .common import vendor
 
@@ -19,6 +20,11 @@ CLIENT_ID = "client-tests"
 CLIENT_SECRET = "cs-client-tests-4e8b1f"
 VENDORS = bw.VENDORS_PATH
 LOGGER = "odoo.addons.basware_connector.basware"
+
+
+def accounting_documents(client, **filters):
+    """The accounting documents of every page, as the inbound import reads them."""
+    return [doc for page in client.iter_accounting_document_pages(**filters) for doc in page]
 
 
 def closed_port():
@@ -181,7 +187,7 @@ class TestClientSandbox(BaseCase):
     def test_missing_scope_on_api_call(self):
         client = self.make_client(scope="vendors.read")
         with self.assertRaises(errors.BaswareScopeError) as caught:
-            client.post_vendors([vendor(1)])
+            client.post_bulk(VENDORS, [vendor(1)])
         self.assertEqual(caught.exception.status, 403)
         self.assertIn("vendors.write", str(caught.exception))
 
@@ -288,7 +294,7 @@ class TestClientSandbox(BaseCase):
 
     def test_request_ids(self):
         client = self.make_client()
-        client.post_vendors([vendor(1)])
+        client.post_bulk(VENDORS, [vendor(1)])
         client.request("GET", VENDORS)
         client.request("GET", VENDORS)
         logged = [entry["request_id"] for entry in self.sandbox.requests]
@@ -302,7 +308,7 @@ class TestClientSandbox(BaseCase):
 
     def test_last_response_belongs_to_the_last_call(self):
         client = self.make_client(max_attempts=1)
-        client.post_vendors([vendor(1)])
+        client.post_bulk(VENDORS, [vendor(1)])
         self.assertEqual(client.last_response.path, VENDORS)
         # A call without an answer leaves no answer behind, not the previous call's.
         self.sandbox.fail_next(DROP, count=1, path_prefix=VENDORS)
@@ -317,7 +323,7 @@ class TestClientSandbox(BaseCase):
 
     def test_amzn_request_id_is_kept(self):
         client = self.make_client()
-        [response] = client.post_vendors([vendor(1)])
+        [response] = client.post_bulk(VENDORS, [vendor(1)])
         self.assertTrue(response.amzn_request_id)
         self.assertEqual(response.amzn_request_id, response.headers["X-AMZN-REQUESTID"])
         self.assertIs(client.last_response, response)
@@ -327,7 +333,7 @@ class TestClientSandbox(BaseCase):
         client = self.make_client()
         # A number: Odoo renames level 25 "INFO", so the name would not mean 20.
         with self.assertLogs(LOGGER, level=logging.INFO) as logs:
-            [response] = client.post_vendors([vendor(1)])
+            [response] = client.post_bulk(VENDORS, [vendor(1)])
         text = "\n".join(logs.output)
         token = client.token_store.load()["access_token"]
         self.assertIn(response.request_id, text)
@@ -342,7 +348,7 @@ class TestClientSandbox(BaseCase):
     def test_pagination_across_redirected_pages(self):
         seeded = self.sandbox.seed_accounting_documents(7)
         client = self.make_client()
-        documents = client.list_accounting_documents(page_size=3)
+        documents = accounting_documents(client, page_size=3)
         self.assertEqual(len(documents), 7)
         self.assertEqual(len({doc["invoiceId"] for doc in documents}), 7)
         self.assertEqual(
@@ -361,7 +367,7 @@ class TestClientSandbox(BaseCase):
     def test_redirect_followed_without_authorization(self):
         self.sandbox.seed_accounting_documents(2)
         client = self.make_client()
-        documents = client.list_accounting_documents()
+        documents = accounting_documents(client)
         self.assertEqual(len(documents), 2)
         first, second = self.sandbox.requests[-2:]
         self.assertEqual((first["path"], first["status"]), (bw.ACCOUNTING_DOCUMENTS_PATH, 302))
@@ -374,7 +380,7 @@ class TestClientSandbox(BaseCase):
 
     def test_pagination_of_master_data(self):
         client = self.make_client()
-        client.post_vendors([vendor(i) for i in range(250)])
+        client.post_bulk(VENDORS, [vendor(i) for i in range(250)])
         pages = list(client.iter_pages(VENDORS, params={"companyCode": "C100"}, page_size=100))
         self.assertEqual([len(page) for page in pages], [100, 100, 50])
         codes = [record["externalCode"] for page in pages for record in page]
@@ -386,14 +392,14 @@ class TestClientSandbox(BaseCase):
         client = self.make_client()
         self.assertEqual(list(client.iter_items(bw.ACCOUNTS_PATH)), [])
         self.assertEqual(client.last_response.status, 404)
-        self.assertEqual(client.list_accounting_documents(), [])
+        self.assertEqual(accounting_documents(client), [])
         self.assertEqual(client.list_subscriptions(), [])
 
     # bulk POST ----------------------------------------------------------------------------
 
     def test_chunking_450_vendors(self):
         client = self.make_client()
-        responses = client.post_vendors([vendor(i) for i in range(450)])
+        responses = client.post_bulk(VENDORS, [vendor(i) for i in range(450)])
         self.assertEqual([len(r.data) for r in responses], [200, 200, 50])
         self.assertEqual(len(self.calls(VENDORS, "POST")), 3)
         self.assertEqual(len(self.sandbox.received("vendors")), 450)
@@ -461,14 +467,14 @@ class TestClientSandbox(BaseCase):
             }
             for i in range(230)
         ]
-        responses = client.post_matching_order_lines(lines)
+        responses = client.post_bulk(bw.MATCHING_ORDER_LINES_PATH, lines)
         self.assertEqual([len(r.data) for r in responses], [100, 100, 30])
 
     def test_validation_error_is_surfaced_not_retried(self):
         client = self.make_client()
         bad = vendor(1, vendorCode="X" * 26)
         with self.assertRaises(errors.BaswareValidationError) as caught:
-            client.post_vendors([vendor(0), bad])
+            client.post_bulk(VENDORS, [vendor(0), bad])
         error = caught.exception
         self.assertEqual(error.status, 400)
         self.assertFalse(error.retryable)
@@ -520,7 +526,7 @@ class TestClientSandbox(BaseCase):
         client = self.make_client()
         self.sandbox.fail_next(502, count=1, path_prefix=VENDORS)
         self.sandbox.fail_next(504, count=1, path_prefix=VENDORS)
-        [response] = client.post_vendors([vendor(1)])
+        [response] = client.post_bulk(VENDORS, [vendor(1)])
         self.assertEqual(response.status, 200)
         self.assertEqual([c["status"] for c in self.calls(VENDORS)], [502, 504, 200])
         self.assertEqual(len(self.sandbox.received("vendors")), 1)
@@ -602,7 +608,7 @@ class TestClientSandbox(BaseCase):
     def test_dropped_connection_retried(self):
         client = self.make_client()
         self.sandbox.fail_next(DROP, count=1, path_prefix=VENDORS)
-        [response] = client.post_vendors([vendor(1)])
+        [response] = client.post_bulk(VENDORS, [vendor(1)])
         self.assertEqual(response.status, 200)
         statuses = [c["status"] for c in self.calls(VENDORS)]
         self.assertEqual(statuses, ["dropped", 200])
@@ -628,14 +634,14 @@ class TestClientSandbox(BaseCase):
     def test_acknowledge_twice(self):
         self.sandbox.approve_invoice(invoice_id="INV-ACK-1")
         client = self.make_client()
-        [document] = client.list_accounting_documents()
+        [document] = accounting_documents(client)
         self.assertEqual(document["invoiceId"], "INV-ACK-1")
         self.assertTrue(client.acknowledge_accounting_document("INV-ACK-1"))
         self.assertFalse(client.acknowledge_accounting_document("INV-ACK-1"))
         self.assertEqual(client.last_response.status, 405)
         fetched = client.get_accounting_document("INV-ACK-1")
         self.assertEqual(fetched["processingStatus"], "TransferInProgress")
-        self.assertEqual(client.list_accounting_documents(), [])
+        self.assertEqual(accounting_documents(client), [])
         with self.assertRaises(errors.BaswareNotFoundError):
             client.acknowledge_accounting_document("INV-UNKNOWN")
         self.assertIsNone(client.get_accounting_document("INV-UNKNOWN"))
@@ -660,7 +666,7 @@ class TestClientSandbox(BaseCase):
     def test_request_status_after_identical_resend(self):
         client = self.make_client()
         records = [vendor(1), vendor(2)]
-        [first] = client.post_vendors(records)
+        [first] = client.post_bulk(VENDORS, records)
         status = client.get_request_status(first.amzn_request_id)
         self.assertEqual(status.request_id, first.amzn_request_id)
         self.assertEqual(status.status, "Success")
@@ -670,7 +676,7 @@ class TestClientSandbox(BaseCase):
             {code: item.status for code, item in status.by_external_code().items()},
             {"V-00001": "Success", "V-00002": "Success"},
         )
-        [second] = client.post_vendors(records)
+        [second] = client.post_bulk(VENDORS, records)
         again = client.get_request_status(second.amzn_request_id)
         items = again.by_external_code()
         self.assertEqual({item.status for item in items.values()}, {"NotProcessed"})
@@ -693,7 +699,7 @@ class TestClientSandbox(BaseCase):
             "currencyCode": "EUR",
             "supplierCode": "NO-SUCH-VENDOR",
         }
-        [response] = client.post_matching_orders([order])
+        [response] = client.post_bulk(bw.MATCHING_ORDERS_PATH, [order])
         status = client.get_request_status(response.amzn_request_id)
         self.assertEqual(status.status, "Error")
         self.assertTrue(status.has_errors)
@@ -702,7 +708,9 @@ class TestClientSandbox(BaseCase):
         self.assertEqual(len(item.error_messages), 1)
         self.assertIn("NO-SUCH-VENDOR", item.error_messages[0])
         self.assertEqual(item.messages[0].category, "DataValidation")
-        listed = client.list_request_statuses(status="Error")
+        listed = parse_request_statuses(
+            list(client.iter_items(bw.REQUEST_STATUSES_PATH, {"status": "Error"}))
+        )
         self.assertIn(response.amzn_request_id, [s.request_id for s in listed])
 
     def test_unknown_request_status(self):

@@ -40,6 +40,7 @@ class BaswareBackend(models.Model):
         help="Outbound writes whose records went on in other exchanges today: a newer "
         "payload of each, or the halves of a write Basware refused as a whole.",
     )
+    # No view shows it; a public field that API clients may read, so it stays.
     dashboard_oldest_waiting = fields.Datetime("Oldest Waiting", compute="_compute_dashboard")
     dashboard_unmapped_count = fields.Integer(
         "Unmapped Codes", compute="_compute_dashboard_unmapped_count"
