@@ -57,6 +57,8 @@ class Outgoing:
 
 @dataclass
 class SetResult:
+    """What a run did with one set: the counts a flow keeps and the preview shows."""
+
     entity: str
     examined: int = 0
     sent: int = 0

@@ -14,6 +14,8 @@ from odoo.tools import SQL
 from ..basware import constants as bw
 from . import basware_binding as binding_model
 from . import basware_exchange as queue
+from . import basware_sync_flow as flow_model
+from .purchase_order import ORDER_STATE_CANCEL
 
 # The start of this transaction and the earliest start of the other open ones, read by
 # the transaction's first query, with its snapshot: what the others write is not visible
@@ -52,6 +54,17 @@ ORDER_CHANGES = (RelatedChange("purchase.order.line", "order_id"),)
 RECEIPT_CHANGES = (RelatedChange("purchase.order.line", "order_id", "move_ids.write_date"),)
 
 
+# The method giving the OutboundSets of each flow.
+FLOW_SETS = {
+    flow_model.FLOW_PAYMENT_TERM: "_basware_sets_payment_term",
+    flow_model.FLOW_TAX_CODE: "_basware_sets_tax_code",
+    flow_model.FLOW_ACCOUNT: "_basware_sets_account",
+    flow_model.FLOW_ANALYTIC: "_basware_sets_analytic",
+    flow_model.FLOW_VENDOR: "_basware_sets_vendor",
+    flow_model.FLOW_PURCHASE_ORDER: "_basware_sets_purchase_order",
+}
+
+
 @dataclass
 class OutboundSet:
     """Records of one Basware entity to examine, and how to send them."""
@@ -69,11 +82,11 @@ class OutboundSet:
 class BaswareBackend(models.Model):
     _inherit = "basware.backend"
 
-    # === FLOWS === #
+    # === SETS OF EACH FLOW === #
 
     def _basware_flow_sets(self, flow, since):
         """The OutboundSets of one flow, in the order they must be sent."""
-        return getattr(self, f"_basware_sets_{flow}")(since)
+        return getattr(self, FLOW_SETS[flow])(since)
 
     def _basware_sets_payment_term(self, since):
         records = self._basware_changed(
@@ -213,7 +226,7 @@ class BaswareBackend(models.Model):
 
     def _basware_drop_unsent_cancelled(self, orders):
         """A cancelled order goes out (closed) only when Basware knows it already."""
-        cancelled = orders.filtered(lambda order: order.state == "cancel")
+        cancelled = orders.filtered(lambda order: order.state == ORDER_STATE_CANCEL)
         if not cancelled:
             return orders
         known = self.env["basware.binding"]._for_records(self, cancelled)
