@@ -452,7 +452,7 @@ class BaswareBackend(models.Model):
         )
 
     def _notification(self, title, message, kind):
-        # Kept for the import actions (basware_inbound.py), which still call it.
+        # Kept for the inbound facet's import actions, which still call it.
         return common.notification(title, message, kind, sticky=False)
 
     def action_preview_sync(self):
