@@ -1,15 +1,40 @@
-"""The Basware cost center, generic list item or project of an analytic account."""
+"""account.analytic.account for Basware: the cost center, generic list item or project of
+an analytic account, and its exchange history."""
 
 from odoo import models
 
+from ..mapping.codes import ANALYTIC_PREFIX, CODE_LIMITS, fallback_code
+from ..mapping.payload import VALID_FROM, VALID_UNTIL, fit
 from .basware_analytic_mapping import TARGET_COST_CENTER, TARGET_LIST, TARGET_PROJECT
-from .basware_payload import VALID_FROM, VALID_UNTIL, fit, in_base_lang, translations
+from .basware_payload import checked_code, field_label, in_base_lang, translations
 
 PROJECT_NAME_MAX = 100
 
 
 class AccountAnalyticAccount(models.Model):
-    _inherit = "account.analytic.account"
+    _name = "account.analytic.account"
+    _inherit = ("account.analytic.account", "basware.history.mixin")
+
+    def _basware_code(self, backend):
+        """costCenterCode, projectCode or list code: the analytic Reference when set."""
+        self.ensure_one()
+        return (self.code or "").strip() or fallback_code(ANALYTIC_PREFIX, self)
+
+    def _basware_checked_code(self, backend, *basware_fields):
+        """The code of a cost center, project or list item, fit for each of
+        ``basware_fields``: its own field in Basware's list (a list item's text_1 has no
+        limit) and the coding field its plan's codes come back in."""
+        code = self._basware_code(backend)
+        for basware_field in basware_fields:
+            if basware_field in CODE_LIMITS:
+                checked_code(
+                    self,
+                    code,
+                    basware_field,
+                    self.env._("Analytic account"),
+                    field_label(self, "code"),
+                )
+        return code
 
     def _basware_dimension_values(self, backend, mapping):
         """The entity of this analytic account in the Basware list of ``mapping``: read only.

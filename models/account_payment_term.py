@@ -1,8 +1,11 @@
-"""The Basware PaymentTermEntity of a payment term."""
+"""account.payment.term for Basware: the PaymentTermEntity of a payment term, its due date
+rule read from its line."""
 
-from odoo import models
+from odoo import fields, models
 
-from .basware_payload import INHERIT_TO_UNITS, VALID_FROM, VALID_UNTIL, compact, translations
+from ..mapping.codes import CODE_MAX, PAYMENT_TERM_PREFIX, fallback_code
+from ..mapping.payload import INHERIT_TO_UNITS, VALID_FROM, VALID_UNTIL, compact
+from .basware_payload import checked_code, field_label, translations
 
 # Basware's calculation methods: 1 computes the date with the term's rules.
 CALCULATED = 1
@@ -19,6 +22,25 @@ DEFAULT_DAY_NEXT_MONTH = 1
 
 class AccountPaymentTerm(models.Model):
     _inherit = "account.payment.term"
+
+    basware_code = fields.Char(
+        size=CODE_MAX,
+        copy=False,
+        help="Payment term code in Basware. Empty: a code made of ODOO-PT- and its id.",
+    )
+
+    def _basware_code(self, backend):
+        self.ensure_one()
+        return (self.basware_code or "").strip() or fallback_code(PAYMENT_TERM_PREFIX, self)
+
+    def _basware_checked_code(self, backend):
+        return checked_code(
+            self,
+            self._basware_code(backend),
+            "paymentTermCode",
+            self.env._("Payment term"),
+            field_label(self, "basware_code"),
+        )
 
     def _basware_payment_term_values(self, backend):
         """PaymentTermEntity of this term on ``backend``: read only, no write.

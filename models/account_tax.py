@@ -1,10 +1,13 @@
-"""The Basware TaxCodeEntity of a purchase tax, and the rates a tax really charges."""
+"""account.tax for Basware: the TaxCodeEntity of a purchase tax, the rates a tax really
+charges (the invoice import checks Basware's rates with them), and its exchange history."""
 
 from collections import namedtuple
 
-from odoo import models
+from odoo import fields, models
 
-from .basware_payload import INHERIT_TO_UNITS, translations
+from ..mapping.codes import CODE_MAX, TAX_CODE_PREFIX, fallback_code
+from ..mapping.payload import INHERIT_TO_UNITS, split_charge
+from .basware_payload import checked_code, field_label, translations
 
 AMOUNT_TYPE_PERCENT = "percent"
 AMOUNT_TYPE_DIVISION = "division"
@@ -19,21 +22,28 @@ FULL_FACTOR = 100.0
 TaxRates = namedtuple("TaxRates", ["charged", "self_assessed"])
 
 
-def split_charge(parts):
-    """(charged, self-assessed) of signed tax parts, rates or amounts alike.
-
-    What the parts add up to is charged. What a negative part cancels of a positive one
-    is self-assessed: the company owes it and deducts it (a reverse charge, one tax with
-    +100 % and -100 % repartition lines, or a group of +21 % and -21 %). A negative part
-    left over (a withholding) lowers the charge.
-    """
-    positive = sum(part for part in parts if part > 0)
-    negative = -sum(part for part in parts if part < 0)
-    return positive - negative, min(positive, negative)
-
-
 class AccountTax(models.Model):
-    _inherit = "account.tax"
+    _name = "account.tax"
+    _inherit = ("account.tax", "basware.history.mixin")
+
+    basware_code = fields.Char(
+        size=CODE_MAX,
+        copy=False,
+        help="Tax code of this tax in Basware. Empty: a code made of ODOO-TAX- and its id.",
+    )
+
+    def _basware_code(self, backend):
+        self.ensure_one()
+        return (self.basware_code or "").strip() or fallback_code(TAX_CODE_PREFIX, self)
+
+    def _basware_checked_code(self, backend):
+        return checked_code(
+            self,
+            self._basware_code(backend),
+            "taxCode",
+            self.env._("Tax"),
+            field_label(self, "basware_code"),
+        )
 
     def _basware_tax_code_values(self, backend):
         """TaxCodeEntity of this tax on ``backend``: read only, no write.
@@ -57,7 +67,7 @@ class AccountTax(models.Model):
         """TaxRates of these taxes (groups flattened), read from their repartition lines.
 
         Each tax repartition line gives the tax's rate on the net times its factor; see
-        :func:`split_charge` for what is charged and what self-assessed. Fixed-amount
+        ``split_charge`` for what is charged and what self-assessed. Fixed-amount
         taxes have no rate and count 0.
         """
         parts = []

@@ -1,4 +1,4 @@
-"""Which purchase orders and lines of a backend's company go to Basware's invoice matching."""
+"""The purchase orders and lines of a backend's company that go to Basware's invoice matching."""
 
 from odoo import models
 from odoo.fields import Domain
@@ -23,9 +23,6 @@ class BaswareBackend(models.Model):
         return Domain("company_id", "=", self.company_id.id) & Domain(
             "state", "in", MATCHING_ORDER_STATES
         )
-
-    def _basware_order_records(self):
-        return self.env["purchase.order"].search(self._basware_order_scope(), order="id")
 
     def _basware_order_line_scope(self):
         """The lines of the orders in scope, sections and notes left out."""

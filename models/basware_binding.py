@@ -13,6 +13,7 @@ from collections import defaultdict
 from odoo import Command, api, fields, models
 from odoo.tools import SQL
 
+from ..basware import constants as bw
 from ..basware.client import encode_record
 
 ENTITY_VENDOR = "vendor"
@@ -46,12 +47,8 @@ SYNC_STATES = [
     (SYNC_DONE, "Accepted"),
     (SYNC_ERROR, "Rejected"),
 ]
-# Per-record answers of Basware's phase two (requestStatus items).
-ITEM_SUCCESS = "Success"
-ITEM_NOT_PROCESSED = "NotProcessed"
-ITEM_ERROR = "Error"
-ACCEPTED_ITEM_STATUSES = (ITEM_SUCCESS, ITEM_NOT_PROCESSED)
-EXTERNAL_CODE_MAX = 36
+# Basware's per-record answers (requestStatus items) that say it holds the record.
+ACCEPTED_ITEM_STATUSES = (bw.ITEM_SUCCESS, bw.ITEM_NOT_PROCESSED)
 # What an existing binding keeps when it is saved again: its record and its external code.
 UPSERT_FIXED_COLUMNS = ("res_id", "external_code")
 
@@ -63,11 +60,6 @@ def external_code(namespace, record, suffix=""):
     so a lost binding is rebuilt with the same code and Basware never gets a duplicate.
     """
     return str(uuid.uuid5(namespace, f"{record._name},{record.id}{suffix}"))
-
-
-def payload_hash(payload):
-    """Hash of a payload, independent of key order: an unchanged record is not re-sent."""
-    return encoded_hash(encode_record(payload))
 
 
 def encoded_hash(encoded):
@@ -96,7 +88,7 @@ class BaswareBinding(models.Model):
         selection="_selection_record_ref", compute="_compute_record_ref", string="Odoo Record"
     )
     external_code = fields.Char(
-        "Basware External Code", size=EXTERNAL_CODE_MAX, required=True, readonly=True
+        "Basware External Code", size=bw.EXTERNAL_CODE_MAX_LENGTH, required=True, readonly=True
     )
     code = fields.Char(
         "Basware Code",
@@ -351,7 +343,7 @@ class BaswareBinding(models.Model):
             item = items.get(binding.external_code)
             if item is None or item.status in ACCEPTED_ITEM_STATUSES:
                 # No item about a record means it went through.
-                accepted[item.status if item is not None else ITEM_SUCCESS].append(binding.id)
+                accepted[item.status if item is not None else bw.ITEM_SUCCESS].append(binding.id)
             elif item.is_error:
                 binding._reject(item.status, "; ".join(item.error_messages) or item.status)
         if accepted:

@@ -8,6 +8,7 @@ hand or by CSV import. The invoice import reads these mappings first.
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from . import common
 from .basware_invoice_mapping import (
     KIND_ACCOUNT,
     KIND_COST_CENTER,
@@ -55,7 +56,7 @@ class BaswareCodeMapping(models.Model):
     )
     account_id = fields.Many2one("account.account", "GL Account", check_company=True)
     tax_id = fields.Many2one(
-        "account.tax", check_company=True, domain=[("type_tax_use", "=", "purchase")]
+        "account.tax", check_company=True, domain=[("type_tax_use", "=", common.TAX_USE_PURCHASE)]
     )
     payment_term_id = fields.Many2one("account.payment.term", check_company=True)
     analytic_account_id = fields.Many2one("account.analytic.account", check_company=True)
@@ -138,13 +139,6 @@ class BaswareCodeMapping(models.Model):
             message = self.env._("%(count)s waiting invoice(s) queued again.", count=count)
         else:
             message = self.env._("No invoice waits on this code.")
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.env._("Code mapped"),
-                "message": message,
-                "type": "success",
-                "next": {"type": "ir.actions.act_window_close"},
-            },
-        }
+        return common.notification(
+            self.env._("Code mapped"), message, next_action=common.CLOSE_WINDOW
+        )

@@ -1,4 +1,7 @@
-"""The "Basware" smart button of the records the sync sends: their exchange history."""
+"""The "Basware" smart button of the records the sync sends: their exchange history.
+
+Each model it applies to inherits it in its own file (res_partner.py, purchase_order.py...).
+"""
 
 from odoo import fields, models
 from odoo.tools import SQL
@@ -49,28 +52,3 @@ class BaswareHistoryMixin(models.AbstractModel):
         action["domain"] = self._basware_history_domain()
         action["context"] = {}
         return action
-
-
-class ResPartner(models.Model):
-    _name = "res.partner"
-    _inherit = ("res.partner", "basware.history.mixin")
-
-
-class PurchaseOrder(models.Model):
-    _name = "purchase.order"
-    _inherit = ("purchase.order", "basware.history.mixin")
-
-
-class AccountAccount(models.Model):
-    _name = "account.account"
-    _inherit = ("account.account", "basware.history.mixin")
-
-
-class AccountTax(models.Model):
-    _name = "account.tax"
-    _inherit = ("account.tax", "basware.history.mixin")
-
-
-class AccountAnalyticAccount(models.Model):
-    _name = "account.analytic.account"
-    _inherit = ("account.analytic.account", "basware.history.mixin")

@@ -1,52 +1,20 @@
-"""Shared pieces of the master-data payloads: names per language, compact values, fixed dates.
+"""The Odoo side of the payload builders (they need the ORM): names read per installed
+language, and the refusal of a record Basware cannot take, naming the record and field.
 
-The payload builders are pure functions of a record and a backend: they read, never write,
-and give the same JSON for the same data whatever the caller's language, so the payload
-hash of an unchanged record stays the same.
+The builders are pure functions of a record and a backend: they read, never write, and
+give the same JSON for the same data whatever the caller's language, so the payload hash
+of an unchanged record stays the same.
 """
 
 from odoo.exceptions import UserError
 
-BASE_LANG = "en_US"
-LANGUAGE_MAX = 10
-TRANSLATION_MIN = 2
-TRANSLATION_MAX = 2000
-# Fills a name Basware finds too short (translations need two characters at least).
-SHORT_NAME_PAD = "_"
-# Basware requires validity dates that Odoo does not have on payment terms and analytic
-# accounts: valid from long ago until far ahead (well within .NET's DateTime range).
-VALID_FROM = "2000-01-01T00:00:00Z"
-VALID_UNTIL = "2999-12-31T00:00:00Z"
-# Master data set on the company is also usable in its organization units below it.
-INHERIT_TO_UNITS = True
-EMPTY_VALUES = (None, "", [], {})
+from ..mapping.codes import CODE_LIMITS
+from ..mapping.payload import BASE_LANG, ordered_languages, translation_item
 
 
-def fit(value, size):
-    """The stripped text cut to ``size``; None when empty, so that :func:`compact` drops it."""
-    return (value or "").strip()[:size] or None
-
-
-def whole(value, size):
-    """The stripped text when it fits in ``size``, else None: an identifier is never cut."""
-    text = (value or "").strip()
-    return text if 0 < len(text) <= size else None
-
-
-def compact(values):
-    """``values`` without empty ones: Basware checks the length of what is sent, even ""."""
-    return {key: value for key, value in values.items() if value not in EMPTY_VALUES}
-
-
-def basware_language(code):
-    """Basware's language tag of an Odoo language code: en_US -> en-US."""
-    return code.replace("_", "-")[:LANGUAGE_MAX]
-
-
-def language_codes(env):
-    """en_US first (Basware asks for it on every name), then the installed languages."""
-    installed = sorted(code for code, _name in env["res.lang"].get_installed())
-    return [BASE_LANG, *(code for code in installed if code != BASE_LANG)]
+class RecordRefused(UserError):
+    """A record Basware cannot take as it is (a code too long, taxes the API cannot
+    carry): the record is not sent, and its binding is rejected with this message."""
 
 
 def in_base_lang(record):
@@ -55,21 +23,41 @@ def in_base_lang(record):
 
 
 def translations(record, field_name, prefix=""):
-    """LanguageTranslationEntity items of a translated field, one per language.
+    """LanguageTranslationEntity items of a translated field, one per installed language.
 
-    Each language is read on the record's prefetch set, one query per language for a
-    whole batch. A name shorter than Basware's minimum gets ``prefix`` (the code) in front.
+    Each language is read on the record's prefetch set: one query per language for a batch.
     """
-    items = []
-    for code in language_codes(record.env):
-        text = (record.with_context(lang=code)[field_name] or "").strip()
-        if len(text) < TRANSLATION_MIN:
-            text = f"{prefix} {text}".strip().ljust(TRANSLATION_MIN, SHORT_NAME_PAD)
-        items.append({"language": basware_language(code), "translation": text[:TRANSLATION_MAX]})
-    return items
+    installed = [code for code, _name in record.env["res.lang"].get_installed()]
+    return [
+        translation_item(code, record.with_context(lang=code)[field_name], prefix)
+        for code in ordered_languages(installed)
+    ]
 
 
-class RecordRefused(UserError):
-    """A record Basware cannot take as it is (a code too long, taxes the API cannot
-    carry): a payload builder raises it, the record is not sent, and its binding is
-    rejected with this message, naming the record and the field."""
+def field_label(record, field_name):
+    return record._fields[field_name]._description_string(record.env)
+
+
+def checked_code(record, code, basware_field, kind, source):
+    """``code`` when Basware takes it whole in ``basware_field``, else RecordRefused.
+
+    ``kind`` names the record ("Vendor"), ``source`` where its code comes from (a field's
+    label): the message tells the AP team which record and which field to shorten.
+    """
+    size = CODE_LIMITS[basware_field]
+    if len(code) <= size:
+        return code
+    raise RecordRefused(
+        record.env._(
+            "%(kind)s '%(name)s' (id %(id)s): its %(origin)s '%(code)s' is %(length)s "
+            "characters long; Basware takes at most %(size)s for %(field)s.",
+            kind=kind,
+            name=record.display_name,
+            id=record.id,
+            origin=source,
+            code=code,
+            length=len(code),
+            size=size,
+            field=basware_field,
+        )
+    )

@@ -71,12 +71,14 @@ class BaswareSyncFlow(models.Model):
         for flow in self:
             flow.sequence = FLOW_KEYS.index(flow.flow) if flow.flow in FLOW_KEYS else 99
 
-    def _is_due(self, now=None):
+    def _is_due(self):
+        """Whether the flow's interval has passed since its last run (or it never ran)."""
         self.ensure_one()
         if not self.last_run_date:
             return True
-        now = now or fields.Datetime.now()
-        return now >= self.last_run_date + timedelta(minutes=self.interval_minutes)
+        return fields.Datetime.now() >= self.last_run_date + timedelta(
+            minutes=self.interval_minutes
+        )
 
     def _record_failure(self, message):
         """A run that failed: its time and its error, shown on the backend's form."""

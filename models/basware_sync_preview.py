@@ -2,7 +2,7 @@
 
 import json
 
-from odoo import fields, models
+from odoo import Command, fields, models
 
 from .basware_binding import ENTITIES
 
@@ -16,14 +16,13 @@ class BaswareSyncPreview(models.TransientModel):
     total_to_send = fields.Integer(readonly=True)
 
     def _from_results(self, backend, results):
+        """The preview of a dry run's SetResults, one line per entity."""
         return self.create(
             {
                 "backend_id": backend.id,
                 "total_to_send": sum(result.sent for result in results),
                 "line_ids": [
-                    (
-                        0,
-                        0,
+                    Command.create(
                         {
                             "entity": result.entity,
                             "examined": result.examined,
@@ -35,7 +34,7 @@ class BaswareSyncPreview(models.TransientModel):
                             )
                             if result.payloads
                             else False,
-                        },
+                        }
                     )
                     for result in results
                 ],

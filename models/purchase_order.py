@@ -1,15 +1,15 @@
-"""Confirmed purchase orders as Basware matching orders (POST /v1/matchingOrders).
+"""purchase.order for Basware: a confirmed order as a matching order, and its exchange history.
 
-The payload builders of orders and their lines are pure functions of a record and a
-backend: they neither write nor call Basware, and read only what the ORM prefetches in
-batches, so a sync run builds thousands of payloads from a few queries.
+The builders of orders and their lines read only what the ORM prefetches in batches, so a
+sync run builds thousands of payloads from a few queries.
 """
 
 from odoo import models
 from odoo.tools import html2plaintext
 
 from ..basware.client import format_datetime
-from .basware_codes import checked_code, field_label
+from ..mapping.payload import compact
+from .basware_payload import checked_code, field_label
 
 ORDER_STATE_PURCHASE = "purchase"
 ORDER_STATE_CANCEL = "cancel"
@@ -20,17 +20,9 @@ ORDER_REFERENCE_MAX = 100
 DESCRIPTION_MAX = 1000
 
 
-def without_empty(values):
-    """Optional fields go out only when set: no nulls, no empty strings (a zero stays)."""
-    return {
-        key: value
-        for key, value in values.items()
-        if value is not None and value is not False and value != ""
-    }
-
-
 class PurchaseOrder(models.Model):
-    _inherit = "purchase.order"
+    _name = "purchase.order"
+    _inherit = ("purchase.order", "basware.history.mixin")
 
     def unlink(self):
         # The lines go with their order, in SQL: their bindings keep what tells Basware.
@@ -68,7 +60,7 @@ class PurchaseOrder(models.Model):
                 format_datetime(self.date_planned) if self.date_planned else None
             ),
         }
-        return {**values, **without_empty(optional)}
+        return {**values, **compact(optional)}
 
     def _basware_checked_number(self):
         return checked_code(

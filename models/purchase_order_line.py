@@ -12,9 +12,10 @@ from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_is_zero, float_round
 
 from ..basware.client import format_datetime
-from .account_tax import split_charge
+from ..mapping.payload import compact, split_charge
 from .basware_payload import RecordRefused
-from .purchase_order import DESCRIPTION_MAX, ORDER_STATE_CANCEL, without_empty
+from .common import FULL_SHARE
+from .purchase_order import DESCRIPTION_MAX, ORDER_STATE_CANCEL
 
 PRODUCT_TYPE_SERVICE = "service"
 CONTROL_ON_RECEIVED = "receive"
@@ -25,14 +26,12 @@ MATCHING_STANDARD = "Standard"
 MATCHING_RETURN = "Return"
 MATCHING_SERVICE = "Service"
 
-LINE_NUMBER_MAX = 100
 PRODUCT_TEXT_MAX = 250
 RECEIPT_NUMBER_MAX = 100
 # Unit prices keep their precision (quantity x netPrice gives netSum), minus float noise.
 NET_PRICE_DIGITS = 6
 SHARE_DIGITS = 4
 QUANTITY_PRECISION = "Product Unit"
-FULL_SHARE = 100.0
 FIRST_ROW_INDEX = 1
 CODING_SUFFIX = ":coding:{index}"
 MANUAL_RECEIPT_SUFFIX = ":received"
@@ -202,7 +201,7 @@ class PurchaseOrderLine(models.Model):
                 format_datetime(self.date_planned) if self.date_planned else None
             ),
         }
-        return {**values, **without_empty(optional)}
+        return {**values, **compact(optional)}
 
     def _basware_sign(self):
         """-1 for a line that returns goods (negative quantity), else 1."""
@@ -385,7 +384,7 @@ class PurchaseOrderLine(models.Model):
         whole line.
         """
         account = self._basware_expense_account(backend)
-        common = without_empty(
+        common = compact(
             {"accountCode": account._basware_checked_code(backend) if account else None}
         )
         shares = analytic_shares(self._basware_analytic_entries(backend))
@@ -518,7 +517,7 @@ class PurchaseOrderLine(models.Model):
         is_transfer = document._name == "stock.picking"
         number = document.name if is_transfer else document.reference
         date = document.date_done if is_transfer else document.date
-        return without_empty(
+        return compact(
             {
                 "externalCode": backend._basware_external_code(
                     document, suffix=STOCK_RECEIPT_SUFFIX.format(line=self.id)

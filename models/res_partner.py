@@ -1,12 +1,12 @@
-"""The Basware VendorEntity of a commercial partner, with its addresses, contacts and banks."""
-
-import re
+"""res.partner for Basware: the VendorEntity of a commercial partner (vendorCode, addresses,
+contacts, bank accounts), its exchange history, and the changes that send it again."""
 
 from odoo import models
 from odoo.fields import Domain
 from odoo.tools import SQL
 
-from .basware_payload import compact, fit, in_base_lang, whole
+from ..mapping.payload import compact, fit, whole
+from .basware_payload import checked_code, field_label, in_base_lang
 
 NAME_MAX = 250
 SOURCE_SYSTEM_MAX = 36
@@ -18,10 +18,6 @@ ADDRESS_PART_MAX = 50
 CONTACT_NAME_MAX = 200
 EMAIL_MAX = 200
 PHONE_MAX = 50
-ACCOUNT_NUMBER_MAX = 50
-ACCOUNT_HOLDER_MAX = 200
-BIC_MAX = 20
-BANK_NAME_MAX = 250
 
 SCHEME_VAT = "VAT"
 # Basware's identifier keys are configured per tenant in P2P; this one names the national
@@ -42,30 +38,10 @@ CONTACT_TYPE = "contact"
 ROLE_PRIMARY = "PrimaryContact"
 ROLE_ADDITIONAL = "AdditionalContact"
 
-SCHEME_IBAN = "IBAN"
-SCHEME_BBAN = "BBAN"
-SCHEME_BIC = "BIC"
-# UN/CEFACT 4461 code 30: credit transfer, how a vendor is paid on its bank account.
-PAYMENT_MEANS_CREDIT_TRANSFER = "30"
-IBAN_SHAPE = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$")
-IBAN_CHECK_MODULUS = 97
-IBAN_CHECK_REMAINDER = 1
-
-
-def is_iban(number):
-    """Whether a sanitized account number is an IBAN: its shape and its mod-97 check digits.
-
-    Checked here rather than with base_iban's acc_type, which this addon does not depend on.
-    """
-    if not IBAN_SHAPE.match(number):
-        return False
-    rotated = number[4:] + number[:4]
-    digits = "".join(str(int(char, 36)) for char in rotated)
-    return int(digits) % IBAN_CHECK_MODULUS == IBAN_CHECK_REMAINDER
-
 
 class ResPartner(models.Model):
-    _inherit = "res.partner"
+    _name = "res.partner"
+    _inherit = ("res.partner", "basware.history.mixin")
 
     def write(self, vals):
         # A contact or address moved to another company leaves the vendor it was part of.
@@ -94,6 +70,29 @@ class ResPartner(models.Model):
             )
         )
         self.invalidate_recordset(["write_date", "write_uid"])
+
+    def _basware_vendor_code(self, backend):
+        """vendorCode: the Reference of the commercial partner, else prefix + its id."""
+        self.ensure_one()
+        partner = self.commercial_partner_id
+        return (partner.ref or "").strip() or f"{backend.vendor_code_prefix or ''}{partner.id}"
+
+    def _basware_checked_code(self, backend, basware_field="vendorCode"):
+        partner = self.commercial_partner_id
+        if (partner.ref or "").strip():
+            source = field_label(partner, "ref")
+        else:
+            source = self.env._(
+                "code made of the backend's %(prefix)s and its id",
+                prefix=field_label(backend, "vendor_code_prefix"),
+            )
+        return checked_code(
+            partner,
+            self._basware_vendor_code(backend),
+            basware_field,
+            self.env._("Vendor"),
+            source,
+        )
 
     def _basware_vendor_values(self, backend):
         """VendorEntity of this commercial partner on ``backend``: read only, no write."""
@@ -218,54 +217,3 @@ class ResPartner(models.Model):
         """The vendor's payment term in the backend's company, when it has one."""
         term = self.with_company(backend.company_id).property_supplier_payment_term_id
         return {"paymentTermCode": term._basware_checked_code(backend)} if term else None
-
-
-class ResPartnerBank(models.Model):
-    _inherit = "res.partner.bank"
-
-    def write(self, vals):
-        # An account moved to another partner leaves the vendor it paid. (Odoo archives an
-        # account it is asked to delete: a write the vendor flow sees.)
-        previous = self.partner_id if "partner_id" in vals else self.env["res.partner"]
-        result = super().write(vals)
-        (previous - self.partner_id)._basware_touch()
-        return result
-
-    def _basware_payment_mean(self, backend, default=False):
-        """VendorPaymentMeanEntity of this bank account; None without a usable number."""
-        self.ensure_one()
-        number = whole(self.sanitized_acc_number, ACCOUNT_NUMBER_MAX)
-        if not number:
-            return None
-        identifier = compact(
-            {
-                "schemeId": SCHEME_IBAN if is_iban(number) else SCHEME_BBAN,
-                "id": number,
-                "accountHolderName": fit(self.acc_holder_name, ACCOUNT_HOLDER_MAX),
-            }
-        )
-        currency = self.currency_id or backend.company_id.currency_id
-        return {
-            "paymentMeansCode": PAYMENT_MEANS_CREDIT_TRANSFER,
-            "currencyCode": currency.name,
-            "default": default,
-            "financialAccounts": [
-                compact(
-                    {
-                        "financialInstitution": self._basware_financial_institution(),
-                        "financialAccountIdentifiers": [identifier],
-                    }
-                )
-            ],
-        }
-
-    def _basware_financial_institution(self):
-        """The bank by its BIC, when it has one (Basware's FinancialInstitutionEntity)."""
-        bic = whole((self.bank_id.bic or "").replace(" ", "").upper(), BIC_MAX)
-        if not bic:
-            return None
-        return {
-            "schemeId": SCHEME_BIC,
-            "id": bic,
-            "name": fit(self.bank_id.name, BANK_NAME_MAX) or bic,
-        }

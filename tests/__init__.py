@@ -19,6 +19,7 @@ from . import test_signature
 from . import test_urls
 from . import test_payload_master
 from . import test_payload_purchase
+from . import test_payload_units
 from . import test_queue_commit
 from . import test_queue_hardening
 from . import test_queue_units

@@ -4,10 +4,14 @@ fails never stops a scheduled job for the others, and its error stays on it."""
 from unittest.mock import patch
 
 from odoo.tests import Form, TransactionCase, tagged
+from odoo.tests.common import BaseCase
 from odoo.tools import mute_logger
 
 from ..basware import constants as bw
+from ..models import basware_backend_outbound_changes as changes
 from ..models import basware_exchange
+from ..models.basware_backend_outbound import FLOW_OF_KIND
+from ..models.basware_sync_flow import FLOW_KEYS
 from .common import CLIENT_ID, CLIENT_SECRET, start_key_and_sandbox
 from .test_sync_outbound import SyncCase
 
@@ -21,6 +25,20 @@ def flow_of(backend, key):
 
 # The backend form counts the bills from Basware: its users also work in Invoicing.
 AP_MANAGER_GROUPS = "basware_connector.group_basware_manager,account.group_account_invoice"
+
+
+class TestFlowTable(BaseCase):
+    """Each flow names the one method giving its sets; none is left unreachable."""
+
+    def test_every_flow_has_one_sets_method_and_every_method_a_flow(self):
+        self.assertEqual(set(changes.FLOW_SETS), set(FLOW_KEYS))
+        defined = {
+            name for name in vars(changes.BaswareBackend) if name.startswith("_basware_sets_")
+        }
+        self.assertEqual(defined, set(changes.FLOW_SETS.values()))
+
+    def test_a_replayed_kind_is_rebuilt_by_a_flow(self):
+        self.assertLessEqual(set(FLOW_OF_KIND.values()), set(FLOW_KEYS))
 
 
 @tagged("post_install", "-at_install")

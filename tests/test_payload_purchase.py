@@ -547,7 +547,9 @@ class TestPurchasePayloads(BaswareBackendCase):
         foreign = self.env["purchase.order"].create(
             {"partner_id": self.vendor.id, "company_id": other_company.id}
         )
-        orders = self.backend._basware_order_records()
+        orders = self.backend._basware_changed(
+            "purchase.order", self.backend._basware_order_scope(), False
+        )
         self.assertIn(self.order, orders)
         self.assertIn(cancelled, orders)
         self.assertNotIn(draft, orders)

@@ -1,35 +1,25 @@
-"""Outbound sync: detect changed records, build their payloads, queue one exchange per write.
+"""The outbound sync of a backend: its flows, and for each the building of the payloads of
+the records that changed (basware_backend_outbound_changes.py), queued on the exchange
+queue in chunks of one HTTP write each; replay, cron runs, and the backend's actions.
 
-Each flow of a backend (payment terms, tax codes, GL accounts, analytic dimensions,
-vendors, purchase orders) examines the records changed since its high-water mark, and
-the related records that change them (bank accounts, addresses, lines, receipts). It
-builds their payloads with the builders next to the records, drops those whose payload
-hash is unchanged, holds back those whose dependency Basware has not accepted yet, and
-queues the rest on the exchange queue in chunks of one HTTP write each.
+A record whose payload hash is unchanged is not sent again; one whose dependency Basware
+has not accepted yet (an order's vendor) is held back until it has.
 """
 
 import functools
-import json
-import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
-from odoo.fields import Domain
-from odoo.tools import SQL, split_every
+from odoo.exceptions import UserError
+from odoo.tools import split_every
 
-from ..basware import constants as bw
 from ..basware.client import bulk_limit, chunk_records, encode_record
 from . import basware_binding as binding_model
-from . import basware_exchange as exchange_model
+from . import basware_exchange as queue
 from . import basware_sync_flow as flow_model
+from . import common
 from .basware_binding import encoded_hash
 from .basware_payload import RecordRefused
-from .basware_sync_flow import DEFAULT_INTERVALS, DEFAULT_MASTER_INTERVAL, FLOW_KEYS
-
-_logger = logging.getLogger(__name__)
 
 # The key of a flow's cron in a backend's scheduled job error.
 JOB_FLOW = "flow:{flow}"
@@ -39,70 +29,20 @@ SYNC_NOW_BUDGET = 120
 SYNC_NOW_MAX_EXCHANGES = 10000
 # How many payloads of each entity the preview shows.
 PREVIEW_SAMPLE = 20
-MANAGER_GROUP = "basware_connector.group_basware_manager"
 # The flow whose sets write the records of an exchange kind (replay rebuilds with them).
 FLOW_OF_KIND = {
-    exchange_model.KIND_PAYMENT_TERM: flow_model.FLOW_PAYMENT_TERM,
-    exchange_model.KIND_TAX_CODE: flow_model.FLOW_TAX_CODE,
-    exchange_model.KIND_ACCOUNT: flow_model.FLOW_ACCOUNT,
-    exchange_model.KIND_ANALYTIC: flow_model.FLOW_ANALYTIC,
-    exchange_model.KIND_VENDOR: flow_model.FLOW_VENDOR,
-    exchange_model.KIND_PURCHASE_ORDER: flow_model.FLOW_PURCHASE_ORDER,
-    exchange_model.KIND_PURCHASE_ORDER_LINE: flow_model.FLOW_PURCHASE_ORDER,
+    queue.KIND_PAYMENT_TERM: flow_model.FLOW_PAYMENT_TERM,
+    queue.KIND_TAX_CODE: flow_model.FLOW_TAX_CODE,
+    queue.KIND_ACCOUNT: flow_model.FLOW_ACCOUNT,
+    queue.KIND_ANALYTIC: flow_model.FLOW_ANALYTIC,
+    queue.KIND_VENDOR: flow_model.FLOW_VENDOR,
+    queue.KIND_PURCHASE_ORDER: flow_model.FLOW_PURCHASE_ORDER,
+    queue.KIND_PURCHASE_ORDER_LINE: flow_model.FLOW_PURCHASE_ORDER,
 }
-# The start of this transaction and the earliest start of the other open ones, read by
-# the transaction's first query, with its snapshot: what the others write is not visible
-# to this run, and carries their start as write date.
-NEW_MARK_QUERY = """
-    SELECT now() AT TIME ZONE 'UTC',
-           (SELECT min(xact_start) AT TIME ZONE 'UTC'
-              FROM pg_stat_activity
-             WHERE datname = current_database() AND pid <> pg_backend_pid()
-               AND xact_start IS NOT NULL)
-"""
-# Records changed this long before the mark are examined again, in case a write escaped
-# the mark (a clock step, a commit in the instant the mark is read): their unchanged
-# payload hash keeps them from being sent twice.
-CHANGE_MARGIN = timedelta(minutes=5)
 # Records built and queued per transaction: the cache is emptied between batches, so a
 # first sync of the whole vendor master keeps a bounded memory. A multiple of Basware's
 # bulk limits (100, 200, 500), so that only a set's last request is not full.
 SYNC_BATCH = 2000
-
-
-@dataclass(frozen=True)
-class RelatedChange:
-    """A change of a record of ``model`` changes the record its ``field`` names: records
-    whose ``stamp`` (their write date, or one reached through a path) passed the mark."""
-
-    model: str
-    field: str
-    stamp: str = "write_date"
-
-
-# What else changes the payload of a vendor (its own bank accounts, its contacts and
-# addresses), a payment term (its lines) and an order (its lines and their receipts).
-VENDOR_CHANGES = (
-    RelatedChange("res.partner.bank", "partner_id"),
-    RelatedChange("res.partner", "parent_id"),
-)
-PAYMENT_TERM_CHANGES = (RelatedChange("account.payment.term.line", "payment_id"),)
-ORDER_CHANGES = (RelatedChange("purchase.order.line", "order_id"),)
-RECEIPT_CHANGES = (RelatedChange("purchase.order.line", "order_id", "move_ids.write_date"),)
-
-
-@dataclass
-class OutboundSet:
-    """Records of one Basware entity to examine, and how to send them."""
-
-    entity: str
-    kind: str
-    endpoint: str
-    records: object
-    build: Callable
-    code_key: str
-    # record -> the records Basware must have accepted before this one is sent
-    dependencies: "Callable | None" = None
 
 
 @dataclass
@@ -117,6 +57,8 @@ class Outgoing:
 
 @dataclass
 class SetResult:
+    """What a run did with one set: the counts a flow keeps and the preview shows."""
+
     entity: str
     examined: int = 0
     sent: int = 0
@@ -147,7 +89,6 @@ class BaswareBackend(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         backends = super().create(vals_list)
-        backends._create_default_analytic_mapping()
         backends._ensure_sync_flows()
         return backends
 
@@ -165,9 +106,11 @@ class BaswareBackend(models.Model):
                 {
                     "backend_id": backend.id,
                     "flow": key,
-                    "interval_minutes": DEFAULT_INTERVALS.get(key, DEFAULT_MASTER_INTERVAL),
+                    "interval_minutes": flow_model.DEFAULT_INTERVALS.get(
+                        key, flow_model.DEFAULT_MASTER_INTERVAL
+                    ),
                 }
-                for key in FLOW_KEYS
+                for key in flow_model.FLOW_KEYS
                 if key not in present
             ]
         if missing:
@@ -175,230 +118,11 @@ class BaswareBackend(models.Model):
         return self.sync_flow_ids
 
     def _check_manager_rights(self):
-        if not self.env.user.has_group(MANAGER_GROUP):
-            raise AccessError(self.env._("Only a Basware manager can run or reset the sync."))
+        common.check_manager(
+            self.env, self.env._("Only a Basware manager can run or reset the sync.")
+        )
         # A manager of another company may not run this one's sync.
         self.check_access("write")
-
-    # === CHANGE DETECTION === #
-
-    def _basware_changed(self, model_name, scope, since, related=(), entity=None):
-        """The records of ``scope`` (a domain of ``model_name``) to examine, in one query:
-        all of them without a mark; else those changed since ``since`` (less the margin),
-        themselves or through a record of ``related``, and those of ``entity`` held back
-        earlier. Nothing is read from the records that did not change."""
-        model = self.env[model_name].with_context(active_test=False)
-        if since:
-            selected = [self._basware_changed_ids(model, since - CHANGE_MARGIN, related)]
-            if entity:
-                selected.append(self._basware_waiting_ids(entity))
-            scope = scope & Domain("id", "any!", SQL(" UNION ").join(selected))
-        return model.search(scope, order="id")
-
-    def _basware_changed_ids(self, model, since, related):
-        """SQL: the ids of the records of ``model`` written since ``since``, and of those
-        the records of ``related`` written since then name."""
-        queries = [model._search(Domain("write_date", ">=", since)).subselect()]
-        for change in related:
-            changing = self.env[change.model].with_context(active_test=False)
-            query = changing._search(
-                Domain(change.stamp, ">=", since) & Domain(change.field, "!=", False)
-            )
-            owner = changing._field_to_sql(query.table, change.field, query)
-            queries.append(query.subselect(owner))
-        return SQL(" UNION ").join(queries)
-
-    def _basware_waiting_ids(self, entity):
-        """SQL: the ids of the records of ``entity`` held back earlier."""
-        bindings = self.env["basware.binding"]
-        query = bindings._search(
-            [
-                ("backend_id", "=", self.id),
-                ("entity", "=", entity),
-                ("sync_state", "=", binding_model.SYNC_WAITING),
-            ]
-        )
-        return query.subselect(bindings._field_to_sql(query.table, "res_id", query))
-
-    def _basware_waiting(self, model_name, scope, entity):
-        """Records of ``scope`` held back earlier: examined again at every run."""
-        model = self.env[model_name].with_context(active_test=False)
-        waiting = Domain("id", "any!", self._basware_waiting_ids(entity))
-        return model.search(scope & waiting, order="id")
-
-    def _basware_removed(self, model_name, entity):
-        """Records of ``entity`` Odoo deleted, whose deletion Basware has not been sent:
-        (the deleted records, {id: payload kept on its binding when it was deleted})."""
-        bindings = self.env["basware.binding"].search(
-            [
-                ("backend_id", "=", self.id),
-                ("entity", "=", entity),
-                ("removal_payload", "!=", False),
-                ("payload_hash", "=", False),
-            ]
-        )
-        payloads = {binding.res_id: json.loads(binding.removal_payload) for binding in bindings}
-        return self.env[model_name].browse(list(payloads)), payloads
-
-    def _basware_new_mark(self):
-        """The next high-water mark: the start of this transaction, or of an older open one.
-
-        Read by the transaction's first query (see _basware_run_flow), at its snapshot: a
-        write this run cannot see began before the mark, and the next run examines it.
-        """
-        self.env.cr.execute(SQL(NEW_MARK_QUERY))
-        now, oldest = self.env.cr.fetchone()
-        return min(now, oldest) if oldest else now
-
-    # === FLOWS === #
-
-    def _basware_flow_sets(self, flow, since):
-        """The OutboundSets of one flow, in the order they must be sent."""
-        return getattr(self, f"_basware_sets_{flow}")(since)
-
-    def _basware_sets_payment_term(self, since):
-        records = self._basware_changed(
-            "account.payment.term",
-            self._basware_payment_term_scope(),
-            since,
-            PAYMENT_TERM_CHANGES,
-        )
-        return [
-            OutboundSet(
-                binding_model.ENTITY_PAYMENT_TERM,
-                exchange_model.KIND_PAYMENT_TERM,
-                bw.PAYMENT_TERMS_PATH,
-                records,
-                lambda term: term._basware_payment_term_values(self),
-                "paymentTermCode",
-            )
-        ]
-
-    def _basware_sets_tax_code(self, since):
-        return [
-            OutboundSet(
-                binding_model.ENTITY_TAX_CODE,
-                exchange_model.KIND_TAX_CODE,
-                bw.TAX_CODES_PATH,
-                self._basware_changed("account.tax", self._basware_tax_scope(), since),
-                lambda tax: tax._basware_tax_code_values(self),
-                "taxCode",
-            )
-        ]
-
-    def _basware_sets_account(self, since):
-        return [
-            OutboundSet(
-                binding_model.ENTITY_ACCOUNT,
-                exchange_model.KIND_ACCOUNT,
-                bw.ACCOUNTS_PATH,
-                self._basware_changed("account.account", self._basware_account_scope(), since),
-                lambda account: account._basware_account_values(self),
-                "accountCode",
-            )
-        ]
-
-    def _basware_sets_analytic(self, since):
-        sets = []
-        for mapping in self.analytic_mapping_ids.filtered("active"):
-            endpoint = mapping._get_endpoint()
-            if not endpoint:
-                continue
-            scope = self._basware_analytic_scope(mapping)
-            sets.append(
-                OutboundSet(
-                    mapping._binding_entity(),
-                    exchange_model.KIND_ANALYTIC,
-                    endpoint,
-                    self._basware_changed("account.analytic.account", scope, since),
-                    lambda analytic, mapping=mapping: analytic._basware_dimension_values(
-                        self, mapping
-                    ),
-                    mapping._code_key(),
-                )
-            )
-        return sets
-
-    def _basware_sets_vendor(self, since):
-        records = self._basware_changed(
-            "res.partner",
-            self._basware_vendor_scope(),
-            since,
-            VENDOR_CHANGES,
-            binding_model.ENTITY_VENDOR,
-        )
-        return [
-            OutboundSet(
-                binding_model.ENTITY_VENDOR,
-                exchange_model.KIND_VENDOR,
-                bw.VENDORS_PATH,
-                records,
-                lambda partner: partner._basware_vendor_values(self),
-                "vendorCode",
-            )
-        ]
-
-    def _basware_sets_purchase_order(self, since):
-        related = ORDER_CHANGES
-        if "move_ids" in self.env["purchase.order.line"]._fields:
-            related += RECEIPT_CHANGES
-        orders = self._basware_changed(
-            "purchase.order",
-            self._basware_order_scope(),
-            since,
-            related,
-            binding_model.ENTITY_ORDER,
-        )
-        orders = self._basware_drop_unsent_cancelled(orders)
-        lines = self._basware_order_line_records(orders) | self._basware_waiting(
-            "purchase.order.line",
-            self._basware_order_line_scope(),
-            binding_model.ENTITY_ORDER_LINE,
-        )
-        sets = [
-            OutboundSet(
-                binding_model.ENTITY_ORDER,
-                exchange_model.KIND_PURCHASE_ORDER,
-                bw.MATCHING_ORDERS_PATH,
-                orders,
-                lambda order: order._basware_order_values(self),
-                "orderNumber",
-                dependencies=lambda order: order.partner_id.commercial_partner_id,
-            ),
-            OutboundSet(
-                binding_model.ENTITY_ORDER_LINE,
-                exchange_model.KIND_PURCHASE_ORDER_LINE,
-                bw.MATCHING_ORDER_LINES_PATH,
-                lines,
-                lambda line: line._basware_order_line_values(self),
-                "lineNumber",
-                dependencies=lambda line: line.order_id,
-            ),
-        ]
-        removed_lines, removals = self._basware_removed(
-            "purchase.order.line", binding_model.ENTITY_ORDER_LINE
-        )
-        if removed_lines:
-            # Lines deleted in Odoo: Basware has their order already, so nothing waits.
-            sets.append(
-                OutboundSet(
-                    binding_model.ENTITY_ORDER_LINE,
-                    exchange_model.KIND_PURCHASE_ORDER_LINE,
-                    bw.MATCHING_ORDER_LINES_PATH,
-                    removed_lines,
-                    lambda line: removals[line.id],
-                    "lineNumber",
-                )
-            )
-        return sets
-
-    def _basware_drop_unsent_cancelled(self, orders):
-        """A cancelled order goes out (closed) only when Basware knows it already."""
-        cancelled = orders.filtered(lambda order: order.state == "cancel")
-        if not cancelled:
-            return orders
-        known = self.env["basware.binding"]._for_records(self, cancelled)
-        return orders - cancelled.filtered(lambda order: order.id not in known)
 
     # === SENDING === #
 
@@ -696,7 +420,9 @@ class BaswareBackend(models.Model):
         self._check_manager_rights()
         reason = self._get_pause_reason()
         if reason:
-            return self._notification(self.env._("Sync not started"), reason, "warning")
+            return common.notification(
+                self.env._("Sync not started"), reason, "warning", sticky=False
+            )
         # The integration reads every record it sends, whatever the manager may read.
         backend = self.sudo()
         results = backend._basware_sync_outbound()
@@ -704,16 +430,17 @@ class BaswareBackend(models.Model):
         Exchange._process_backend_queue(
             backend, limit=SYNC_NOW_MAX_EXCHANGES, time_left=SYNC_NOW_BUDGET
         )
-        return self._notification(
-            self.env._("Sync finished"), backend._sync_summary(results), "success"
-        )
+        return common.notification(self.env._("Sync finished"), backend._sync_summary(results))
 
     def _sync_summary(self, results):
         sent = sum(result.sent for result in results)
         waiting = sum(result.waiting for result in results)
         unchanged = sum(result.unchanged for result in results)
         failed = self.env["basware.exchange"].search_count(
-            [("backend_id", "=", self.id), ("state", "in", ("failed", "dead"))]
+            [
+                ("backend_id", "=", self.id),
+                ("state", "in", (queue.STATE_FAILED, queue.STATE_DEAD)),
+            ]
         )
         return self.env._(
             "%(sent)s record(s) sent, %(unchanged)s unchanged, %(waiting)s waiting for a "
@@ -725,11 +452,8 @@ class BaswareBackend(models.Model):
         )
 
     def _notification(self, title, message, kind):
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {"title": title, "message": message, "type": kind, "sticky": False},
-        }
+        # Kept for the inbound facet's import actions, which still call it.
+        return common.notification(title, message, kind, sticky=False)
 
     def action_preview_sync(self):
         """What the next sync would send, built by the same builders; nothing is sent."""
