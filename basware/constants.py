@@ -208,3 +208,5 @@ STATUS_NOT_FOUND = 404
 STATUS_METHOD_NOT_ALLOWED = 405
 # Field limit used to keep our own messages short.
 RESPONSE_MESSAGE_MAX_LENGTH = 250
+# Basware's externalCode is 1 to 36 characters.
+EXTERNAL_CODE_MAX_LENGTH = 36
