@@ -327,3 +327,6 @@ STATUS_METHOD_NOT_ALLOWED = 405
 # Field limits used to keep our own messages short.
 RESPONSE_MESSAGE_MAX_LENGTH = 250
 EXTERNAL_CODE_MAX_LENGTH = 36
+
+# Inbound invoices: the category of an accounting document's invoice image.
+CATEGORY_ORIGINAL_IMAGE = "ORIGINALIMAGE"

@@ -1,0 +1,1 @@
+"""ORM-free conversions between Basware documents and Odoo values."""
