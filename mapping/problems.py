@@ -1,8 +1,5 @@
-"""Why a Basware document cannot become a bill, said once for every problem found.
-
-The problems are collected over the whole document, so Basware's user learns all that is
-missing at once: in full on the exchange, and grouped into the transfer response's
-responseMessage (1 to 250 characters).
+"""Why a Basware document cannot become a bill: all the problems, in full for the exchange and
+grouped into the transfer response's responseMessage (1 to 250 characters).
 """
 
 from collections import defaultdict

@@ -1,12 +1,7 @@
 """Vendor bills from Basware: the invoice each came from, and Basware's answers about it.
 
-One bill per backend and invoiceId; the Basware document stays on the bill after its
-exchange is purged. A bill kept in draft for review is answered (a transfer response with
-its number) when it is posted, or when it is cancelled or deleted. Each change of a posted
-bill's paid amount is reported in a payment response of its own: a partial payment, the
-rest, an early payment discount, a payment undone. The bill remembers the amounts last
-reported; the inbound cron finds the bills whose paid amount differs through a partial
-index over those, so the look-up stays cheap however many bills there are.
+Basware hears when a bill kept for review is posted, cancelled or deleted, and of each change
+of its paid amount; a partial index finds the bills paid since, however many bills there are.
 """
 
 import functools

@@ -1,12 +1,7 @@
 """Inbound: pull the invoices Basware approved, import them as vendor bills, answer Basware.
 
-A pull lists the accounting documents waiting for transfer in the backend's company
-(through Basware's 302 and its continuation tokens), inboxes each one as an exchange,
-commits, and only then acknowledges them: an invoice Basware stops offering is already
-safe in Odoo. The queue's handlers then import them, one transaction each (see
-basware_exchange_import). The inbound cron pulls when a push notification rang or the
-sync interval has passed, queues the payment answers of the bills paid since, and runs the
-invoice flow's exchanges; Import documents and Sync now do the same at once.
+A pull inboxes and commits before it acknowledges, so an invoice Basware stops offering is
+already safe in Odoo; the queue then imports each one (basware_exchange_import).
 """
 
 import functools

@@ -1,13 +1,8 @@
 """Basware invoices into the exchange queue, and each one booked as a vendor bill, once.
 
-An accounting document exchange holds one invoice as Basware offered it, committed before
-Basware is told it was received (acknowledge). Its handler creates the bill through the
-invoice mapping, posts it per the backend's setting and queues Basware's answer (a
-transfer response) as a child exchange: the bill, the exchange's outcome and the queued
-answer commit together. The exchange's row lock keeps two workers from running it at the
-same time, and the bill's unique (backend, invoiceId) index keeps any two imports of the
-same invoice from both creating a bill. A document Odoo cannot book gets no bill, a failed
-transfer response naming the codes, and a failed exchange to replay after the fix.
+Inboxed and committed before Basware is told (acknowledge); the bill, the exchange's outcome
+and Basware's queued answer commit together; the bill's unique (backend, invoiceId) index
+keeps two imports of one invoice from both creating a bill.
 """
 
 import json

@@ -1,10 +1,7 @@
-"""Odoo's answers to Basware about its invoices, sent through the exchange queue.
+"""Odoo's answers to Basware about its invoices (transfer and payment responses).
 
-A transfer response says whether an invoice was booked (with the bill's number); a payment
-response tells each change of a posted bill's paid amount. Basware refuses a payment
-before the transfer answer and keeps the last payment response it got, so a bill's answers
-wait for the ones queued before them. An answer Basware already holds (an attempt that
-reached it although it failed here) is recorded, not sent twice.
+Basware refuses a payment before the transfer answer and keeps the last payment response it
+got: a bill's answers wait for the ones queued before them, and are never sent twice.
 """
 
 import json

@@ -1,9 +1,7 @@
-"""Basware accounting documents as Odoo vendor bills: resolve, validate, then values.
+"""Basware accounting documents as vendor bill values, every problem found at once.
 
-A document is mapped as a whole before anything is created: every code of the header and
-of the coding rows is resolved and every problem collected, so Basware's user learns all
-that is missing at once. The backend then creates the bill from these values and aligns it
-on Basware's amounts (basware_backend_invoice_mapping).
+The whole document is mapped before anything is created, so Basware's user learns all that
+is missing in one answer; the backend then creates the bill (basware_backend_invoice_mapping).
 """
 
 from collections import defaultdict
@@ -206,15 +204,13 @@ class InvoiceMapping(CodeLookup):
 
     # Amounts
 
-    def row_net(self, row, number):
+    def row_amount(self, row, number):
+        """The row's net amount; a row without one is a problem."""
         net = row_net(row)
         if net is None:
             self.problems.add(PROBLEM_AMOUNT, str(number), REASON_MISSING, number)
             return 0.0
         return net
-
-    def gross_total(self):
-        return gross_total(self.document, self.rows)
 
     def round_price(self, value, up=False):
         """``value`` rounded (half-up, or up) to Odoo's price precision."""
@@ -225,7 +221,7 @@ class InvoiceMapping(CodeLookup):
 
     def line_values(self, index, row, account, taxes, analytic_ids, order_line):
         number = row_number(row, index)
-        amount = self.sign * self.row_net(row, number)
+        amount = self.sign * self.row_amount(row, number)
         name = line_name(self.document, row, order_line.name if order_line else "")
         quantity = order_quantity(row, amount) if order_line else None
         if order_line and not quantity:
@@ -283,7 +279,8 @@ class InvoiceMapping(CodeLookup):
         accounting_date = self.accounting_date(invoice_date)
         if not self.rows:
             self.problems.add(PROBLEM_CODING_ROWS, "", REASON_MISSING)
-        self.sign = -1 if float_compare(self.gross_total(), 0.0, precision_digits=6) < 0 else 1
+        gross = gross_total(self.document, self.rows)
+        self.sign = -1 if float_compare(gross, 0.0, precision_digits=6) < 0 else 1
         self.map_rate(invoice_date)
         accounts = self.map_accounts()
         taxes = self.map_taxes()
@@ -486,7 +483,7 @@ class InvoiceMapping(CodeLookup):
         )
 
     def check_total(self, bill):
-        expected = abs(self.gross_total())
+        expected = abs(gross_total(self.document, self.rows))
         tolerance = self.backend.invoice_total_tolerance
         self.total_differs(expected, bill.amount_total, bill.currency_id, tolerance)
 
