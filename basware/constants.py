@@ -210,3 +210,6 @@ STATUS_METHOD_NOT_ALLOWED = 405
 RESPONSE_MESSAGE_MAX_LENGTH = 250
 # Basware's externalCode is 1 to 36 characters.
 EXTERNAL_CODE_MAX_LENGTH = 36
+
+# Inbound invoices: the category of an accounting document's invoice image.
+CATEGORY_ORIGINAL_IMAGE = "ORIGINALIMAGE"

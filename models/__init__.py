@@ -31,8 +31,8 @@ from . import basware_backend_dashboard
 from . import basware_code_mapping
 from . import basware_exchange_unmapped_code
 from . import basware_unmapped_code
+from . import basware_exchange_import
+from . import basware_exchange_response
+from . import basware_backend_invoice_mapping
+from . import basware_backend_inbound
 from . import account_move
-from . import basware_invoice_mapping
-from . import basware_exchange_inbound
-from . import basware_inbound
-from . import account_move_inbound

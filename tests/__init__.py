@@ -27,6 +27,7 @@ from . import test_sync_outbound
 from . import test_sync_json2
 from . import test_dashboard
 from . import test_invoice_mapping
+from . import test_mapping_units
 from . import test_inbound_flow
 from . import test_inbound_exactly_once
 from . import test_inbound_payments

@@ -11,6 +11,8 @@ ACCOUNT_CODE = "601301"
 TAX_CODE = "VAT24"
 TAX_PERCENT = 24.0
 DOCUMENTS_PATH = bw.ACCOUNTING_DOCUMENTS_PATH
+# The exchange queue logs each failed attempt: tests of failures mute it.
+QUEUE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
 
 
 def booking_values(suffix=""):

@@ -12,9 +12,8 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from ..models import basware_exchange as queue
-from .inbound_common import DOCUMENTS_PATH, InboundCase, basware_document
+from .inbound_common import DOCUMENTS_PATH, QUEUE_LOGGER, InboundCase, basware_document
 
-SPINE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
 JSON_MIMETYPE = "application/json"
 BAD_REQUEST = 400
 NOT_FOUND = 404
@@ -141,7 +140,7 @@ class TestPurgeKeepsOpenExchanges(AuditCase):
         self.sandbox.fail_next(
             BAD_REQUEST, path_prefix=f"{DOCUMENTS_PATH}/{invoice_id}/transferResponses"
         )
-        with mute_logger(SPINE_LOGGER):
+        with mute_logger(QUEUE_LOGGER):
             self.import_documents()
             self.run_queue()
         exchange = self.import_exchange(invoice_id)
@@ -165,7 +164,7 @@ class TestPurgeKeepsOpenExchanges(AuditCase):
 
     def test_a_failed_import_keeps_the_answer_it_gave(self):
         invoice_id = self.approve(account="601397")["invoiceId"]
-        with mute_logger(SPINE_LOGGER):
+        with mute_logger(QUEUE_LOGGER):
             self.import_documents()
             self.run_queue()
         exchange = self.import_exchange(invoice_id)

@@ -13,20 +13,20 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from ..basware import constants as bw
+from ..models import basware_backend_inbound
 from ..models import basware_exchange as queue
-from ..models import basware_inbound
 from ..sandbox.validation import Validator
 from .inbound_common import (
     COMPANY_CODE,
     DOCUMENTS_PATH,
+    QUEUE_LOGGER,
     InboundCase,
     basware_document,
     calls,
     transfer_responses,
 )
 
-SPINE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
-INBOUND_LOGGER = "odoo.addons.basware_connector.models.basware_inbound"
+INBOUND_LOGGER = "odoo.addons.basware_connector.models.basware_backend_inbound"
 
 
 @tagged("post_install", "-at_install")
@@ -89,7 +89,7 @@ class TestPullAndImport(InboundCase):
 
     def test_pages_are_followed_through_continuation_tokens(self):
         documents = [self.approve(net=10.0 + index) for index in range(5)]
-        with patch.object(basware_inbound, "DOCUMENT_PAGE_SIZE", 2):
+        with patch.object(basware_backend_inbound, "DOCUMENT_PAGE_SIZE", 2):
             self.import_documents()
         pages = [
             entry
@@ -195,7 +195,7 @@ class TestAttachments(InboundCase):
         document = self.approve()
         invoice_id = document["invoiceId"]
         self.sandbox.fail_next(503, path_prefix=self.attachment_path(document))
-        with mute_logger(SPINE_LOGGER):
+        with mute_logger(QUEUE_LOGGER):
             self.import_documents()
         exchange = self.import_exchange(invoice_id)
         self.assertEqual(exchange.state, queue.STATE_FAILED)
@@ -285,7 +285,7 @@ class TestNotificationPull(InboundCase):
 class TestFailures(InboundCase):
     def test_unknown_account_gives_no_bill_a_failed_answer_and_replay_after_the_fix_posts(self):
         invoice_id = self.approve(account="601399", invoice_number="INV-BAD")["invoiceId"]
-        with mute_logger(SPINE_LOGGER):
+        with mute_logger(QUEUE_LOGGER):
             result = self.import_documents()
         self.assertIn("1 not imported", result["params"]["message"])
 
@@ -316,7 +316,7 @@ class TestFailures(InboundCase):
 
     def test_every_unmapped_code_is_named_to_basware(self):
         invoice_id = self.approve(supplier_code="V-NOBODY", account="601398")["invoiceId"]
-        with mute_logger(SPINE_LOGGER):
+        with mute_logger(QUEUE_LOGGER):
             self.import_documents()
         [failure] = transfer_responses(self.sandbox, invoice_id)
         self.assertIn("V-NOBODY", failure["responseMessage"])
@@ -333,7 +333,7 @@ class TestFailures(InboundCase):
         )
         self.env["account.analytic.account"].create({"name": "Somewhere", "plan_id": plan.id})
         invoice_id = self.approve()["invoiceId"]
-        with mute_logger(SPINE_LOGGER):
+        with mute_logger(QUEUE_LOGGER):
             self.import_documents()
         self.assertFalse(self.bills_of(invoice_id))
         exchange = self.import_exchange(invoice_id)

@@ -7,10 +7,15 @@ from odoo.tools import mute_logger
 from ..basware import constants as bw
 from ..models import basware_exchange as queue
 from .common import Json2Case
-from .inbound_common import COMPANY_CODE, approve, basware_document, create_booking_records
+from .inbound_common import (
+    COMPANY_CODE,
+    QUEUE_LOGGER,
+    approve,
+    basware_document,
+    create_booking_records,
+)
 
 FORBIDDEN = 403
-SPINE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
 
 
 @tagged("post_install", "-at_install")
@@ -55,7 +60,7 @@ class TestInboundOverJson2(Json2Case):
 
     def test_replay_after_the_fix_by_a_manager_only(self):
         invoice_id = approve(self.sandbox, self.env, account="601302")["invoiceId"]
-        with mute_logger(SPINE_LOGGER):
+        with mute_logger(QUEUE_LOGGER):
             self._import(self.manager_key)
         exchange = self.env["basware.exchange"].search([("external_code", "=", invoice_id)])
         self.assertEqual(exchange.state, queue.STATE_FAILED)

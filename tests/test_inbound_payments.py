@@ -8,12 +8,11 @@ from odoo.tools import mute_logger
 from ..basware import constants as bw
 from ..models import basware_exchange as queue
 from ..sandbox.validation import Validator
-from .inbound_common import InboundCase, calls
+from .inbound_common import QUEUE_LOGGER, InboundCase, calls
 
 PAID = "Paid"
 PAID_STATES = ("paid", "in_payment")
 PAYMENTS = "paymentResponses"
-SPINE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
 DISCOUNT_TERM_CODE = "2-10-N30"
 
 
@@ -155,7 +154,7 @@ class TestPaymentResponses(InboundCase):
         self.pay(bill, 124.0)
         self.backend._basware_queue_payment_responses()
         payment = self.payment_exchanges(bill)
-        with mute_logger(SPINE_LOGGER):
+        with mute_logger(QUEUE_LOGGER):
             self.run_exchanges(payment)
         self.assertEqual(payment.state, queue.STATE_FAILED)
         self.assertTrue(payment.error_retryable)
@@ -239,14 +238,14 @@ class TestPaymentResponses(InboundCase):
         invoice_id, bill = self.imported_bill(net=100.0)
         self.pay(bill, 50.0, "2026-03-01")
         self.sandbox.fail_next(503, path_prefix=self.payment_path(invoice_id))
-        with mute_logger(SPINE_LOGGER):
+        with mute_logger(QUEUE_LOGGER):
             self.run_inbound_cron()
         first = self.payment_exchanges(bill)
         self.assertEqual(first.state, queue.STATE_FAILED)
         self.assertTrue(first.error_retryable)
 
         self.pay(bill, 74.0, "2026-03-02")
-        with mute_logger(SPINE_LOGGER):
+        with mute_logger(QUEUE_LOGGER):
             # The first is not due again yet; the second is, and waits for it.
             self.run_inbound_cron()
         second = self.payment_exchanges(bill) - first
@@ -256,7 +255,7 @@ class TestPaymentResponses(InboundCase):
         self.assertFalse(self.received())
         self.assertEqual(self.payment_posts(invoice_id), 1, "only the first, refused")
 
-        with mute_logger(SPINE_LOGGER):
+        with mute_logger(QUEUE_LOGGER):
             self.run_exchanges(second)
         self.assertEqual(second.error_class, "EarlierPaymentPending")
         self.assertEqual(self.payment_posts(invoice_id), 1)
@@ -272,7 +271,7 @@ class TestPaymentResponses(InboundCase):
         invoice_id, bill = self.imported_bill(net=100.0)
         self.pay(bill, 50.0, "2026-03-01")
         self.sandbox.fail_next(400, path_prefix=self.payment_path(invoice_id))
-        with mute_logger(SPINE_LOGGER):
+        with mute_logger(QUEUE_LOGGER):
             self.run_inbound_cron()
         refused = self.payment_exchanges(bill)
         self.assertEqual(refused.state, queue.STATE_FAILED)

@@ -9,13 +9,12 @@ from odoo.tools import mute_logger
 from ..basware import constants as bw
 from ..models import basware_exchange as queue
 from .inbound_common import (
+    QUEUE_LOGGER,
     TAX_PERCENT,
     InboundCase,
     basware_document,
     transfer_responses,
 )
-
-SPINE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
 
 
 def corrected(document, net):
@@ -116,7 +115,7 @@ class TestHeldBack(InboundCase):
 class TestOfferedAgainAfterBooking(InboundCase):
     def reoffer(self, invoice_id, changes=None):
         self.sandbox.retransfer(invoice_id, changes)
-        with mute_logger(SPINE_LOGGER):
+        with mute_logger(QUEUE_LOGGER):
             self.import_documents()
 
     def test_unchanged_document_is_answered_with_its_bill(self):

@@ -17,7 +17,8 @@ from odoo import Command, fields
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from ..models.basware_invoice_mapping import RESPONSE_MESSAGE_MAX, BaswareDocumentRejected
+from ..basware.constants import RESPONSE_MESSAGE_MAX_LENGTH
+from ..models.basware_invoice_mapping import BaswareDocumentRejected
 from ..sandbox.constants import OPERATOR_PREFIX
 from ..sandbox.operator import PDF_IMAGE
 from .common import BaswareSandboxCase
@@ -147,7 +148,7 @@ class InvoiceMappingCase(BaswareSandboxCase):
         error = caught.exception
         for kind_code in unmapped:
             self.assertIn(kind_code, error.unmapped)
-        self.assertLessEqual(len(error.response_message), RESPONSE_MESSAGE_MAX)
+        self.assertLessEqual(len(error.response_message), RESPONSE_MESSAGE_MAX_LENGTH)
         for _kind, code in unmapped:
             self.assertIn(code, error.response_message)
             self.assertIn(code, str(error))
@@ -590,7 +591,7 @@ class TestInvoiceRejections(InvoiceMappingCase):
         ]
         document = self.approve(rows, tax_percent=0)
         error = self.assertRejected(document, ("account", "UNKNOWN-ACCOUNT-000"))
-        self.assertEqual(len(error.response_message), RESPONSE_MESSAGE_MAX)
+        self.assertEqual(len(error.response_message), RESPONSE_MESSAGE_MAX_LENGTH)
         self.assertTrue(error.response_message.endswith("…"))
         self.assertIn("UNKNOWN-ACCOUNT-039", str(error), "the exchange keeps every code")
 

@@ -1,12 +1,7 @@
 """Inbound: pull the invoices Basware approved, import them as vendor bills, answer Basware.
 
-A pull lists the accounting documents waiting for transfer in the backend's company
-(through Basware's 302 and its continuation tokens), inboxes each one as an exchange,
-commits, and only then acknowledges them: an invoice Basware stops offering is already
-safe in Odoo. The queue's handlers then import them, one transaction each (see
-basware_exchange_inbound). The inbound cron pulls when a push notification rang or the
-sync interval has passed, queues the payment answers of the bills paid since, and runs the
-invoice flow's exchanges; Import documents and Sync now do the same at once.
+A pull inboxes and commits before it acknowledges, so an invoice Basware stops offering is
+already safe in Odoo; the queue then imports each one (basware_exchange_import).
 """
 
 import functools
@@ -21,8 +16,9 @@ from odoo.tools import SQL
 
 from ..basware import errors as bw_errors
 from . import basware_exchange as queue
-from .basware_exchange_inbound import INBOUND_FLOW_KINDS
+from .basware_exchange_import import INBOUND_FLOW_KINDS
 from .basware_sync import SYNC_NOW_BUDGET, SYNC_NOW_MAX_EXCHANGES
+from .common import notification
 
 _logger = logging.getLogger(__name__)
 
@@ -265,7 +261,9 @@ class BaswareBackend(models.Model):
         self._check_manager_rights()
         reason = self._get_pause_reason()
         if reason:
-            return self._notification(self.env._("Import not started"), reason, NOTIFY_WARNING)
+            return notification(
+                self.env._("Import not started"), reason, NOTIFY_WARNING, sticky=False
+            )
         # The integration books invoices whatever the manager may read or create.
         backend = self.sudo()
         run = backend._basware_import(limit=SYNC_NOW_MAX_EXCHANGES, time_left=SYNC_NOW_BUDGET)
@@ -275,7 +273,7 @@ class BaswareBackend(models.Model):
             if kind == NOTIFY_SUCCESS
             else self.env._("Import incomplete")
         )
-        return self._notification(title, message, kind)
+        return notification(title, message, kind, sticky=False)
 
     def action_sync_now(self):
         """The outbound sync, then the invoices waiting in Basware."""
