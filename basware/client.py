@@ -795,17 +795,6 @@ class BaswareClient:
                 raise
         return responses
 
-    # -- master data -------------------------------------------------------------------------
-
-    def post_vendors(self, records):
-        return self.post_bulk(c.VENDORS_PATH, records)
-
-    def post_matching_orders(self, records):
-        return self.post_bulk(c.MATCHING_ORDERS_PATH, records)
-
-    def post_matching_order_lines(self, records):
-        return self.post_bulk(c.MATCHING_ORDER_LINES_PATH, records)
-
     # -- invoices (accountingDocuments) ----------------------------------------------------------
 
     def iter_accounting_document_pages(

@@ -16,8 +16,8 @@ from odoo.tools import SQL
 
 from ..basware import errors as bw_errors
 from . import basware_exchange as queue
+from .basware_backend_outbound import SYNC_NOW_BUDGET, SYNC_NOW_MAX_EXCHANGES
 from .basware_exchange_import import INBOUND_FLOW_KINDS
-from .basware_sync import SYNC_NOW_BUDGET, SYNC_NOW_MAX_EXCHANGES
 from .common import notification
 
 _logger = logging.getLogger(__name__)

@@ -451,10 +451,6 @@ class BaswareBackend(models.Model):
             failed=failed,
         )
 
-    def _notification(self, title, message, kind):
-        # Kept for the inbound facet's import actions, which still call it.
-        return common.notification(title, message, kind, sticky=False)
-
     def action_preview_sync(self):
         """What the next sync would send, built by the same builders; nothing is sent."""
         self.ensure_one()

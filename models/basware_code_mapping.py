@@ -8,36 +8,36 @@ hand or by CSV import. The invoice import reads these mappings first.
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from . import common
-from .basware_invoice_mapping import (
-    KIND_ACCOUNT,
-    KIND_COST_CENTER,
-    KIND_LIST_ITEM,
-    KIND_PAYMENT_TERM,
-    KIND_PROJECT,
-    KIND_TAX,
-    KIND_VENDOR,
+from ..mapping.problems import (
+    PROBLEM_ACCOUNT,
+    PROBLEM_COST_CENTER,
+    PROBLEM_LIST_ITEM,
+    PROBLEM_PAYMENT_TERM,
+    PROBLEM_PROJECT,
+    PROBLEM_TAX,
+    PROBLEM_VENDOR,
 )
+from . import common
 
 MAPPING_KINDS = [
-    (KIND_VENDOR, "Vendor (supplierCode)"),
-    (KIND_ACCOUNT, "GL Account (accountCode)"),
-    (KIND_TAX, "Tax Code (taxCode)"),
-    (KIND_PAYMENT_TERM, "Payment Term (paymentTermCode)"),
-    (KIND_COST_CENTER, "Cost Center (costCenterCode)"),
-    (KIND_PROJECT, "Project (projectCode)"),
-    (KIND_LIST_ITEM, "Dimension (dimCode / list item)"),
+    (PROBLEM_VENDOR, "Vendor (supplierCode)"),
+    (PROBLEM_ACCOUNT, "GL Account (accountCode)"),
+    (PROBLEM_TAX, "Tax Code (taxCode)"),
+    (PROBLEM_PAYMENT_TERM, "Payment Term (paymentTermCode)"),
+    (PROBLEM_COST_CENTER, "Cost Center (costCenterCode)"),
+    (PROBLEM_PROJECT, "Project (projectCode)"),
+    (PROBLEM_LIST_ITEM, "Dimension (dimCode / list item)"),
 ]
 MAPPABLE_KINDS = {key for key, _label in MAPPING_KINDS}
 # The Odoo field that holds the record of each kind.
 TARGET_FIELDS = {
-    KIND_VENDOR: "partner_id",
-    KIND_ACCOUNT: "account_id",
-    KIND_TAX: "tax_id",
-    KIND_PAYMENT_TERM: "payment_term_id",
-    KIND_COST_CENTER: "analytic_account_id",
-    KIND_PROJECT: "analytic_account_id",
-    KIND_LIST_ITEM: "analytic_account_id",
+    PROBLEM_VENDOR: "partner_id",
+    PROBLEM_ACCOUNT: "account_id",
+    PROBLEM_TAX: "tax_id",
+    PROBLEM_PAYMENT_TERM: "payment_term_id",
+    PROBLEM_COST_CENTER: "analytic_account_id",
+    PROBLEM_PROJECT: "analytic_account_id",
+    PROBLEM_LIST_ITEM: "analytic_account_id",
 }
 
 

@@ -14,7 +14,6 @@ from odoo.service.model import (  # noqa: F401 - the queue files and the webhook
 )
 from odoo.tools import SQL
 
-from ..basware.client import bulk_limit, chunk_records
 from ..basware.redaction import (  # noqa: F401 - importable from here, as other files do
     REDACTED,
     holds_secrets,
@@ -455,17 +454,6 @@ class BaswareExchange(models.Model):
             self._queue_edit()._reset_to_pending(**rerun)
             self.message_post(body=self.env._("Queued again on request."))
         return self
-
-    @api.model
-    def _enqueue_post(self, backend, kind, endpoint, records, encoded=None, **values):
-        """Queue ``records`` for ``endpoint``: one exchange per HTTP write, and return them.
-
-        Records are split within Basware's per-request count and 6 MB limits, so each
-        exchange carries exactly one POST, its own x-amzn-RequestId and its own phase-two
-        poll. ``encoded``: the records already encoded (``encode_record``), one per record.
-        """
-        chunks = chunk_records(list(records), bulk_limit(endpoint), encoded=encoded)
-        return self._enqueue_chunks(backend, kind, endpoint, chunks, **values)
 
     @api.model
     def _enqueue_chunks(self, backend, kind, endpoint, chunks, **values):

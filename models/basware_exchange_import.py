@@ -40,8 +40,6 @@ CONCURRENT_IMPORT_ERROR = (
 # account.move context key: the bill is being posted by its import, which answers Basware.
 IMPORTING_CONTEXT_KEY = "basware_importing"
 VALIDATE_ANALYTIC_KEY = "validate_analytic"
-# What the result of a notification keeps of the notification.
-NOTIFICATION_KEYS = ("taskId", "documentId", "taskSubType")
 MOVE_CANCEL = "cancel"
 
 
@@ -381,19 +379,6 @@ class BaswareExchange(models.Model):
             )
             or None
         )
-
-    # === NOTIFICATION === #
-
-    def _run_webhook_notification(self, client):
-        """A push notification asks for a pull: the backend inboxes its waiting invoices.
-
-        Inside one exchange's transaction the pull must not commit, so it only inboxes:
-        their imports acknowledge them. The result keeps what Basware announced.
-        """
-        notification = json.loads(self.request_payload or "{}")
-        exchanges = self.backend_id._basware_pull_documents(client, acknowledge=False)
-        announced = {key: notification.get(key) for key in NOTIFICATION_KEYS}
-        return {**announced, "pulled": len(exchanges)}
 
     # === FAILURES === #
 

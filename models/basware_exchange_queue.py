@@ -59,14 +59,6 @@ class BaswareExchange(models.Model):
 
     # === RUNNING === #
 
-    def _process(self, deadline=None):
-        """Run these exchanges, which the caller holds, one client per backend; return how
-        many ran. None starts after ``deadline`` (a ``time.monotonic()`` value)."""
-        processed = 0
-        for backend, exchanges in self.grouped("backend_id").items():
-            processed += self._run_for_backend(backend, iter(exchanges), deadline)
-        return processed
-
     @api.model
     def _run_for_backend(self, backend, exchanges, deadline=None):
         """Run each exchange of the iterable ``exchanges`` with one client of ``backend``."""

@@ -10,6 +10,7 @@ from odoo.tools import float_compare
 
 from odoo.addons.base.models.res_bank import sanitize_account_number
 
+from ..mapping.codes import ANALYTIC_PREFIX, PAYMENT_TERM_PREFIX, TAX_CODE_PREFIX
 from ..mapping.document import (
     RATE_DIGITS,
     code_of,
@@ -47,7 +48,6 @@ from .basware_binding import (
     ENTITY_TAX_CODE,
     ENTITY_VENDOR,
 )
-from .basware_codes import ANALYTIC_PREFIX, PAYMENT_TERM_PREFIX, TAX_CODE_PREFIX
 from .common import TAX_USE_PURCHASE
 
 TAX_TYPE_PERCENT = "percent"

@@ -27,20 +27,14 @@ from ..mapping.document import (
     to_float,
 )
 from ..mapping.problems import (
-    PROBLEM_ACCOUNT,
     PROBLEM_AMOUNT,
     PROBLEM_CODING_ROWS,
     PROBLEM_COMPANY,
-    PROBLEM_COST_CENTER,
     PROBLEM_CURRENCY,
     PROBLEM_DATE,
-    PROBLEM_LIST_ITEM,
-    PROBLEM_PAYMENT_TERM,
     PROBLEM_PERIOD,
-    PROBLEM_PROJECT,
     PROBLEM_TAX,
     PROBLEM_TOTAL,
-    PROBLEM_VENDOR,
     REASON_ARCHIVED,
     REASON_INVALID,
     REASON_LOCKED,
@@ -521,13 +515,3 @@ class InvoiceMapping(CodeLookup):
             return ""
         items = Markup("").join(Markup("<li>%s</li>") % note for note in self.notes)
         return Markup("<p>Import notes:</p><ul>%s</ul>") % items
-
-
-# Former names of the problem kinds, still imported by basware_code_mapping.
-KIND_VENDOR = PROBLEM_VENDOR
-KIND_PAYMENT_TERM = PROBLEM_PAYMENT_TERM
-KIND_ACCOUNT = PROBLEM_ACCOUNT
-KIND_TAX = PROBLEM_TAX
-KIND_COST_CENTER = PROBLEM_COST_CENTER
-KIND_PROJECT = PROBLEM_PROJECT
-KIND_LIST_ITEM = PROBLEM_LIST_ITEM

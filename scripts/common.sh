@@ -36,7 +36,7 @@ addons_path() {
 # Hash of the files that decide what an install puts in the database (models, data,
 # views, security, and basware/ whose constants feed selections and defaults):
 # template databases are keyed on it.
-INSTALL_INPUTS=(__manifest__.py __init__.py basware models views security data demo controllers i18n)
+INSTALL_INPUTS=(__manifest__.py __init__.py basware mapping models views security data demo controllers i18n)
 # Odoo addons the test database installs besides the addon, which does not depend on
 # them and works without them: with them, goods are received by transfers and can be
 # valued in real time, and the suite tests that too. They are part of the hash.

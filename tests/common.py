@@ -10,6 +10,8 @@ from cryptography.fernet import Fernet
 from odoo.tests import HttpCase, TransactionCase, new_test_user
 from odoo.tools import SQL, config
 
+from ..basware import constants as bw
+from ..basware.client import bulk_limit, chunk_records
 from ..models import basware_crypto
 from ..sandbox import SandboxServer
 
@@ -44,6 +46,21 @@ def matching_order(code, supplier_code, company_code="C100", **values):
     }
     record.update(values)
     return record
+
+
+def run_now(exchanges, deadline=None):
+    """Run ``exchanges``, held by the caller, in this transaction as the queue cron runs
+    them: one client per backend; return how many ran."""
+    processed = 0
+    for backend, group in exchanges.grouped("backend_id").items():
+        processed += exchanges._run_for_backend(backend, iter(group), deadline)
+    return processed
+
+
+def enqueue_post(exchange_model, backend, kind, endpoint, records):
+    """Queue ``records`` for ``endpoint`` as the sync does: one exchange per HTTP write."""
+    chunks = chunk_records(list(records), bulk_limit(endpoint))
+    return exchange_model._enqueue_chunks(backend, kind, endpoint, chunks)
 
 
 @contextmanager
@@ -163,7 +180,7 @@ class QueueCase(BaswareSandboxCase):
     def _posted_request_id(self):
         """POST one vendor to the sandbox through the backend's client; return Basware's id."""
         client = self.backend._get_client()
-        client.post_vendors([vendor(uuid.uuid4().int % 90000)])
+        client.post_bulk(bw.VENDORS_PATH, [vendor(uuid.uuid4().int % 90000)])
         return client.last_response.amzn_request_id
 
     def _poll(self, request_id=None, **values):
@@ -178,11 +195,10 @@ class QueueCase(BaswareSandboxCase):
 
     def _vendor_post(self, count=1, start=0):
         records = [vendor(start + index) for index in range(count)]
-        return self.Exchange._enqueue_post(self.backend, "vendor", "/v1/vendors", records)
+        return enqueue_post(self.Exchange, self.backend, "vendor", "/v1/vendors", records)
 
 
 # The former name, for the test files that still use it.
-SpineCase = QueueCase
 
 
 def start_key_and_sandbox(test_class):

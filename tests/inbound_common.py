@@ -3,7 +3,7 @@ Basware invoices on, invoices approved by the sandbox operator, and what Basware
 
 from ..basware import constants as bw
 from ..models import basware_exchange as queue
-from .common import SpineCase
+from .common import QueueCase
 
 COMPANY_CODE = "C100"
 VENDOR_CODE = "V-3001"
@@ -72,7 +72,7 @@ def calls(sandbox, method, path_part):
     ]
 
 
-class InboundCase(SpineCase):
+class InboundCase(QueueCase):
     """A sandbox backend of company code C100 that can book the approved invoices."""
 
     @classmethod

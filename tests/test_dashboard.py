@@ -4,11 +4,11 @@ from unittest.mock import patch
 from odoo import fields
 from odoo.tests import tagged
 
-from .common import SpineCase
+from .common import QueueCase
 
 
 @tagged("post_install", "-at_install")
-class TestDashboard(SpineCase):
+class TestDashboard(QueueCase):
     """The backend card: counts, lag and the lists its counters open, on real exchanges."""
 
     def _exchange(self, state, created=None, **values):

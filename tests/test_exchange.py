@@ -10,6 +10,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
+from ..basware import constants as bw
 from ..models import basware_exchange as queue
 from ..models.basware_exchange import (
     DEFAULT_RETENTION_DAYS,
@@ -21,7 +22,7 @@ from ..models.basware_exchange import (
     RETRY_HORIZON,
     redact,
 )
-from .common import UNUSED_LOCAL_URL, QueueCase, matching_order
+from .common import UNUSED_LOCAL_URL, QueueCase, matching_order, run_now
 
 QUEUE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
 
@@ -54,7 +55,7 @@ class TestExchangeQueue(QueueCase):
     def test_success_records_ids_and_response(self):
         request_id = self._posted_request_id()
         exchange = self._poll(request_id)
-        exchange._process()
+        run_now(exchange)
         self.assertEqual(exchange.state, "done", exchange.error_message)
         self.assertEqual(exchange.attempt_count, 1)
         self.assertTrue(exchange.date_done)
@@ -73,7 +74,7 @@ class TestExchangeQueue(QueueCase):
         exchange = self._poll()
         self.sandbox.set_faults(rate_5xx=1.0, status_5xx=503)
         before = fields.Datetime.now()
-        exchange._process()
+        run_now(exchange)
         self.assertEqual(exchange.state, "failed")
         self.assertTrue(exchange.error_retryable)
         self.assertEqual(exchange.error_class, "BaswareServerError")
@@ -86,7 +87,7 @@ class TestExchangeQueue(QueueCase):
     def test_request_still_processing_is_retried(self):
         self.sandbox.set_faults(processing_delay=3600)
         exchange = self._poll()
-        exchange._process()
+        run_now(exchange)
         self.assertEqual(exchange.state, "failed")
         self.assertEqual(exchange.error_class, "BaswareRequestPending")
         self.assertTrue(exchange.error_retryable)
@@ -95,9 +96,9 @@ class TestExchangeQueue(QueueCase):
     def test_rejected_items_are_reported_on_the_parent(self):
         parent = self.Exchange._enqueue(self.backend, "purchase_order", "outbound")
         client = self.backend._get_client()
-        client.post_matching_orders([matching_order("PO-QUEUE-1", "NO-SUCH-VENDOR")])
+        client.post_bulk(bw.MATCHING_ORDERS_PATH, [matching_order("PO-QUEUE-1", "NO-SUCH-VENDOR")])
         exchange = self._poll(client.last_response.amzn_request_id, parent_id=parent.id)
-        exchange._process()
+        run_now(exchange)
         self.assertEqual(exchange.state, "done", exchange.error_message)
         self.assertIn("Error", exchange.response_payload)
         self.assertIn("rejected 1 item", parent.message_ids[0].body)
@@ -108,7 +109,7 @@ class TestExchangeQueue(QueueCase):
         self.sandbox.set_faults(rate_5xx=1.0, status_5xx=502)
         delays = []
         for _attempt in range(3):
-            exchange._process()
+            run_now(exchange)
             if exchange.next_attempt_at:
                 delays.append(exchange.next_attempt_at)
         self.assertEqual(exchange.state, "dead")
@@ -120,7 +121,7 @@ class TestExchangeQueue(QueueCase):
     @mute_logger(QUEUE_LOGGER)
     def test_non_retryable_error_fails_at_once(self):
         exchange = self.Exchange._enqueue(self.backend, "request_status", "outbound")
-        exchange._process()
+        run_now(exchange)
         self.assertEqual(exchange.state, "failed")
         self.assertIn("no Basware request id", exchange.error_message)
         self.assertFalse(exchange.error_retryable)
@@ -131,7 +132,7 @@ class TestExchangeQueue(QueueCase):
     @mute_logger(QUEUE_LOGGER)
     def test_kind_without_handler_fails_with_clear_error(self):
         exchange = self.Exchange._enqueue(self.backend, "goods_receipt", "outbound")
-        exchange._process()
+        run_now(exchange)
         self.assertEqual(exchange.state, "failed")
         self.assertIn("No handler", exchange.error_message)
 
@@ -140,7 +141,7 @@ class TestExchangeQueue(QueueCase):
         exchange = self.Exchange._enqueue(self.backend, queue.KIND_WEBHOOK, "inbound")
         with patch.dict(HANDLERS):
             del HANDLERS[queue.KIND_WEBHOOK]
-            exchange._process()
+            run_now(exchange)
         self.assertEqual(exchange.state, "failed")
         self.assertIn("No handler", exchange.error_message)
         self.assertFalse(exchange.error_retryable)
@@ -158,7 +159,7 @@ class TestExchangeQueue(QueueCase):
         exchange = self._vendor_post()
         self.sandbox.set_faults(rate_5xx=1.0)
         for _attempt in range(3):
-            exchange._process()
+            run_now(exchange)
         self.assertEqual(exchange.state, "dead")
         self.sandbox.set_faults(rate_5xx=0.0)
         exchange.with_user(self.manager).action_replay()
@@ -173,14 +174,14 @@ class TestExchangeQueue(QueueCase):
         failed = self.Exchange.browse()
         for _index in range(2):
             exchange = self.Exchange._enqueue(self.backend, "request_status", "outbound")
-            exchange._process()
+            run_now(exchange)
             failed |= exchange
         with self.assertRaises(AccessError):
             failed.with_user(self.basware_user).action_replay()
         failed.with_user(self.manager).action_replay()
         self.assertEqual(set(failed.mapped("state")), {"pending"})
         done = self._poll()
-        done._process()
+        run_now(done)
         pending = self._poll()
         with self.assertRaises(UserError):
             pending.with_user(self.manager).action_replay()
@@ -206,7 +207,7 @@ class TestExchangeQueue(QueueCase):
 
     def test_no_exchange_starts_past_the_time_budget(self):
         exchange = self._poll()
-        self.assertEqual(exchange._process(deadline=time.monotonic() - 1), 0)
+        self.assertEqual(run_now(exchange, deadline=time.monotonic() - 1), 0)
         self.Exchange._process_backend_queue(self.backend, time_left=NO_TIME_LEFT)
         self.assertEqual(exchange.state, "pending")
         self.assertEqual(exchange.attempt_count, 0)
@@ -242,7 +243,7 @@ class TestExchangeQueue(QueueCase):
         exchange = self._vendor_post()
         self.sandbox.fail_next(429, count=1, retry_after=500, path_prefix="/v1/vendors")
         before = fields.Datetime.now()
-        exchange._process()
+        run_now(exchange)
         self.assertEqual(exchange.state, "failed")
         self.assertEqual(exchange.error_class, "BaswareRateLimitError")
         self.assertGreaterEqual(exchange.next_attempt_at, before + timedelta(seconds=500))
@@ -251,7 +252,7 @@ class TestExchangeQueue(QueueCase):
     def test_process_now_runs_a_failed_exchange_before_its_time(self):
         exchange = self._poll()
         self.sandbox.set_faults(rate_5xx=1.0)
-        exchange._process()
+        run_now(exchange)
         self.assertEqual(exchange.state, "failed")
         self.sandbox.set_faults(rate_5xx=0.0)
         with self.assertRaises(AccessError):
@@ -263,7 +264,7 @@ class TestExchangeQueue(QueueCase):
     def test_incomplete_backend_fails_its_exchanges_clearly(self):
         exchange = self._poll()
         self.backend.client_id = False
-        exchange._process()
+        run_now(exchange)
         self.assertEqual(exchange.state, "failed")
         self.assertIn("incomplete", exchange.error_message)
 

@@ -17,7 +17,7 @@ from odoo.tools import SQL, mute_logger
 
 from ..basware import constants as bw
 from ..models import basware_exchange as queue
-from ..models.basware_exchange_inbound import CONCURRENT_IMPORT_ERROR, INBOUND_FLOW_KINDS
+from ..models.basware_exchange_import import CONCURRENT_IMPORT_ERROR, INBOUND_FLOW_KINDS
 from .common import CommittedBackendMixin
 from .inbound_common import (
     COMPANY_CODE,
@@ -30,7 +30,7 @@ from .inbound_common import (
     transfer_responses,
 )
 
-INBOUND_LOGGER = "odoo.addons.basware_connector.models.basware_exchange_inbound"
+INBOUND_LOGGER = "odoo.addons.basware_connector.models.basware_exchange_import"
 QUEUE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
 SQL_LOGGER = "odoo.sql_db"
 THREAD_TIMEOUT = 60

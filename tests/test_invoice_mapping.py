@@ -17,6 +17,7 @@ from odoo import Command, fields
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from ..basware import constants as bw
 from ..basware.constants import RESPONSE_MESSAGE_MAX_LENGTH
 from ..models.basware_invoice_mapping import BaswareDocumentRejected
 from ..sandbox.constants import OPERATOR_PREFIX
@@ -86,7 +87,7 @@ class InvoiceMappingCase(BaswareSandboxCase):
     def setUp(self):
         super().setUp()
         self.client = self.backend._get_client()
-        self.client.post_vendors([self.vendor._basware_vendor_values(self.backend)])
+        self.client.post_bulk(bw.VENDORS_PATH, [self.vendor._basware_vendor_values(self.backend)])
 
     # Helpers
 
@@ -115,9 +116,10 @@ class InvoiceMappingCase(BaswareSandboxCase):
             }
         )
         order.button_confirm()
-        self.client.post_matching_orders([order._basware_order_values(self.backend)])
-        self.client.post_matching_order_lines(
-            [line._basware_order_line_values(self.backend) for line in order.order_line]
+        self.client.post_bulk(bw.MATCHING_ORDERS_PATH, [order._basware_order_values(self.backend)])
+        self.client.post_bulk(
+            bw.MATCHING_ORDER_LINES_PATH,
+            [line._basware_order_line_values(self.backend) for line in order.order_line],
         )
         return order
 
@@ -598,7 +600,7 @@ class TestInvoiceRejections(InvoiceMappingCase):
     def test_order_line_of_another_vendor(self):
         order = self.confirmed_order()
         other = self.env["res.partner"].create({"name": "Other Vendor", "ref": "V-2002"})
-        self.client.post_vendors([other._basware_vendor_values(self.backend)])
+        self.client.post_bulk(bw.VENDORS_PATH, [other._basware_vendor_values(self.backend)])
         document = self.approve(
             [{"orderLine": self.line_code(order.order_line[0]), "netTotal": 12.5}],
             vendor="V-2002",

@@ -7,6 +7,7 @@ The documents come from the sandbox over HTTP, as the inbound flow fetches them.
 from odoo import Command, fields
 from odoo.tests import tagged
 
+from ..basware import constants as bw
 from .stock_common import real_time_product, receive
 from .test_invoice_mapping import InvoiceMappingCase
 
@@ -416,8 +417,10 @@ class TestStockValuation(InvoiceMappingCase):
         order.button_confirm()
         receive(order)
         line = order.order_line
-        self.client.post_matching_orders([order._basware_order_values(self.backend)])
-        self.client.post_matching_order_lines([line._basware_order_line_values(self.backend)])
+        self.client.post_bulk(bw.MATCHING_ORDERS_PATH, [order._basware_order_values(self.backend)])
+        self.client.post_bulk(
+            bw.MATCHING_ORDER_LINES_PATH, [line._basware_order_line_values(self.backend)]
+        )
         document = self.approve(
             [
                 {

@@ -14,7 +14,7 @@ from ..basware import constants as bw
 from ..basware import errors
 from ..basware.client import bulk_body, chunk_records, encode_record
 from ..models.basware_exchange import holds_secrets, json_text, to_json_text
-from .common import SpineCase, vendor
+from .common import QueueCase, enqueue_post, vendor
 from .stock_common import receive
 from .test_sync_outbound import SyncCase
 
@@ -88,7 +88,7 @@ class TestRecordEncoding(BaseCase):
 
 
 @tagged("post_install", "-at_install")
-class TestStoredBodyIsSent(SpineCase):
+class TestStoredBodyIsSent(QueueCase):
     def _recording_client(self):
         """The backend's client, keeping the body of every request it sends."""
         client = self.backend._get_client()
@@ -103,7 +103,7 @@ class TestStoredBodyIsSent(SpineCase):
 
     def test_the_stored_payload_is_the_body_sent(self):
         records = [vendor(index, name=f"Vendor Åbo {index}") for index in range(3)]
-        exchange = self.Exchange._enqueue_post(self.backend, "vendor", bw.VENDORS_PATH, records)
+        exchange = enqueue_post(self.Exchange, self.backend, "vendor", bw.VENDORS_PATH, records)
         client, sent = self._recording_client()
         exchange._run_one(client)
         self.assertEqual(exchange.state, "done", exchange.error_message)
@@ -126,8 +126,8 @@ class TestStoredBodyIsSent(SpineCase):
     def test_credentials_are_refused_in_an_encoded_body(self):
         records = [vendor(1, name="Basic Supplies"), vendor(2, apiKey="k-123")]
         with self.assertRaises(ValueError):
-            self.Exchange._enqueue_post(self.backend, "vendor", bw.VENDORS_PATH, records)
-        exchange = self.Exchange._enqueue_post(self.backend, "vendor", bw.VENDORS_PATH, records[:1])
+            enqueue_post(self.Exchange, self.backend, "vendor", bw.VENDORS_PATH, records)
+        exchange = enqueue_post(self.Exchange, self.backend, "vendor", bw.VENDORS_PATH, records[:1])
         self.assertIn("Basic Supplies", exchange.request_payload)
 
 

@@ -12,8 +12,8 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL, mute_logger
 
 from ..basware import constants as bw
-from .common import CLIENT_ID, CLIENT_SECRET, start_key_and_sandbox
-from .test_sync_outbound import SPINE_LOGGER, SyncCase
+from .common import CLIENT_ID, CLIENT_SECRET, run_now, start_key_and_sandbox
+from .test_sync_outbound import QUEUE_LOGGER, SyncCase
 
 IBAN_A = "FI2112345600000785"
 IBAN_B = "DE89370400440532013000"
@@ -42,10 +42,10 @@ class NewestCase(SyncCase):
         [result] = self._sync(["vendor"])
         return result.exchanges
 
-    @mute_logger(SPINE_LOGGER)
+    @mute_logger(QUEUE_LOGGER)
     def _fail_once(self, exchange, status=503):
         self.sandbox.fail_next(status, path_prefix=bw.VENDORS_PATH)
-        exchange._process()
+        run_now(exchange)
 
 
 @tagged("post_install", "-at_install")
@@ -107,17 +107,17 @@ class TestNewestWins(NewestCase):
         """Basware accepting an older payload says nothing of the newer one still queued."""
         self.backend.request_status_delay = 3600
         first = self._queue_vendors()
-        first._process()
+        run_now(first)
         [poll] = first.child_ids
         self.vendor.name = "Nordic Paper Renamed"
         newer = self._queue_vendors()
-        poll._process()
+        run_now(poll)
         self.assertEqual(poll.state, "done")
         binding = self._binding(self.vendor)
         self.assertEqual(binding.sync_state, "sent")
         self.assertEqual(binding.last_exchange_id, newer)
 
-    @mute_logger(SPINE_LOGGER)
+    @mute_logger(QUEUE_LOGGER)
     def test_a_stopped_write_is_superseded_once_its_record_is_queued_again(self):
         refused = self._queue_vendors()
         self._fail_once(refused, status=400)

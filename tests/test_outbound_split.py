@@ -11,7 +11,8 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from ..basware import constants as bw
-from .test_sync_outbound import SPINE_LOGGER, SyncCase
+from .common import run_now
+from .test_sync_outbound import QUEUE_LOGGER, SyncCase
 
 CLIENT_LOGGER = "odoo.addons.basware_connector.basware.client"
 # The sandbox's answer to an injected 400: a ResponseEntityList naming no record.
@@ -38,7 +39,7 @@ class TestBadRecordsIsolated(SyncCase):
     def _code(self, partner):
         return self._binding(partner).external_code
 
-    @mute_logger(SPINE_LOGGER)
+    @mute_logger(QUEUE_LOGGER)
     def _run_refusing(self, code):
         """Run the queue; Basware refuses as a whole, naming no record, every write that
         holds the record ``code``."""
@@ -48,10 +49,10 @@ class TestBadRecordsIsolated(SyncCase):
                 return
             if exchange.endpoint and code in (exchange.request_payload or ""):
                 self.sandbox.fail_next(400, path_prefix=bw.VENDORS_PATH)
-            exchange._process()
+            run_now(exchange)
         self.fail("the queue does not end")
 
-    @mute_logger(SPINE_LOGGER)
+    @mute_logger(QUEUE_LOGGER)
     def test_the_records_a_400_names_are_rejected_and_the_others_go_through(self):
         odd_currency = self.env["res.currency"].create({"name": "XB", "symbol": "xb"})
         bad = self.others[1]
@@ -89,11 +90,11 @@ class TestBadRecordsIsolated(SyncCase):
         self.assertIn(self._code(bad), self._stored_codes())
         self.assertEqual(self._binding(bad).sync_state, "done")
 
-    @mute_logger(SPINE_LOGGER)
+    @mute_logger(QUEUE_LOGGER)
     def test_a_400_naming_no_record_splits_the_write_in_halves(self):
         write = self._queue_vendors()
         self.sandbox.fail_next(400, path_prefix=bw.VENDORS_PATH)
-        write._process()
+        run_now(write)
         self.assertEqual(write.state, "superseded")
         halves = write.child_ids
         self.assertEqual(write.superseded_by_ids, halves)
@@ -125,18 +126,18 @@ class TestBadRecordsIsolated(SyncCase):
         # 4 → 2 + 2 → (1 + 1) + 2: five writes, three of them refused.
         self.assertEqual(len(posts), 5)
 
-    @mute_logger(SPINE_LOGGER, CLIENT_LOGGER)
+    @mute_logger(QUEUE_LOGGER, CLIENT_LOGGER)
     def test_a_server_error_that_lasts_splits_the_write(self):
         write = self._queue_vendors()
         self.sandbox.fail_next(500, count=3, path_prefix=bw.VENDORS_PATH)
         for _attempt in range(3):
-            write._process()
+            run_now(write)
         self.assertEqual(write.state, "superseded")
         self.assertEqual(len(write.child_ids), 2)
         self._run_queue()
         self.assertEqual(len(self._stored_codes()), 4)
 
-    @mute_logger(SPINE_LOGGER, CLIENT_LOGGER)
+    @mute_logger(QUEUE_LOGGER, CLIENT_LOGGER)
     def test_an_outage_is_not_split_and_its_records_are_examined_again(self):
         """A 503 or a 429 says nothing about the records: no halves, which would only
         multiply the calls; the records are rejected without a hash, and the next run that
@@ -144,7 +145,7 @@ class TestBadRecordsIsolated(SyncCase):
         write = self._queue_vendors()
         self.sandbox.fail_next(503, count=3, path_prefix=bw.VENDORS_PATH)
         for _attempt in range(3):
-            write._process()
+            run_now(write)
         self.assertEqual(write.state, "dead")
         self.assertFalse(write.child_ids)
         bindings = write.binding_ids

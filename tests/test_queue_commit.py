@@ -14,7 +14,7 @@ from odoo.tools import SQL
 
 from ..basware import constants as bw
 from ..models import basware_exchange
-from .common import CommittedBackendMixin, vendor
+from .common import CommittedBackendMixin, enqueue_post, vendor
 
 
 class WorkerKilled(BaseException):
@@ -36,8 +36,8 @@ class TestCommitPerExchange(CommittedBackendMixin, TransactionCase):
             backend = env["basware.backend"].browse(backend_id)
             exchanges = env["basware.exchange"]
             for index in range(3):
-                exchanges |= exchanges._enqueue_post(
-                    backend, "vendor", bw.VENDORS_PATH, [vendor(index)]
+                exchanges |= enqueue_post(
+                    exchanges, backend, "vendor", bw.VENDORS_PATH, [vendor(index)]
                 )
             return exchanges.ids
 

@@ -16,7 +16,7 @@ from odoo.tools import SQL, mute_logger
 
 from ..basware import constants as bw
 from ..models import basware_exchange
-from .common import CLIENT_SECRET, QueueCase, encryption_key, vendor
+from .common import CLIENT_SECRET, QueueCase, encryption_key, enqueue_post, run_now, vendor
 
 QUEUE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
 
@@ -36,7 +36,7 @@ class TestQueueCallIds(HardeningCase):
         """Item 1: an exchange that fails before any call keeps no ids of the one before."""
         healthy = self._poll()
         no_call = self.Exchange._enqueue(self.backend, "request_status", "outbound")
-        (healthy | no_call)._process()
+        run_now(healthy | no_call)
         self.assertEqual(healthy.state, "done", healthy.error_message)
         self.assertTrue(healthy.request_id)
         self.assertEqual(no_call.state, "failed")
@@ -47,14 +47,14 @@ class TestQueueCallIds(HardeningCase):
         """Item 2: the request a poll tracks is kept apart from the ids of its own calls."""
         tracked = self._posted_request_id()
         poll = self._poll(tracked)
-        poll._process()
+        run_now(poll)
         self.assertEqual(poll.state, "done", poll.error_message)
         self.assertEqual(poll.tracked_request_id, tracked)
         self.assertTrue(poll.basware_request_id)
         self.assertNotEqual(poll.basware_request_id, tracked)
         self.sandbox.clear_requests()
         poll.with_user(self.manager).action_replay()
-        poll._process()
+        run_now(poll)
         self.assertEqual(poll.state, "done", poll.error_message)
         looked_up = self._calls(bw.REQUEST_STATUS_PATH.format(request_id=tracked))
         self.assertEqual(len(looked_up), 1, "the replay must poll the tracked request")
@@ -118,7 +118,7 @@ class TestQueueClaims(HardeningCase):
             patch.object(self.exchange_class, "_run_request_status", locked_handler),
         ):
             other.execute(SQL("SELECT pg_advisory_xact_lock(%s)", lock_key))
-            poll._process()
+            run_now(poll)
             other.rollback()
         self.assertEqual(poll.state, "failed")
         self.assertEqual(poll.error_class, "LockNotAvailable")
@@ -134,7 +134,7 @@ class TestQueueClaims(HardeningCase):
         delays = []
         for _attempt in range(self.backend.exchange_max_attempts + 3):
             before = fields.Datetime.now()
-            poll._process()
+            run_now(poll)
             self.assertEqual(poll.state, "failed", poll.error_message)
             delays.append((poll.next_attempt_at - before).total_seconds())
         self.assertEqual(poll.attempt_count, self.backend.exchange_max_attempts + 3)
@@ -149,7 +149,7 @@ class TestQueueClaims(HardeningCase):
             )
         )
         poll.invalidate_recordset(["create_date"])
-        poll._process()
+        run_now(poll)
         self.assertEqual(poll.state, "dead")
 
     def test_each_chunk_is_its_own_exchange(self):
@@ -158,7 +158,7 @@ class TestQueueClaims(HardeningCase):
         self.assertEqual(len(posts), 3)
         self.assertEqual([len(json.loads(post.request_payload)) for post in posts], [200, 200, 50])
         self.sandbox.clear_requests()
-        posts._process()
+        run_now(posts)
         self.assertEqual(set(posts.mapped("state")), {"done"})
         self.assertEqual(len(self._calls(bw.VENDORS_PATH)), 3)
         request_ids = set(posts.mapped("basware_request_id"))
@@ -167,14 +167,14 @@ class TestQueueClaims(HardeningCase):
         self.assertEqual(set(polls.mapped("tracked_request_id")), request_ids)
         for post in posts:
             self.assertEqual(post.child_ids.tracked_request_id, post.basware_request_id)
-        polls._process()
+        run_now(polls)
         self.assertEqual(set(polls.mapped("state")), {"done"})
         self.assertEqual(len(self.sandbox.received("vendors")), 450)
 
     def test_first_poll_waits_for_the_phase_two_delay(self):
         self.backend.request_status_delay = 600
         post = self._vendor_post(1)
-        post._process()
+        run_now(post)
         self.assertGreater(post.child_ids.next_attempt_at, fields.Datetime.now())
         self.assertNotIn(post.child_ids, self.Exchange._claim_due(self.backend, 10))
 
@@ -209,7 +209,7 @@ class TestQueueCompanies(HardeningCase):
         )
         self.assertNotEqual(self.env.company, self.company_b)
         with patch.object(self.exchange_class, "_run_request_status", handler):
-            poll._process()
+            run_now(poll)
         self.assertEqual(seen, [self.company_b])
         self.assertEqual(poll.state, "done", poll.error_message)
 
@@ -261,7 +261,7 @@ class TestQueueProtection(HardeningCase):
         """Item 17."""
         exchange = self.Exchange._enqueue(self.backend, "request_status", "outbound")
         with mute_logger(QUEUE_LOGGER):
-            exchange._process()
+            run_now(exchange)
         self.assertTrue(exchange.error_traceback)
         with self.assertRaises(AccessError):
             exchange.with_user(self.basware_user).read(["error_traceback"])
@@ -277,7 +277,7 @@ class TestQueueProtection(HardeningCase):
     def test_credentials_never_go_into_a_write_payload(self):
         records = [vendor(1, name="eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl")]
         with self.assertRaises(ValueError):
-            self.Exchange._enqueue_post(self.backend, "vendor", bw.VENDORS_PATH, records)
+            enqueue_post(self.Exchange, self.backend, "vendor", bw.VENDORS_PATH, records)
 
 
 @tagged("post_install", "-at_install")
@@ -288,7 +288,7 @@ class TestQueueFailureRecording(HardeningCase):
         poll = self._poll()
         self.sandbox.fail_next(429, retry_after="1e12", path_prefix="/v1/requestStatus")
         before = fields.Datetime.now()
-        poll._process()
+        run_now(poll)
         self.assertEqual(poll.state, "failed")
         self.assertEqual(poll.attempt_count, 1)
         self.assertEqual(poll.error_class, "BaswareRateLimitError")
@@ -305,7 +305,7 @@ class TestQueueFailureRecording(HardeningCase):
             raise OverflowError("date value out of range")
 
         with patch.object(self.exchange_class, "_retry_policy", broken_policy):
-            post._process()
+            run_now(post)
         self.assertEqual(post.state, "failed")
         self.assertEqual(post.attempt_count, 1)
         self.assertTrue(post.error_retryable)
@@ -362,7 +362,7 @@ class TestQueuePause(HardeningCase):
                 self.assertEqual(self.backend.pause_reason, reason)
                 self.assertEqual(self.Exchange._due_count(), 0)
                 self.Exchange._cron_process_due()
-                self.assertEqual(post._process(), 0)
+                self.assertEqual(run_now(post), 0)
                 self.assertEqual((post.state, post.attempt_count), ("pending", 0))
                 with self.assertRaises(UserError):
                     post.with_user(self.manager).action_process_now()

@@ -21,7 +21,7 @@ from odoo.tools import config
 from ..basware import constants as bw
 from ..models import basware_crypto
 from ..models import basware_exchange as queue
-from .common import CommittedBackendMixin, vendor
+from .common import CommittedBackendMixin, enqueue_post, vendor
 
 # Loading a registry takes seconds, more on a busy machine.
 START_TIMEOUT = 300
@@ -66,8 +66,8 @@ class TestPoisonExchange(CommittedBackendMixin, TransactionCase):
 
     def _enqueue(self, env):
         backend = env["basware.backend"].browse(self.backend_id)
-        return env["basware.exchange"]._enqueue_post(
-            backend, queue.KIND_VENDOR, bw.VENDORS_PATH, [vendor(1)]
+        return enqueue_post(
+            env["basware.exchange"], backend, queue.KIND_VENDOR, bw.VENDORS_PATH, [vendor(1)]
         )
 
     # --- workers -----------------------------------------------------------------------

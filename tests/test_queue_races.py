@@ -18,7 +18,7 @@ from odoo.tools import SQL
 
 from ..basware import constants as bw
 from ..models import basware_exchange as queue
-from .common import WEBHOOK_SECRET, CommittedBackendMixin, vendor
+from .common import WEBHOOK_SECRET, CommittedBackendMixin, enqueue_post, vendor
 from .inbound_common import COMPANY_CODE, approve
 from .test_webhook import SIGNATURE_HEADER, encode, notification, sign
 
@@ -174,8 +174,8 @@ class TestLockRaces(RaceMixin, TransactionCase):
         def enqueue(env):
             Exchange = env["basware.exchange"]
             backend = env["basware.backend"].browse(self.backend_id)
-            due = Exchange._enqueue_post(backend, queue.KIND_VENDOR, bw.VENDORS_PATH, [vendor(1)])
-            stuck = Exchange._enqueue_post(backend, queue.KIND_VENDOR, bw.VENDORS_PATH, [vendor(2)])
+            due = enqueue_post(Exchange, backend, queue.KIND_VENDOR, bw.VENDORS_PATH, [vendor(1)])
+            stuck = enqueue_post(Exchange, backend, queue.KIND_VENDOR, bw.VENDORS_PATH, [vendor(2)])
             started = fields.Datetime.now() - timedelta(minutes=Exchange._stuck_minutes() + 1)
             stuck._queue_edit().write(
                 {"state": queue.STATE_IN_PROGRESS, "attempt_count": 1, "date_started": started}

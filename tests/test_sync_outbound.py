@@ -9,10 +9,10 @@ from odoo.tools import mute_logger
 
 from ..basware import constants as bw
 from ..sandbox.validation import Validator
-from .common import SpineCase
+from .common import QueueCase
 from .stock_common import receive
 
-SPINE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
+QUEUE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
 SCHEMAS = {
     "vendors": "VendorEntity",
     "accounts": "AccountEntity",
@@ -24,7 +24,7 @@ SCHEMAS = {
 }
 
 
-class SyncCase(SpineCase):
+class SyncCase(QueueCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

@@ -9,7 +9,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import SQL, mute_logger
 
-from .common import CLIENT_ID, CLIENT_SECRET, WEBHOOK_SECRET, start_key_and_sandbox
+from .common import CLIENT_ID, CLIENT_SECRET, WEBHOOK_SECRET, run_now, start_key_and_sandbox
 
 ROUTE = "/basware/webhook/"
 SIGNATURE_HEADER = "X-BWAPI-Signature-256"
@@ -131,7 +131,7 @@ class TestWebhookController(WebhookCase):
         payload = notification()
         self.post(encode(payload))
         exchange = self.exchanges()
-        exchange._process()
+        run_now(exchange)
         self.assertEqual(exchange.state, "done", exchange.error_message)
         self.assertEqual(json.loads(exchange.response_payload)["documentId"], payload["documentId"])
 
