@@ -726,33 +726,12 @@ class BaswareClient:
         for page in self.iter_pages(path, params, page_size, wrapper_key):
             yield from page
 
-    def split_for_post(self, path, records):
-        """``records`` cut into lists that each fit one POST to ``path`` (count and size).
-
-        One list per exchange, then :meth:`post_records` for each: one exchange, one write.
-        """
-        return [chunk for chunk, _body in chunk_records(list(records), bulk_limit(path))]
-
-    def post_records(self, path, records):
-        """POST ``records`` to ``path`` in exactly one request; returns its BaswareResponse.
-
-        Raises BaswareValidationError, before anything is sent, when they do not fit one
-        request: :meth:`split_for_post` cuts them to size.
-        """
-        records = list(records)
-        limit = bulk_limit(path)
-        chunks = chunk_records(records, limit)
-        if len(chunks) != 1:
-            raise self._does_not_fit(path, len(records), limit)
-        [(_chunk, body)] = chunks
-        return self._call(METHOD_POST, path, body=body)
-
     def post_encoded(self, path, body):
         """POST ``body``, a JSON array of records encoded before (e.g. the stored payload of
         an exchange, made by :func:`chunk_records`), in one request and byte for byte.
 
-        The same limits as :meth:`post_records` hold: BaswareValidationError, before
-        anything is sent, for a body that is no array or does not fit one request.
+        BaswareValidationError, before anything is sent, for a body that is no array or
+        does not fit one request (Basware's count per request and 6 MB).
         """
         if isinstance(body, str):
             body = body.encode("utf-8")
@@ -772,28 +751,10 @@ class BaswareClient:
     def _does_not_fit(path, count, limit):
         return BaswareValidationError(
             f"{count} records do not fit one POST {path} (at most {limit} records "
-            f"and {c.MAX_REQUEST_BYTES} bytes): split them with split_for_post",
+            f"and {c.MAX_REQUEST_BYTES} bytes): split them with chunk_records",
             method=METHOD_POST,
             path=path,
         )
-
-    def post_bulk(self, path, records, *, limit=None):
-        """POST records as JSON arrays within Basware's count and 6 MB limits.
-
-        Returns one BaswareResponse per request. When a chunk fails, the raised error has
-        ``responses`` (the chunks already accepted) and ``chunk_index``.
-        """
-        if limit is None:
-            limit = bulk_limit(path)
-        responses = []
-        for index, (_chunk, body) in enumerate(chunk_records(list(records), limit)):
-            try:
-                responses.append(self._call(METHOD_POST, path, body=body))
-            except BaswareError as error:
-                error.responses = responses
-                error.chunk_index = index
-                raise
-        return responses
 
     # -- invoices (accountingDocuments) ----------------------------------------------------------
 

@@ -1,5 +1,6 @@
 import json
 import os
+import tempfile
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -57,6 +58,13 @@ def run_now(exchanges, deadline=None):
     return processed
 
 
+def post_records(client, path, records):
+    """POST ``records`` as the queue sends them: cut by ``chunk_records``, one request each."""
+    return [
+        client.post_encoded(path, body) for _chunk, body in chunk_records(records, bulk_limit(path))
+    ]
+
+
 def enqueue_post(exchange_model, backend, kind, endpoint, records):
     """Queue ``records`` for ``endpoint`` as the sync does: one exchange per HTTP write."""
     chunks = chunk_records(list(records), bulk_limit(endpoint))
@@ -67,16 +75,19 @@ def enqueue_post(exchange_model, backend, kind, endpoint, records):
 def encryption_key(key):
     """Run with ``key`` as the server's basware_encryption_key (a false key: none at all).
 
-    The environment variable fallback is removed meanwhile, so only ``key`` counts.
+    The environment variable and the key file are out of reach meanwhile: only ``key`` counts.
     """
     runtime_options = config.options.maps[0]
     missing = object()
     previous = runtime_options.get(basware_crypto.KEY_OPTION, missing)
     runtime_options[basware_crypto.KEY_OPTION] = key or ""
     try:
-        with patch.dict(os.environ):
+        with patch.dict(os.environ), tempfile.TemporaryDirectory() as empty_data_dir:
             os.environ.pop(basware_crypto.KEY_ENV_VAR, None)
-            yield
+            # Without a key, an empty data directory: no key file on this machine counts.
+            no_key_file = {} if key else {"data_dir": empty_data_dir}
+            with patch.dict(runtime_options, no_key_file):
+                yield
     finally:
         if previous is missing:
             runtime_options.pop(basware_crypto.KEY_OPTION, None)
@@ -180,7 +191,7 @@ class QueueCase(BaswareSandboxCase):
     def _posted_request_id(self):
         """POST one vendor to the sandbox through the backend's client; return Basware's id."""
         client = self.backend._get_client()
-        client.post_bulk(bw.VENDORS_PATH, [vendor(uuid.uuid4().int % 90000)])
+        post_records(client, bw.VENDORS_PATH, [vendor(uuid.uuid4().int % 90000)])
         return client.last_response.amzn_request_id
 
     def _poll(self, request_id=None, **values):

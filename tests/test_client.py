@@ -12,9 +12,10 @@ from odoo.tests.common import BaseCase
 
 from ..basware import BaswareClient, ClientConfig, MemoryTokenStore, errors
 from ..basware import constants as bw
+from ..basware.client import bulk_limit, chunk_records
 from ..basware.request_status import parse_request_statuses
 from ..sandbox import DROP, SandboxServer
-from .common import vendor
+from .common import post_records, vendor
 
 CLIENT_ID = "client-tests"
 CLIENT_SECRET = "cs-client-tests-4e8b1f"
@@ -187,7 +188,7 @@ class TestClientSandbox(BaseCase):
     def test_missing_scope_on_api_call(self):
         client = self.make_client(scope="vendors.read")
         with self.assertRaises(errors.BaswareScopeError) as caught:
-            client.post_bulk(VENDORS, [vendor(1)])
+            post_records(client, VENDORS, [vendor(1)])
         self.assertEqual(caught.exception.status, 403)
         self.assertIn("vendors.write", str(caught.exception))
 
@@ -294,7 +295,7 @@ class TestClientSandbox(BaseCase):
 
     def test_request_ids(self):
         client = self.make_client()
-        client.post_bulk(VENDORS, [vendor(1)])
+        post_records(client, VENDORS, [vendor(1)])
         client.request("GET", VENDORS)
         client.request("GET", VENDORS)
         logged = [entry["request_id"] for entry in self.sandbox.requests]
@@ -308,7 +309,7 @@ class TestClientSandbox(BaseCase):
 
     def test_last_response_belongs_to_the_last_call(self):
         client = self.make_client(max_attempts=1)
-        client.post_bulk(VENDORS, [vendor(1)])
+        post_records(client, VENDORS, [vendor(1)])
         self.assertEqual(client.last_response.path, VENDORS)
         # A call without an answer leaves no answer behind, not the previous call's.
         self.sandbox.fail_next(DROP, count=1, path_prefix=VENDORS)
@@ -323,7 +324,7 @@ class TestClientSandbox(BaseCase):
 
     def test_amzn_request_id_is_kept(self):
         client = self.make_client()
-        [response] = client.post_bulk(VENDORS, [vendor(1)])
+        [response] = post_records(client, VENDORS, [vendor(1)])
         self.assertTrue(response.amzn_request_id)
         self.assertEqual(response.amzn_request_id, response.headers["X-AMZN-REQUESTID"])
         self.assertIs(client.last_response, response)
@@ -333,7 +334,7 @@ class TestClientSandbox(BaseCase):
         client = self.make_client()
         # A number: Odoo renames level 25 "INFO", so the name would not mean 20.
         with self.assertLogs(LOGGER, level=logging.INFO) as logs:
-            [response] = client.post_bulk(VENDORS, [vendor(1)])
+            [response] = post_records(client, VENDORS, [vendor(1)])
         text = "\n".join(logs.output)
         token = client.token_store.load()["access_token"]
         self.assertIn(response.request_id, text)
@@ -380,7 +381,7 @@ class TestClientSandbox(BaseCase):
 
     def test_pagination_of_master_data(self):
         client = self.make_client()
-        client.post_bulk(VENDORS, [vendor(i) for i in range(250)])
+        post_records(client, VENDORS, [vendor(i) for i in range(250)])
         pages = list(client.iter_pages(VENDORS, params={"companyCode": "C100"}, page_size=100))
         self.assertEqual([len(page) for page in pages], [100, 100, 50])
         codes = [record["externalCode"] for page in pages for record in page]
@@ -399,34 +400,32 @@ class TestClientSandbox(BaseCase):
 
     def test_chunking_450_vendors(self):
         client = self.make_client()
-        responses = client.post_bulk(VENDORS, [vendor(i) for i in range(450)])
+        responses = post_records(client, VENDORS, [vendor(i) for i in range(450)])
         self.assertEqual([len(r.data) for r in responses], [200, 200, 50])
         self.assertEqual(len(self.calls(VENDORS, "POST")), 3)
         self.assertEqual(len(self.sandbox.received("vendors")), 450)
         self.assertEqual(len({r.amzn_request_id for r in responses}), 3)
 
-    def test_split_for_post_450_vendors(self):
-        client = self.make_client()
+    def test_chunk_records_450_vendors(self):
         records = [vendor(i) for i in range(450)]
-        parts = client.split_for_post(VENDORS, records)
+        parts = [chunk for chunk, _body in chunk_records(records, bulk_limit(VENDORS))]
         self.assertEqual([len(part) for part in parts], [200, 200, 50])
         self.assertEqual([r for part in parts for r in part], records, "order kept")
-        self.assertEqual(self.sandbox.requests, [], "splitting sends nothing")
 
-    def test_post_records_too_many_sends_nothing(self):
+    def test_post_encoded_too_many_sends_nothing(self):
         client = self.make_client()
         with self.assertRaises(errors.BaswareValidationError) as caught:
-            client.post_records(VENDORS, [vendor(i) for i in range(201)])
-        self.assertIn("split_for_post", str(caught.exception))
+            client.post_encoded(VENDORS, json.dumps([vendor(i) for i in range(201)]))
+        self.assertIn("chunk_records", str(caught.exception))
         self.assertFalse(caught.exception.retryable)
         self.assertEqual(self.sandbox.requests, [], "not even a token request")
         with self.assertRaises(errors.BaswareValidationError):
-            client.post_records(VENDORS, [])
+            client.post_encoded(VENDORS, "[]")
         self.assertEqual(self.sandbox.requests, [])
 
     def test_post_records_makes_one_post(self):
         client = self.make_client()
-        response = client.post_records(VENDORS, [vendor(i) for i in range(200)])
+        [response] = post_records(client, VENDORS, [vendor(i) for i in range(200)])
         [call] = self.calls(VENDORS, "POST")
         self.assertEqual(call["request_id"], response.request_id)
         self.assertEqual(response.status, 200)
@@ -445,14 +444,14 @@ class TestClientSandbox(BaseCase):
             "companies": [{"companyCode": "C100", "active": True}],
         }
         path = "/v1/lists/ACC_LIST_3"
-        self.assertEqual(len(client.split_for_post(path, [item] * 501)), 2, "500 per list POST")
-        response = client.post_records(path, [item])
+        self.assertEqual(len(chunk_records([item] * 501, bulk_limit(path))), 2, "500 per list POST")
+        [response] = post_records(client, path, [item])
         self.assertEqual(response.status, 200)
         self.assertEqual(len(self.calls(path, "POST")), 1)
         self.sandbox.clear_requests()
         for unknown in ("/v1/lists/ACC_LIST_36", "/v1/lists/"):
             with self.subTest(path=unknown), self.assertRaises(errors.BaswareConfigError):
-                client.post_records(unknown, [item])
+                client.post_encoded(unknown, json.dumps([item]))
         self.assertEqual(self.sandbox.requests, [])
 
     def test_chunking_matching_order_lines_by_100(self):
@@ -467,14 +466,14 @@ class TestClientSandbox(BaseCase):
             }
             for i in range(230)
         ]
-        responses = client.post_bulk(bw.MATCHING_ORDER_LINES_PATH, lines)
+        responses = post_records(client, bw.MATCHING_ORDER_LINES_PATH, lines)
         self.assertEqual([len(r.data) for r in responses], [100, 100, 30])
 
     def test_validation_error_is_surfaced_not_retried(self):
         client = self.make_client()
         bad = vendor(1, vendorCode="X" * 26)
         with self.assertRaises(errors.BaswareValidationError) as caught:
-            client.post_bulk(VENDORS, [vendor(0), bad])
+            post_records(client, VENDORS, [vendor(0), bad])
         error = caught.exception
         self.assertEqual(error.status, 400)
         self.assertFalse(error.retryable)
@@ -526,7 +525,7 @@ class TestClientSandbox(BaseCase):
         client = self.make_client()
         self.sandbox.fail_next(502, count=1, path_prefix=VENDORS)
         self.sandbox.fail_next(504, count=1, path_prefix=VENDORS)
-        [response] = client.post_bulk(VENDORS, [vendor(1)])
+        [response] = post_records(client, VENDORS, [vendor(1)])
         self.assertEqual(response.status, 200)
         self.assertEqual([c["status"] for c in self.calls(VENDORS)], [502, 504, 200])
         self.assertEqual(len(self.sandbox.received("vendors")), 1)
@@ -608,7 +607,7 @@ class TestClientSandbox(BaseCase):
     def test_dropped_connection_retried(self):
         client = self.make_client()
         self.sandbox.fail_next(DROP, count=1, path_prefix=VENDORS)
-        [response] = client.post_bulk(VENDORS, [vendor(1)])
+        [response] = post_records(client, VENDORS, [vendor(1)])
         self.assertEqual(response.status, 200)
         statuses = [c["status"] for c in self.calls(VENDORS)]
         self.assertEqual(statuses, ["dropped", 200])
@@ -666,7 +665,7 @@ class TestClientSandbox(BaseCase):
     def test_request_status_after_identical_resend(self):
         client = self.make_client()
         records = [vendor(1), vendor(2)]
-        [first] = client.post_bulk(VENDORS, records)
+        [first] = post_records(client, VENDORS, records)
         status = client.get_request_status(first.amzn_request_id)
         self.assertEqual(status.request_id, first.amzn_request_id)
         self.assertEqual(status.status, "Success")
@@ -676,7 +675,7 @@ class TestClientSandbox(BaseCase):
             {code: item.status for code, item in status.by_external_code().items()},
             {"V-00001": "Success", "V-00002": "Success"},
         )
-        [second] = client.post_bulk(VENDORS, records)
+        [second] = post_records(client, VENDORS, records)
         again = client.get_request_status(second.amzn_request_id)
         items = again.by_external_code()
         self.assertEqual({item.status for item in items.values()}, {"NotProcessed"})
@@ -699,7 +698,7 @@ class TestClientSandbox(BaseCase):
             "currencyCode": "EUR",
             "supplierCode": "NO-SUCH-VENDOR",
         }
-        [response] = client.post_bulk(bw.MATCHING_ORDERS_PATH, [order])
+        [response] = post_records(client, bw.MATCHING_ORDERS_PATH, [order])
         status = client.get_request_status(response.amzn_request_id)
         self.assertEqual(status.status, "Error")
         self.assertTrue(status.has_errors)

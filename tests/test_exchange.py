@@ -22,7 +22,7 @@ from ..models.basware_exchange import (
     RETRY_HORIZON,
     redact,
 )
-from .common import UNUSED_LOCAL_URL, QueueCase, matching_order, run_now
+from .common import UNUSED_LOCAL_URL, QueueCase, matching_order, post_records, run_now
 
 QUEUE_LOGGER = "odoo.addons.basware_connector.models.basware_exchange"
 
@@ -96,7 +96,9 @@ class TestExchangeQueue(QueueCase):
     def test_rejected_items_are_reported_on_the_parent(self):
         parent = self.Exchange._enqueue(self.backend, "purchase_order", "outbound")
         client = self.backend._get_client()
-        client.post_bulk(bw.MATCHING_ORDERS_PATH, [matching_order("PO-QUEUE-1", "NO-SUCH-VENDOR")])
+        post_records(
+            client, bw.MATCHING_ORDERS_PATH, [matching_order("PO-QUEUE-1", "NO-SUCH-VENDOR")]
+        )
         exchange = self._poll(client.last_response.amzn_request_id, parent_id=parent.id)
         run_now(exchange)
         self.assertEqual(exchange.state, "done", exchange.error_message)

@@ -22,7 +22,7 @@ from ..basware.constants import RESPONSE_MESSAGE_MAX_LENGTH
 from ..models.basware_invoice_mapping import BaswareDocumentRejected
 from ..sandbox.constants import OPERATOR_PREFIX
 from ..sandbox.operator import PDF_IMAGE
-from .common import BaswareSandboxCase
+from .common import BaswareSandboxCase, post_records
 
 TIMEOUT = 10
 ADDON_ROOT = Path(__file__).resolve().parent.parent
@@ -87,7 +87,9 @@ class InvoiceMappingCase(BaswareSandboxCase):
     def setUp(self):
         super().setUp()
         self.client = self.backend._get_client()
-        self.client.post_bulk(bw.VENDORS_PATH, [self.vendor._basware_vendor_values(self.backend)])
+        post_records(
+            self.client, bw.VENDORS_PATH, [self.vendor._basware_vendor_values(self.backend)]
+        )
 
     # Helpers
 
@@ -116,8 +118,11 @@ class InvoiceMappingCase(BaswareSandboxCase):
             }
         )
         order.button_confirm()
-        self.client.post_bulk(bw.MATCHING_ORDERS_PATH, [order._basware_order_values(self.backend)])
-        self.client.post_bulk(
+        post_records(
+            self.client, bw.MATCHING_ORDERS_PATH, [order._basware_order_values(self.backend)]
+        )
+        post_records(
+            self.client,
             bw.MATCHING_ORDER_LINES_PATH,
             [line._basware_order_line_values(self.backend) for line in order.order_line],
         )
@@ -600,7 +605,7 @@ class TestInvoiceRejections(InvoiceMappingCase):
     def test_order_line_of_another_vendor(self):
         order = self.confirmed_order()
         other = self.env["res.partner"].create({"name": "Other Vendor", "ref": "V-2002"})
-        self.client.post_bulk(bw.VENDORS_PATH, [other._basware_vendor_values(self.backend)])
+        post_records(self.client, bw.VENDORS_PATH, [other._basware_vendor_values(self.backend)])
         document = self.approve(
             [{"orderLine": self.line_code(order.order_line[0]), "netTotal": 12.5}],
             vendor="V-2002",

@@ -8,6 +8,7 @@ from odoo import Command, fields
 from odoo.tests import tagged
 
 from ..basware import constants as bw
+from .common import post_records
 from .stock_common import real_time_product, receive
 from .test_invoice_mapping import InvoiceMappingCase
 
@@ -417,9 +418,13 @@ class TestStockValuation(InvoiceMappingCase):
         order.button_confirm()
         receive(order)
         line = order.order_line
-        self.client.post_bulk(bw.MATCHING_ORDERS_PATH, [order._basware_order_values(self.backend)])
-        self.client.post_bulk(
-            bw.MATCHING_ORDER_LINES_PATH, [line._basware_order_line_values(self.backend)]
+        post_records(
+            self.client, bw.MATCHING_ORDERS_PATH, [order._basware_order_values(self.backend)]
+        )
+        post_records(
+            self.client,
+            bw.MATCHING_ORDER_LINES_PATH,
+            [line._basware_order_line_values(self.backend)],
         )
         document = self.approve(
             [
