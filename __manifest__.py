@@ -4,7 +4,7 @@
     "name": "Basware Connector",
     "summary": "Sync vendors, purchase orders and GL masters to Basware; "
     "import approved Basware invoices as posted vendor bills",
-    "version": "19.0.1.1.0",
+    "version": "19.0.1.1.1",
     "category": "Accounting/Accounting",
     "website": "https://github.com/basware-connector/basware_connector",
     "author": "basware_connector authors",

@@ -4,7 +4,8 @@ import email.utils
 import math
 import random
 import time
-from datetime import timezone
+from dataclasses import dataclass
+from datetime import timedelta, timezone
 
 # 2 ** 60 seconds is far beyond any cap: stop growing there to keep floats finite.
 MAX_EXPONENT = 60
@@ -59,3 +60,27 @@ def _seconds_until_http_date(text, now):
         moment = moment.replace(tzinfo=timezone.utc)
     current = time.time() if now is None else now
     return max(moment.timestamp() - current, 0.0)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """``max_attempts`` bounds the attempts; with ``horizon`` instead, retries go on until
+    that long after the exchange was created (requestStatus results can take minutes)."""
+
+    base: float
+    cap: float
+    max_attempts: "int | None" = None
+    horizon: "timedelta | None" = None
+
+    def delay(self, attempt, retry_after=None):
+        """Seconds until the next attempt, never more than the cap."""
+        delay = backoff_delay(attempt, self.base, self.cap)
+        if retry_after and math.isfinite(retry_after):
+            # Basware's Retry-After wins over our backoff, up to our cap.
+            delay = max(delay, float(retry_after))
+        return min(delay, self.cap)
+
+    def gives_up(self, attempt, created, next_attempt):
+        if self.horizon is not None:
+            return next_attempt > created + self.horizon
+        return attempt >= self.max_attempts

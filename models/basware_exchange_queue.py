@@ -22,7 +22,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..basware import errors as bw_errors
-from ..basware.exchange_retry import RetryPolicy
+from ..basware.retry import RetryPolicy
 from . import basware_exchange as queue
 from .basware_backend import BackendPaused
 from .basware_exchange import (

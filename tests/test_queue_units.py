@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from odoo.tests.common import BaseCase
 
-from ..basware.exchange_retry import RetryPolicy
 from ..basware.redaction import REDACTED, holds_secrets, names_secret_word, redact, to_json_text
+from ..basware.retry import RetryPolicy
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl"
 CREATED = datetime(2025, 1, 1)
