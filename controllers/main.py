@@ -1,13 +1,7 @@
 """The webhook controller: Basware's signed push notifications come in here.
-
-Checks, in this order, each failing closed: the body size (413), the backend's secret URL
-token (404), the HMAC signature with the backend's webhook secret (401), the JSON (400).
-Then the notification is handed to the backend (see models/basware_backend_webhook.py),
-which stores it and wakes the import; the answer leaves at once. Nothing here imports a
-document, and nothing here writes a secret or a signature to the log.
-
-The database is the one the host name selects (dbfilter), as for any public Odoo route.
-"""
+Checks fail closed, in order: body size (413), the backend's secret URL token (404), HMAC
+signature (401), JSON (400); the backend then stores the notification and wakes the import.
+Nothing here imports a document or logs a secret; dbfilter picks the database, as usual."""
 
 import logging
 
@@ -42,12 +36,9 @@ def _refuse(status, detail):
 
 
 def _read_body(limit):
-    """The raw body, or None when it is larger than ``limit`` bytes.
-
-    The declared length is checked before anything is read. The read itself is capped
-    through werkzeug's max_content_length (also set on the route, so form parsing obeys
-    it): werkzeug 3 stops a chunked body at the limit.
-    """
+    """The raw body, or None when it is larger than ``limit`` bytes: the declared length is
+    checked first, and the read is capped by werkzeug's max_content_length (also on the route,
+    so form parsing obeys it), which in werkzeug 3 stops a chunked body at the limit."""
     httprequest = request.httprequest
     declared = httprequest.content_length
     if declared is not None and declared > limit:

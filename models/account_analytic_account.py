@@ -37,10 +37,8 @@ class AccountAnalyticAccount(models.Model):
         return code
 
     def _basware_dimension_values(self, backend, mapping):
-        """The entity of this analytic account in the Basware list of ``mapping``: read only.
-
-        CostCenterEntity, GenericListEntity (ACC_LIST_n) or ProjectEntityV2.
-        """
+        """This analytic account as an entity of ``mapping``'s Basware list, read only:
+        CostCenterEntity, GenericListEntity (ACC_LIST_n) or ProjectEntityV2."""
         self.ensure_one()
         builders = {
             TARGET_COST_CENTER: self._basware_cost_center_values,

@@ -1,8 +1,7 @@
 """Vendor bills from Basware: the invoice each came from, and Basware's answers about it.
 
-Basware hears when a bill kept for review is posted, cancelled or deleted, and of each change
-of its paid amount; a partial index finds the bills paid since, however many bills there are.
-"""
+Basware hears when a bill kept for review is posted, cancelled or deleted, and of each paid
+amount change; a partial index finds the bills paid since, however many bills there are."""
 
 import functools
 import json
@@ -158,10 +157,8 @@ class AccountMove(models.Model):
         )
 
     def _basware_store_document(self, document):
-        """Keep ``document`` as a JSON file on this bill, in place of the one kept before.
-
-        It is not the bill's main attachment: the invoice image is.
-        """
+        """Keep ``document`` as a JSON file on this bill, in place of the one kept before; it is not
+        the bill's main attachment (the invoice image is)."""
         self.ensure_one()
         previous = self.basware_document_attachment_id
         attachment = self.env["ir.attachment"].create(

@@ -43,11 +43,9 @@ class AccountPaymentTerm(models.Model):
         )
 
     def _basware_payment_term_values(self, backend):
-        """PaymentTermEntity of this term on ``backend``: read only, no write.
-
-        Odoo terms have no validity period: they are valid from VALID_FROM to VALID_UNTIL,
-        and an archived term goes out inactive in its company.
-        """
+        """PaymentTermEntity of this term on ``backend``, read only. Odoo terms have no validity
+        period: they go out valid from VALID_FROM to VALID_UNTIL, and an archived term goes out
+        inactive in its company."""
         self.ensure_one()
         code = self._basware_checked_code(backend)
         return compact(
@@ -97,11 +95,8 @@ class AccountPaymentTermLine(models.Model):
     _inherit = "account.payment.term.line"
 
     def _basware_due_date_steps(self):
-        """(days, month-ends, days after the month-end) of Basware's due date calculation.
-
-        Basware adds the days to the invoice date, moves to a month-end, then adds the
-        days after it: the same date as Odoo's delay types.
-        """
+        """(days, month-ends, days after the month-end) for Basware, which adds the days to the
+        invoice date, moves to a month-end, then adds the rest: the date Odoo's delay type gives."""
         self.ensure_one()
         if self.delay_type == DELAY_AFTER_END_OF_MONTH:
             return 0, EOM_THIS_MONTH, self.nb_days

@@ -46,11 +46,8 @@ class AccountTax(models.Model):
         )
 
     def _basware_tax_code_values(self, backend):
-        """TaxCodeEntity of this tax on ``backend``: read only, no write.
-
-        taxPercentage is the rate the tax charges, taxPercentage2 (only when there is
-        one) the rate it self-assesses: a reverse charge goes out 0 and 21, not 21.
-        """
+        """TaxCodeEntity of this tax on ``backend``, read only. taxPercentage is the rate charged,
+        taxPercentage2 (only if any) the rate self-assessed: a reverse charge goes out 0 and 21."""
         self.ensure_one()
         code = self._basware_checked_code(backend)
         rates = self._basware_rates()
@@ -64,12 +61,8 @@ class AccountTax(models.Model):
         }
 
     def _basware_rates(self, refund=False):
-        """TaxRates of these taxes (groups flattened), read from their repartition lines.
-
-        Each tax repartition line gives the tax's rate on the net times its factor; see
-        ``split_charge`` for what is charged and what self-assessed. Fixed-amount
-        taxes have no rate and count 0.
-        """
+        """TaxRates of these taxes (groups flattened), from their repartition lines: each gives the
+        tax's net rate times its factor (see ``split_charge``); fixed-amount taxes count 0."""
         parts = []
         for tax in self.flatten_taxes_hierarchy():
             rate = tax._basware_net_rate()
@@ -83,11 +76,8 @@ class AccountTax(models.Model):
         return TaxRates(round(charged, PERCENT_DIGITS), round(self_assessed, PERCENT_DIGITS))
 
     def _basware_net_rate(self):
-        """The percent of the net amount this one tax comes to (before repartition).
-
-        A division tax of r % takes r % of the total, so r / (100 - r) of the net; at
-        100 % it is the whole total and no rate of the net gives it.
-        """
+        """The percent of the net amount this one tax comes to (before repartition). A division
+        tax of r % is r / (100 - r) of the net; at 100 % no rate of the net gives it, so 0."""
         self.ensure_one()
         if self.amount_type == AMOUNT_TYPE_PERCENT:
             return self.amount

@@ -1,10 +1,6 @@
-"""Where the accounts of one analytic plan go in Basware, and where they come back.
-
-Basware has no analytic plans: a coding dimension is a cost center list, a generic list
-(``ACC_LIST_n``) or a project list. The mapping chooses the target of one plan's analytic
-accounts, and the coding-row field (``costCenterCode``, ``projectCode``, ``dimCode1..10``)
-that carries them on invoices and order lines.
-"""
+"""Where one analytic plan's accounts go in Basware (which has no analytic plans): a cost
+center, generic (``ACC_LIST_n``) or project list, and the coding-row field that carries them
+on invoices and order lines (``costCenterCode``, ``projectCode``, ``dimCode1..10``)."""
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError

@@ -1,9 +1,6 @@
-"""Connection settings of one Basware tenant for one Odoo company: the model, its
-settings, URLs, constraints and CRUD.
-
-Its secrets and token cache are in basware_backend_credentials.py, the client it hands out
-and the reasons it pauses in basware_backend_connection.py.
-"""
+"""Connection settings of one Basware tenant for one Odoo company: the model, its settings,
+URLs, constraints and CRUD. Secrets and token cache: basware_backend_credentials.py; the
+client and the reasons it pauses: basware_backend_connection.py."""
 
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -404,11 +401,8 @@ class BaswareBackend(models.Model):
         ]
 
     def _check_company_allowed(self, company_id):
-        """A backend lives in a company its user works in.
-
-        Record rules check a write against the values before it, not after: without
-        this, a manager could move a backend into a company they cannot access.
-        """
+        """A backend lives in a company its user works in: record rules check a write against the
+        values before it, so a manager could otherwise move it into a company they cannot access."""
         if isinstance(company_id, models.BaseModel):
             company_id = company_id.id
         if self.env.su or not company_id:

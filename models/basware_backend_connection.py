@@ -1,10 +1,6 @@
-"""How a Basware backend connects: the client it hands out, the reasons it pauses, and
-the connection test.
-
-:meth:`_get_client` gives a configured :class:`BaswareClient` to whoever needs one (the
-exchange queue, the webhook), or raises :class:`BackendPaused` while an administrator
-must fix the backend's surroundings first.
-"""
+"""How a Basware backend connects: the client it hands out, the reasons it pauses, and the
+connection test. :meth:`_get_client` gives the exchange queue and the webhook a configured
+client, or raises :class:`BackendPaused` while an administrator must fix something first."""
 
 from urllib.parse import urlsplit
 
@@ -87,11 +83,8 @@ class BaswareBackend(models.Model):
         return self.token_issuer or None
 
     def _get_client(self, **overrides):
-        """Return a :class:`BaswareClient` for this backend, sharing its token cache.
-
-        :raise BackendPaused: for a reason of :meth:`_get_pause_reason`
-        :raise UserError: when the backend is incomplete
-        """
+        """A :class:`BaswareClient` sharing this backend's token cache; raises BackendPaused (see
+        :meth:`_get_pause_reason`), or UserError when the backend is incomplete."""
         self.ensure_one()
         return BaswareClient(
             self._get_client_config(**overrides), token_store=self._get_token_store()
@@ -120,10 +113,8 @@ class BaswareBackend(models.Model):
 
     def _get_pause_reason(self):
         """Why this backend must not connect now, for a cause an administrator fixes, or False.
-
-        Called once per backend per cron run: no network, a few decryptions at most.
-        The message never quotes key material or secrets.
-        """
+        Runs once per backend per cron run: no network, a few decryptions at most; the message
+        never quotes key material or secrets."""
         self.ensure_one()
         if not self.active:
             return self.env._(
@@ -173,11 +164,8 @@ class BaswareBackend(models.Model):
     # === ACTION METHODS === #
 
     def action_test_connection(self):
-        """Get a token and make one cheap read call; tell the user what went wrong.
-
-        The outcome and its time stay on the backend. A backend that may not connect
-        (incomplete, archived, paused) is refused with an error instead of a test.
-        """
+        """Get a token and make one cheap read call; the outcome and its time stay on the backend.
+        A backend that may not connect (incomplete, archived, paused) gets an error, not a test."""
         self.ensure_one()
         self.check_access("write")
         try:

@@ -1,8 +1,6 @@
-"""The secrets of a Basware backend and its cached OAuth token, encrypted at rest.
-
-Only ciphertext is stored (see basware_crypto for the key); the plain secret fields are
-write-only. The token store runs in cursors of its own so every worker shares one token.
-"""
+"""The secrets of a Basware backend and its cached OAuth token, encrypted at rest (key: see
+basware_crypto); the plain secret fields are write-only. The token store runs in cursors of
+its own so every worker shares one token."""
 
 import json
 import logging
@@ -38,13 +36,9 @@ class TokenLockTimeout(errors.BaswareError):
 
 
 class BackendTokenStore:
-    """The basware ``TokenStore`` protocol on a backend row, encrypted at rest.
-
-    Reads and writes run in transactions of their own, committed at once: a new
-    token is neither rolled back with the caller's work nor hidden from other
-    workers by the caller's snapshot. A refresh holds a row lock, so concurrent
-    workers wait for one token instead of each asking Basware for one.
-    """
+    """The basware ``TokenStore`` protocol on a backend row, encrypted at rest. Reads and writes
+    commit in cursors of their own: a new token is neither rolled back with the caller nor hidden
+    by its snapshot. A refresh holds a row lock, so workers wait for one token, not one each."""
 
     def __init__(self, backend):
         self._backend_id = backend.id
@@ -78,10 +72,9 @@ class BackendTokenStore:
                 self._locked_cr = None
 
     def _lock_row(self, cr):
-        """Lock the backend's row, waiting (up to the lock timeout) for a worker renewing
-        the token. When that worker saved its token meanwhile, the snapshot the wait began
-        in cannot lock the new row version: the lock is taken again in a fresh one, where
-        the new token is visible."""
+        """Lock the backend's row, waiting (up to the lock timeout) for a worker renewing the token.
+        If it saved one meanwhile, the waiting snapshot cannot lock the new row version: retry in a
+        fresh one, where the new token is visible."""
         for _attempt in range(TOKEN_LOCK_ATTEMPTS):
             cr.execute(SQL("SET LOCAL lock_timeout = %s", int(self._lock_timeout_ms)))
             try:
@@ -261,10 +254,8 @@ class BaswareBackend(models.Model):
         )
 
     def _reencrypt_secrets(self):
-        """Rewrite the stored secrets under the first configured key; drop the cached token.
-
-        All or nothing: a secret no configured key decrypts stops the whole run.
-        """
+        """Rewrite the stored secrets under the first configured key and drop the cached token;
+        all or nothing: a secret no configured key decrypts stops the whole run."""
         for backend in self.sudo():
             values = {
                 column: backend._rotate_secret(backend[column])
@@ -293,12 +284,9 @@ class BaswareBackend(models.Model):
 
     @api.model
     def _reencrypt_all_secrets(self):
-        """Re-encrypt the secrets of every backend, archived ones included, after a key
-        rotation; return how many backends were looked at.
-
-        From ``odoo-bin shell``: ``env["basware.backend"]._reencrypt_all_secrets()`` then
-        ``env.cr.commit()``.
-        """
+        """After a key rotation, re-encrypt every backend's secrets (archived ones too); return the
+        count. From ``odoo-bin shell``: ``env["basware.backend"]._reencrypt_all_secrets()`` then
+        ``env.cr.commit()``."""
         backends = self.sudo().search([("active", "in", (True, False))])
         backends._reencrypt_secrets()
         return len(backends)

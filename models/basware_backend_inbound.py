@@ -1,8 +1,6 @@
 """Inbound: pull the invoices Basware approved, import them as vendor bills, answer Basware.
-
 A pull inboxes and commits before it acknowledges, so an invoice Basware stops offering is
-already safe in Odoo; the queue then imports each one (basware_exchange_import).
-"""
+already safe in Odoo; the queue then imports each one (basware_exchange_import)."""
 
 import functools
 import logging
@@ -82,12 +80,9 @@ class BaswareBackend(models.Model):
         return code
 
     def _basware_pull_documents(self, client, acknowledge=True):
-        """Inbox the invoices waiting for transfer; return their exchanges.
-
-        With ``acknowledge``, each page's exchanges are committed (outside tests), then
-        acknowledged, then committed again. Without (inside one exchange's transaction,
-        which must not commit), their imports acknowledge them once committed.
-        """
+        """Inbox the invoices waiting for transfer; return their exchanges. With ``acknowledge``,
+        each page is committed (outside tests), acknowledged, then committed again; without (an
+        exchange's transaction must not commit), each import acknowledges once committed."""
         self.ensure_one()
         company_code = self._basware_inbound_company_code()
         Exchange = self.env["basware.exchange"]
@@ -170,12 +165,9 @@ class BaswareBackend(models.Model):
         return rung
 
     def _basware_mark_pulled(self, started):
-        """Remember when the pull began (a notification of later rings again), unless
-        another worker is writing the backend right now.
-
-        The row is locked first, quietly: once locked, the write cannot fail, and a worker
-        renewing the token meanwhile is a normal race, not an error in the log.
-        """
+        """Remember when the pull began (a later notification rings again), unless another worker is
+        writing the backend: with the row locked first, quietly, the write cannot fail, and a token
+        renewal meanwhile is a normal race, not an error in the log."""
         self.env.flush_all()
         query = SQL(
             "SELECT id FROM basware_backend WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED", self.id

@@ -1,8 +1,6 @@
 """The backend's invoice settings, and the draft bill made (or rebooked) from a document.
-
-The bill is created in a savepoint from the mapping's values and then aligned on Basware's
-amounts; a failed check, or Odoo refusing the bill, rolls it back and rejects the document.
-"""
+The bill is created in a savepoint from the mapping's values, then aligned on Basware's
+amounts; a failed check, or Odoo refusing the bill, rolls it back and rejects the document."""
 
 from markupsafe import Markup
 
@@ -84,14 +82,9 @@ class BaswareBackend(models.Model):
     )
 
     def _basware_create_bill(self, document, attachments=()):
-        """A draft vendor bill (or refund) of the accounting document ``document``.
-
-        ``attachments``: [{"name", "raw", "mimetype"}], the first (the invoice image)
-        becomes the bill's main attachment.
-
-        :raise BaswareDocumentRejected: with every code that does not map and every check
-            that fails; nothing is left created
-        """
+        """A draft vendor bill (or refund) of ``document``; the first of ``attachments`` ({"name",
+        "raw", "mimetype"}: the invoice image) is its main attachment. Raises
+        BaswareDocumentRejected with each unmapped code and failed check; nothing stays created."""
         self.ensure_one()
         mapping = InvoiceMapping(self, document)
         values = mapping.bill_values()
@@ -116,11 +109,8 @@ class BaswareBackend(models.Model):
         return bill
 
     def _basware_update_bill(self, bill, document, changes):
-        """Rebook the draft ``bill`` on the corrected ``document``: its header and lines are
-        the document's now, and the bill's chatter names what changed.
-
-        :raise BaswareDocumentRejected: as for a new bill; the draft is left as it was
-        """
+        """Rebook the draft ``bill`` on the corrected ``document`` (header and lines); its chatter
+        names what changed. Raises BaswareDocumentRejected as a new bill does, draft unchanged."""
         self.ensure_one()
         mapping = InvoiceMapping(self, document)
         values = mapping.bill_values()

@@ -1,11 +1,7 @@
 """Scheduled jobs run backend by backend: a backend that fails never stops the others.
-
-Each backend's share of a scheduled job (an outbound flow, the exchange queue, the
-invoice import) runs on its own. When it fails, its work is rolled back, the error is
-kept on the backend (the form and the dashboard show it, the chatter gets it once) and
-logged, and the job goes on with the next backend. The next share of the same job that
-completes clears it.
-"""
+A failing share (an outbound flow, the exchange queue, the invoice import) is rolled back,
+its error kept on the backend (form, dashboard, chatter once) and logged; the next share of
+the same job that completes clears it."""
 
 import logging
 
@@ -39,12 +35,9 @@ class BaswareBackend(models.Model):
     job_error_key = fields.Char(readonly=True, copy=False)
 
     def _basware_isolated(self, job, label, work, default=None, on_error=None):
-        """Run ``work()``, this backend's share of the scheduled ``job``; return its result.
-
-        On failure the work is rolled back, the error recorded on the backend (``label``
-        names the job) and handed to ``on_error``, and ``default`` is returned: the job
-        goes on with the next backend.
-        """
+        """Run ``work()``, this backend's share of the scheduled ``job``, and return its result; on
+        failure, roll back, record the error (``label`` names the job), hand it to ``on_error`` and
+        return ``default``, so the job goes on with the next backend."""
         self.ensure_one()
         try:
             result = self._basware_run_rolled_back_on_error(work)
@@ -60,12 +53,9 @@ class BaswareBackend(models.Model):
         return result
 
     def _basware_run_rolled_back_on_error(self, work):
-        """``work()``, its uncommitted changes rolled back if it raises.
-
-        Outside tests the work commits as it goes (per exchange): what it committed stays,
-        and the transaction begun by the commit before it is rolled back. In tests nothing
-        commits: a savepoint does the rollback's work.
-        """
+        """``work()``, its uncommitted changes rolled back if it raises. Outside tests a commit
+        first bounds the rollback, and what the work committed (per exchange) stays; in tests
+        nothing commits, so a savepoint does the rollback."""
         if queue.in_test_mode():
             with self.env.cr.savepoint():
                 return work()

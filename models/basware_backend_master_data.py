@@ -1,9 +1,7 @@
-"""The master data of a backend's company that goes to Basware: its settings, the scope of
-each kind of record, and the codes a record is known by (externalCode, companyCode).
-
-Each scope is a domain, archived records included where Basware must learn that a record
-went inactive: the sync narrows it to the records changed since its last run in one query.
-"""
+"""The master data of a backend's company that goes to Basware: its settings, each kind of
+record's scope, and the codes a record is known by (externalCode, companyCode). A scope is a
+domain, archived records included where Basware must learn that a record went inactive; the
+sync narrows it in one query to the records changed since its last run."""
 
 import functools
 import uuid
@@ -70,11 +68,8 @@ class BaswareBackend(models.Model):
         return backends
 
     def _create_default_analytic_mapping(self):
-        """A new backend sends the first analytic plan's accounts to costCenters.
-
-        The plan is looked up as superuser: a Basware manager need not read analytic plans
-        to create a backend.
-        """
+        """A new backend sends the first analytic plan's accounts to costCenters; the plan is read
+        as superuser, since a Basware manager need not read analytic plans to create a backend."""
         plan = self.env["account.analytic.plan"].sudo().search([("parent_id", "=", False)], limit=1)
         if not plan:
             return

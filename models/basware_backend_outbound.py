@@ -1,10 +1,7 @@
-"""The outbound sync of a backend: its flows, and for each the building of the payloads of
-the records that changed (basware_backend_outbound_changes.py), queued on the exchange
-queue in chunks of one HTTP write each; replay, cron runs, and the backend's actions.
-
-A record whose payload hash is unchanged is not sent again; one whose dependency Basware
-has not accepted yet (an order's vendor) is held back until it has.
-"""
+"""The outbound sync of a backend: its flows, the payloads of changed records (built in
+basware_backend_outbound_changes.py) queued in chunks of one HTTP write each, replay, cron
+runs and actions. An unchanged payload hash is not sent again; a record whose dependency
+(an order's vendor) Basware has not accepted yet is held back until it has."""
 
 import functools
 from dataclasses import dataclass, field, replace
@@ -232,10 +229,9 @@ class BaswareBackend(models.Model):
         )
 
     def _basware_queue(self, outbound, ready, bindings, exchange=None):
-        """One exchange per write; the bindings remember the payload hash and the exchange,
-        which carries their newest payload. With ``exchange`` (a replay), that exchange
-        takes the first write. Stopped exchanges left without any newest payload are
-        superseded."""
+        """One exchange per write; the bindings keep the payload hash and the exchange carrying
+        their newest payload. A replay's ``exchange`` takes the first write. Stopped exchanges
+        left without any newest payload are superseded."""
         Exchange = self.env["basware.exchange"]
         chunks = chunk_records(
             [item.payload for item in ready],
@@ -277,10 +273,9 @@ class BaswareBackend(models.Model):
     # === REPLAY === #
 
     def _basware_replay_write(self, exchange):
-        """Rebuild the body of the done outbound write ``exchange`` from its records as
-        they are now, with the builders of the sync: the exchange takes the new body (what
-        no longer fits one write goes in new exchanges) and carries the newest payload of
-        each record. A record the builders now refuse is rejected, as in a sync run."""
+        """Rebuild the done outbound write ``exchange`` from its records as they are now, with the
+        sync's builders: it takes the new body (overflow goes in new exchanges) and each record's
+        newest payload; a record the builders now refuse is rejected, as in a sync run."""
         self.ensure_one()
         outbound = self._basware_outbound_of(exchange)
         bindings = {binding.res_id: binding for binding in exchange.binding_ids}

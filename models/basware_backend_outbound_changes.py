@@ -235,10 +235,9 @@ class BaswareBackend(models.Model):
     # === CHANGE DETECTION === #
 
     def _basware_changed(self, model_name, scope, since, related=(), entity=None):
-        """The records of ``scope`` (a domain of ``model_name``) to examine, in one query:
-        all of them without a mark; else those changed since ``since`` (less the margin),
-        themselves or through a record of ``related``, and those of ``entity`` held back
-        earlier. Nothing is read from the records that did not change."""
+        """The records of ``scope`` (a domain of ``model_name``) to examine, in one query: all when
+        there is no mark, else those changed since ``since`` (less the margin), directly or through
+        ``related``, plus those of ``entity`` held back; unchanged records are never read."""
         model = self.env[model_name].with_context(active_test=False)
         if since:
             selected = [self._basware_changed_ids(model, since - CHANGE_MARGIN, related)]
@@ -293,11 +292,9 @@ class BaswareBackend(models.Model):
         return self.env[model_name].browse(list(payloads)), payloads
 
     def _basware_new_mark(self):
-        """The next high-water mark: the start of this transaction, or of an older open one.
-
-        Read by the transaction's first query (see _basware_run_flow), at its snapshot: a
-        write this run cannot see began before the mark, and the next run examines it.
-        """
+        """The next high-water mark: the start of this transaction, or of an older open one. Read at
+        the snapshot of the transaction's first query (see _basware_run_flow): a write this run
+        cannot see is dated no earlier than the mark, so the next run examines it."""
         self.env.cr.execute(SQL(NEW_MARK_QUERY))
         now, oldest = self.env.cr.fetchone()
         return min(now, oldest) if oldest else now

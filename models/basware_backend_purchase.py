@@ -14,11 +14,8 @@ class BaswareBackend(models.Model):
     _inherit = "basware.backend"
 
     def _basware_order_scope(self):
-        """The backend company's confirmed and cancelled purchase orders.
-
-        Cancelled orders come along whether they were sent or not: the sync engine sends
-        only those with a binding (their lines then go out as deleted).
-        """
+        """The backend company's confirmed and cancelled purchase orders; cancelled ones come along
+        sent or not, as the sync engine sends only those with a binding (their lines as deleted)."""
         self.ensure_one()
         return Domain("company_id", "=", self.company_id.id) & Domain(
             "state", "in", MATCHING_ORDER_STATES
@@ -31,10 +28,8 @@ class BaswareBackend(models.Model):
         )
 
     def _basware_order_line_records(self, orders):
-        """The order lines of ``orders``, sections and notes left out (one query).
-
-        Whether a line is sent at all is ``line._basware_is_sendable()``.
-        """
+        """The order lines of ``orders``, sections and notes left out (one query); whether a line is
+        sent at all is ``line._basware_is_sendable()``."""
         self.ensure_one()
         return self.env["purchase.order.line"].search(
             Domain("order_id", "in", orders.ids) & Domain("display_type", "=", False),

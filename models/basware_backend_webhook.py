@@ -1,20 +1,7 @@
 """The webhook controller of a backend: its secret URL, its Basware subscription, and the
-notifications Basware pushes through it.
-
-A notification is only a pointer ("document X waits for transfer"). The webhook verifies
-it, stores it as an inbound exchange and wakes the import cron; it never imports a
-document itself, so Basware gets its answer in milliseconds. Polling stays on: a lost
-notification costs at most one poll interval.
-
-What the webhook answers (the controller maps these to HTTP):
-
-- an ``AccountingDocuments`` notification is stored once per taskId (a repeat is
-  answered the same and ignored);
-- a ``ConnectionTest`` (Basware's check of a new subscription) is answered, not stored;
-- any other task type (Basware sends only what was subscribed to, and this connector
-  subscribes to accounting documents alone) is answered and ignored, so Basware does not
-  retry it: nothing here would handle it.
-"""
+notifications it gets. Each is only a pointer: verified and stored once per taskId as an
+inbound exchange, it wakes the import cron, so Basware is answered at once; polling stays on.
+ConnectionTest is answered, not stored; other task types are answered (no retry) and ignored."""
 
 import json
 import logging
@@ -187,11 +174,9 @@ class BaswareBackend(models.Model):
         )
 
     def _basware_webhook_signed(self, body, headers):
-        """Whether ``body`` carries a valid signature of this backend's webhook secret.
-
-        Fails closed: no secret, no header or a wrong signature is False.
-        :raise BackendPaused: the stored secret cannot be decrypted now
-        """
+        """Whether ``body`` carries a valid signature of this backend's webhook secret; fails
+        closed (no secret, no header, wrong signature: False). Raises BackendPaused when the
+        stored secret cannot be decrypted now."""
         self.ensure_one()
         header_name = self.signature_header or DEFAULT_SIGNATURE_HEADER
         header_value = headers.get(header_name)
@@ -225,11 +210,8 @@ class BaswareBackend(models.Model):
         )
 
     def _basware_receive_notification(self, payload):
-        """Store a verified notification and wake the import; return an OUTCOME_*.
-
-        :raise MalformedNotification: not a notification object, or an accounting
-            document notification without its taskId
-        """
+        """Store a verified notification and wake the import; return an OUTCOME_*. Raises
+        MalformedNotification for a non-object, or an accounting document one without taskId."""
         self.ensure_one()
         if not isinstance(payload, dict):
             raise MalformedNotification("The notification is not a JSON object.")
@@ -303,14 +285,10 @@ class BaswareBackend(models.Model):
         cron._trigger()
 
     def _basware_import_already_woken(self, cron):
-        """Whether a due trigger of the import cron waits that no run has taken yet.
-
-        That trigger wakes the import for this notification too: its row stays share-locked
-        until this transaction commits, so the run that takes it (its DELETE waits on the
-        lock) begins its work after the commit, and its pull sees this notification. The
-        trigger a run is taking right now is locked: skipped, and this notification adds
-        its own trigger, which that run leaves for the next.
-        """
+        """Whether a due trigger of the import cron waits that no run has taken yet. It wakes the
+        import for this notification too: share-locked here until commit, it makes the run taking
+        it (its DELETE waits) pull after the commit. A trigger being taken now is locked: skipped,
+        and this notification adds its own trigger, which that run leaves for the next."""
         query = SQL(
             """
             SELECT 1 FROM ir_cron_trigger
@@ -429,11 +407,8 @@ class BaswareBackend(models.Model):
         )
 
     def _has_our_subscription(self, client):
-        """Whether Basware's subscription to approved invoices is this backend's.
-
-        Basware deletes subscriptions by task type, not by URL: one pointing elsewhere (another
-        system on the same tenant) must not be deleted from here.
-        """
+        """Whether Basware's subscription to approved invoices is this backend's: Basware deletes by
+        task type, not URL, so one pointing elsewhere (another system on the tenant) must stay."""
         subscriptions = client.list_subscriptions(
             constants.TASK_TYPE_ACCOUNTING_DOCUMENTS, SUBSCRIBED_TASK_SUB_TYPE
         )

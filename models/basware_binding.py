@@ -1,10 +1,7 @@
 """Which Odoo record a Basware code stands for, per backend: the binder of the sync flows.
-
-One small generic model instead of one binding model per Odoo model: a binding ties an
-Odoo record to its Basware ``externalCode`` (stable for the life of the record) and the
-business code sent (vendorCode, accountCode, ...), remembers the hash of the last
-payload sent, the exchanges that carried it and Basware's last answer about it.
-"""
+One generic model (not one per Odoo model) ties a record to its stable Basware externalCode
+and the business code sent, with the hash of the last payload sent, the exchanges that
+carried it and Basware's last answer about it."""
 
 import hashlib
 import uuid
@@ -54,11 +51,9 @@ UPSERT_FIXED_COLUMNS = ("res_id", "external_code")
 
 
 def external_code(namespace, record, suffix=""):
-    """The stable Basware externalCode of ``record``: a name-based UUID (36 characters).
-
-    It depends only on the namespace (database and backend) and the record's model and id,
-    so a lost binding is rebuilt with the same code and Basware never gets a duplicate.
-    """
+    """The stable Basware externalCode of ``record``: a name-based UUID (36 characters) of the
+    namespace (database, backend), model and id, so a lost binding is rebuilt with the same code
+    and Basware never gets a duplicate."""
     return str(uuid.uuid5(namespace, f"{record._name},{record.id}{suffix}"))
 
 
@@ -166,12 +161,9 @@ class BaswareBinding(models.Model):
         return {binding.res_id: binding for binding in bindings}
 
     def _keep_removals(self):
-        """Odoo is deleting the records of these bindings: keep on each binding the payload
-        that tells Basware (``record._basware_removal_values(backend)``), for the flow's
-        next run; the binding's hash is cleared, so that it goes out once.
-
-        Nothing is kept for a record Basware never received, or holds as deleted already.
-        """
+        """Odoo is deleting these bindings' records: keep on each the payload that tells Basware,
+        for the flow's next run, and clear its hash so it goes out once; skip records Basware
+        never received or holds as deleted already."""
         for binding in self:
             if not (binding.payload_hash or binding.basware_status or binding.last_exchange_id):
                 continue
@@ -187,12 +179,8 @@ class BaswareBinding(models.Model):
 
     @api.model
     def _save_sent(self, backend, entity, sent):
-        """Bind records just queued, in two statements whatever their number.
-
-        ``sent``: [(record, external code, code sent, payload hash, exchange id)]. A record
-        without a binding gets one; every binding takes the hash and the code, is sent, and
-        is linked to the exchange that carries its record. Returns {record id: binding}.
-        """
+        """Bind records just queued, in two statements whatever their number; return {record id:
+        binding}. ``sent``: [(record, external code, code sent, payload hash, exchange id)]."""
         if not sent:
             return {}
         records, codes, names, digests, exchange_ids = zip(*sent, strict=True)
@@ -228,19 +216,14 @@ class BaswareBinding(models.Model):
     @api.model
     def _save_waiting(self, backend, entity, waiting, message):
         """Bindings of records held back, in one statement: waiting, with ``message``.
-
-        ``waiting``: [(record, external code)]. Returns {record id: binding}.
-        """
+        ``waiting``: [(record, external code)]. Returns {record id: binding}."""
         items = [(record, code, message) for record, code in waiting]
         return self._save_unsent(backend, entity, items, SYNC_WAITING)
 
     @api.model
     def _save_refused(self, backend, entity, refused):
-        """Bindings of records the builders refused, in one statement: rejected with the
-        reason, and no payload hash, so that the record is examined again once changed.
-
-        ``refused``: [(record, external code, message)]. Returns {record id: binding}.
-        """
+        """Bindings of ``refused`` [(record, external code, message)], in one statement: rejected,
+        with no payload hash so the record is examined again once changed; {record id: binding}."""
         return self._save_unsent(backend, entity, refused, SYNC_ERROR, forget_hash=True)
 
     @api.model
@@ -261,13 +244,9 @@ class BaswareBinding(models.Model):
 
     @api.model
     def _upsert(self, backend, entity, res_model, columns, keep_when_empty=()):
-        """Create or update the bindings of many records in one statement.
-
-        ``columns``: {column: (SQL type, [one value per record])}, with res_id and
-        external_code. A new binding takes them all; an existing one takes all but its
-        record and external code, except that the columns of ``keep_when_empty`` keep
-        their value where the new one is empty. Returns {record id: binding}.
-        """
+        """Create or update many records' bindings in one statement; return {record id: binding}.
+        ``columns``: {column: (SQL type, [value per record])} with res_id and external_code, both
+        kept by an existing binding, as is a ``keep_when_empty`` column given an empty value."""
         self.env.flush_all()
         names = list(columns)
         updated = [
@@ -378,11 +357,8 @@ class BaswareBinding(models.Model):
 
     def _reject(self, status, message, forget_hash=False):
         """Basware refused the record: say so on the binding and, once, on the record.
-
-        ``forget_hash``: Basware refused the write that carried it, not a record it had
-        taken: the payload does not count as sent, so that the next run that examines the
-        record sends it again.
-        """
+        ``forget_hash``: Basware refused the write carrying it (not a record it had taken), so the
+        payload does not count as sent and the next run examining the record sends it again."""
         self.ensure_one()
         repeated = self.sync_state == SYNC_ERROR and self.sync_message == message
         values = {

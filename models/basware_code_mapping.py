@@ -1,9 +1,7 @@
 """Code mappings: which Odoo record a Basware code stands for, when Odoo did not send it.
-
-The outbound sync binds the records it sends (``basware.binding``). Codes that Basware
-holds already (its own vendor numbers, a cost center created there) are mapped here by
-hand or by CSV import. The invoice import reads these mappings first.
-"""
+The sync binds what it sends (``basware.binding``); codes Basware holds already (its vendor
+numbers, a cost center made there) are mapped here by hand or CSV import. The invoice import
+reads these mappings first."""
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError

@@ -1,14 +1,7 @@
-"""Encryption of the secrets a Basware backend keeps in the database.
-
-Fernet (AES-128-CBC + HMAC-SHA256) under keys that never enter the database, taken from
-the first source that is set: the server option ``basware_encryption_key``, the environment
-variable ``BASWARE_ENCRYPTION_KEY``, or the key file ``<data_dir>/basware_connector/
-encryption.key`` (for platforms such as Odoo.sh that allow neither). Several comma-separated
-keys (in the file, also one per line) rotate the key: the first encrypts, all decrypt.
-
-It lives in models/ and not in basware/ because it reads Odoo's server configuration; it
-has no ORM logic: the backend turns its exceptions into translated messages.
-"""
+"""Encryption of a backend's secrets: Fernet, under keys never stored in the database, from the
+first set of: option ``basware_encryption_key``, env ``BASWARE_ENCRYPTION_KEY``, the file
+``<data_dir>/basware_connector/encryption.key`` (for Odoo.sh). Of several keys (comma- or, in
+the file, line-separated) the first encrypts, all decrypt. In models/: it reads Odoo's config."""
 
 import os
 import stat
