@@ -1,9 +1,7 @@
 """OAuth2 client credentials for Basware, with a pluggable token store.
 
-Basware issues bearer JWTs from ``POST /v1/tokens`` (HTTP Basic client id and secret, form
-body ``grant_type=client_credentials&scope=...``). There is no refresh token: refreshing
-means asking for a new token, shortly before the current one expires.
-"""
+``POST /v1/tokens`` issues bearer JWTs without a refresh token: a new one is asked for shortly
+before the current one expires."""
 
 import base64
 import binascii
@@ -32,11 +30,9 @@ NON_JSON_ERROR_CHARS = 200
 
 @runtime_checkable
 class TokenStore(Protocol):
-    """Where the current access token lives (memory, or an Odoo record).
-
-    Tokens are dicts: access_token, token_type, scope, expires_at (epoch seconds), claims,
-    plus obtained_at, expires_in and fingerprint (which settings the token was issued for).
-    """
+    """Where the current access token lives (memory, or an Odoo record). Tokens are dicts:
+    access_token, token_type, scope, expires_at (epoch seconds), claims, obtained_at, expires_in
+    and fingerprint (the settings it was issued for)."""
 
     def load(self) -> "dict | None": ...
 
@@ -67,10 +63,8 @@ class MemoryTokenStore:
 
 
 def decode_jwt_claims(token):
-    """The claims of a JWT, read without verifying its signature ({} when unreadable).
-
-    Only used to show the tenant (bwcid) and to compare the issuer with the configured
-    host; Basware verifies the token itself on every call.
+    """The claims of a JWT, unverified ({} when unreadable): only read to show the tenant (bwcid)
+    and compare the issuer with the host; Basware verifies the token on every call.
     """
     if not isinstance(token, str):
         return {}
@@ -101,11 +95,9 @@ def url_origin(url):
 
 
 def issuer_mismatch(claims, api_url, expected_issuer=None):
-    """Why the token's issuer does not fit, or None when it does (or cannot be told).
-
-    ``expected_issuer`` None means the API URL's scheme and host; "" disables the check.
-    Hosts are compared, so a trailing slash or another letter case does not matter.
-    """
+    """Why the token's issuer does not fit, else None. ``expected_issuer`` None: the API URL's
+    scheme and host; ``""``: no check. Hosts are compared, so trailing slash and case do not
+    matter."""
     if expected_issuer == "":
         return None
     issuer = claims.get(c.CLAIM_ISSUER) if claims else None
@@ -124,21 +116,17 @@ def issuer_mismatch(claims, api_url, expected_issuer=None):
 
 
 def check_environment(claims, api_url, expected_issuer=None):
-    """Raise BaswareEnvironmentMismatch when the token issuer is not the expected one.
-
-    Only the connection test calls this: which issuer Basware's test environment puts in
-    its tokens is not documented, so ordinary calls must not fail on a guess.
-    """
+    """Raise BaswareEnvironmentMismatch for an unexpected token issuer. Only the connection test
+    calls it: Basware's test environment issuer is undocumented, so ordinary calls must not fail
+    on a guess."""
     message = issuer_mismatch(claims, api_url, expected_issuer)
     if message:
         raise BaswareEnvironmentMismatch(message)
 
 
 def refresh_margin(lifetime, ratio):
-    """Seconds before expiry at which a token is renewed.
-
-    ``ratio`` of the lifetime, at least MIN_REFRESH_MARGIN, but never more than half the
-    lifetime so that short-lived tokens are still used at all.
+    """Seconds before expiry to renew a token: ``ratio`` of its lifetime, at least
+    MIN_REFRESH_MARGIN, at most half the lifetime so short-lived tokens are still used.
     """
     lifetime = max(float(lifetime or 0), 0.0)
     margin = max(lifetime * ratio, c.MIN_REFRESH_MARGIN)
@@ -152,16 +140,9 @@ def settings_fingerprint(config):
 
 
 class TokenManager:
-    """Hands out valid access tokens, fetching new ones through ``post``.
-
-    ``post(url, data=..., auth=..., deadline=...)`` is the client's retrying sender: it
-    returns the final HTTP response or raises a BaswareError for connection problems.
-    ``deadline`` is the retry deadline of the API call that needs the token (None: its own).
-
-    The token last loaded or fetched is kept in memory while it stays fresh: the store (a
-    database row, for a backend) is read again only when it is not, and under the refresh
-    lock, so a client making a thousand calls reads it once.
-    """
+    """Hands out valid access tokens, fetched through ``post`` (the client's retrying sender). The
+    token stays in memory while fresh; the store (a database row) is read again only when it is
+    not, under the refresh lock, so a client making a thousand calls reads it once."""
 
     def __init__(self, config, store, post, clock):
         self.config = config

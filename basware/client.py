@@ -1,11 +1,7 @@
-"""HTTP client for the Basware Purchase-to-Pay API.
+"""HTTP client for the Basware Purchase-to-Pay API, one per backend and worker.
 
-One BaswareClient per backend and worker. Every call gets a token from the store (renewed
-shortly before expiry, and once after a 401), a new X-BW-REQUEST-ID, finite timeouts, and
-retries with backoff on connection errors, 429, 502, 503 and 504. One deadline covers a
-whole call: its token fetch, the retry after a 401, redirects and every retry, down to an
-answer that arrives too slowly (see basware.transport).
-"""
+Each call gets a token (renewed before expiry, once after a 401), a new X-BW-REQUEST-ID and retries
+with backoff, all under one deadline that also cuts a slow answer (basware.transport)."""
 
 import datetime
 import decimal
@@ -66,13 +62,9 @@ SECONDS_BOUNDS = (
 
 @dataclass
 class ClientConfig:
-    """Connection settings. The secret never shows in repr().
-
-    ``deadline``: seconds one call (token fetch, 401 re-try, redirects and retries included)
-    may take; nothing starts after it, and an attempt under way is cut off at it, even one
-    whose answer trickles in. ``expected_issuer``: the token issuer the connection test
-    expects; None means the API URL's scheme and host, "" means no check.
-    """
+    """Connection settings; the secret never shows in repr(). ``deadline``: the seconds one call may
+    take, retries included, cutting even a trickling answer. ``expected_issuer``: see
+    auth.issuer_mismatch."""
 
     api_url: str
     token_url: str = ""
@@ -232,13 +224,9 @@ def clean_params(params):
 
 
 def chunk_records(records, limit, max_bytes=c.MAX_REQUEST_BYTES, encoded=None):
-    """Split records into JSON array bodies of at most ``limit`` records and ``max_bytes``.
-
-    Returns a list of (records, body_bytes), each body made by :func:`bulk_body`.
-    ``encoded``: the records already encoded by :func:`encode_record`, one per record, so
-    that they are not encoded again. A single record above the size limit raises
-    BaswareValidationError before anything is sent.
-    """
+    """Split records into (records, body bytes) JSON arrays of at most ``limit`` records and
+    ``max_bytes`` (``encoded``: the records already encoded). A record too big alone raises
+    BaswareValidationError before anything is sent."""
     if limit < 1:
         raise BaswareConfigError("The bulk limit must be at least 1")
     if encoded is None:
@@ -379,12 +367,9 @@ class BaswareClient:
         return self._clock() + self.config.deadline
 
     def _send(self, method, url, log_path, *, headers, deadline, params=None, data=None, auth=None):
-        """One HTTP exchange with retries on connection errors and 429/502/503/504.
-
-        Returns (requests.Response, our request id) for any other status; raises the last
-        error when attempts run out or the next retry would start after ``deadline``, and
-        BaswareConnectionError when ``deadline`` cuts an attempt short.
-        """
+        """One HTTP exchange, retried on connection errors and 429/502/503/504; returns (response,
+        our request id). Raises the last error when attempts run out or the next would start
+        after ``deadline``, BaswareConnectionError when the deadline cuts an attempt short."""
         attempt = 0
         while True:
             attempt += 1
@@ -560,10 +545,8 @@ class BaswareClient:
         return send(self._tokens.renew(rejected=token, deadline=deadline))
 
     def _follow_redirects(self, response, request_id, deadline, path):
-        """Follow Basware's redirect (302 on accountingDocuments) without credentials.
-
-        Every target must pass the URL rules of basware.urls. Returns the final response,
-        its request id and the chain of redirect responses.
+        """Follow Basware's redirects (302 on accountingDocuments) without credentials, each target
+        under basware.urls' rules; return the final response, its request id and the chain.
         """
         chain = []
         while response.status_code in c.REDIRECT_STATUSES:
@@ -673,11 +656,9 @@ class BaswareClient:
     # -- generic API -------------------------------------------------------------------------
 
     def request(self, method, path, *, params=None, json=None, expected=(200,), headers=None):
-        """Call ``path`` (e.g. "/v1/vendors") and return a BaswareResponse.
-
-        Statuses outside ``expected`` raise the matching BaswareError. GET redirects are
-        followed without the Authorization header.
-        """
+        """Call ``path`` (e.g. "/v1/vendors") and return a BaswareResponse; statuses outside
+        ``expected`` raise the matching BaswareError, GET redirects are followed without
+        Authorization."""
         method = method.upper()
         body = encode_json(json) if json is not None else None
         return self._call(
@@ -685,10 +666,8 @@ class BaswareClient:
         )
 
     def iter_pages(self, path, params=None, page_size=None, wrapper_key=None):
-        """Yield the items of each page of a GET list; 404 means no records.
-
-        Pages are chained with the continuation token header; every page repeats the same
-        query parameters, as Basware requires.
+        """Yield the items of a GET list page by page (404: none), chained by the continuation
+        token; every page repeats the same query parameters, as Basware requires.
         """
         params = dict(params or {})
         if page_size:
@@ -727,12 +706,9 @@ class BaswareClient:
             yield from page
 
     def post_encoded(self, path, body):
-        """POST ``body``, a JSON array of records encoded before (e.g. the stored payload of
-        an exchange, made by :func:`chunk_records`), in one request and byte for byte.
-
-        BaswareValidationError, before anything is sent, for a body that is no array or
-        does not fit one request (Basware's count per request and 6 MB).
-        """
+        """POST ``body``, a JSON array encoded before (an exchange's stored payload), byte for byte
+        in one request. BaswareValidationError before sending when it is no array or exceeds
+        Basware's count per request or 6 MB."""
         if isinstance(body, str):
             body = body.encode("utf-8")
         records = json.loads(body)
@@ -788,11 +764,8 @@ class BaswareClient:
         return items[0] if items else None
 
     def get_accounting_document_attachment(self, invoice_id, attachment_code):
-        """The file of one attachment of an invoice, or None when Basware has none (404).
-
-        Returns a dict: ``content`` (bytes), ``mimetype`` and ``filename`` (from
-        Content-Disposition, when given). Basware may redirect to a pre-signed URL, which
-        is followed without credentials.
+        """One attachment's file as {content, mimetype, filename}, or None when Basware has none
+        (404); a redirect to a pre-signed URL is followed without credentials.
         """
         path = c.ATTACHMENT_PATH.format(
             invoice_id=_path_param(invoice_id), attachment_code=_path_param(attachment_code)
@@ -890,10 +863,8 @@ class BaswareClient:
     # -- diagnostics ---------------------------------------------------------------------------
 
     def test_connection(self):
-        """Fetch a new token and make one cheap read; returns what the settings form shows.
-
-        Also the only place where a token issuer other than ``config.expected_issuer``
-        raises BaswareEnvironmentMismatch (ordinary calls just log it).
+        """Fetch a new token and make one cheap read; return what the settings form shows. The only
+        call where an unexpected token issuer raises (ordinary calls just log it).
         """
         deadline = self._new_deadline()
         self._tokens.renew(deadline=deadline)
@@ -922,10 +893,8 @@ class BaswareClient:
 
 
 def _check_redirect_target(target, response, request_id, path):
-    """Raise BaswareUnsafeRedirectError when the URL rules forbid following to ``target``.
-
-    The message gives the reason and, for a refused host, the host; never the query string
-    (presigned URLs carry signatures) nor credentials.
+    """Raise BaswareUnsafeRedirectError when the URL rules forbid ``target``; the message never
+    shows the query string (presigned URLs carry signatures) nor credentials.
     """
     reason = urls.url_problem(target)
     if reason is None:

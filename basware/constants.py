@@ -1,8 +1,7 @@
 """Facts of the Basware Purchase-to-Pay API contract, kept in one place.
 
-Paths, limits, header names and enumerations follow Basware's published OpenAPI
-descriptions (P2P API file version 26.06.05.402, authentication and push notification APIs).
-"""
+Paths, limits, headers and enumerations follow Basware's published OpenAPI descriptions (P2P API
+file 26.06.05.402, authentication and push notification APIs)."""
 
 # Hosts. Only the EU hosts are published; other regions must be checked with Basware
 # provisioning, so they default to the same two hosts and the settings form says so.

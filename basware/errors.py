@@ -1,9 +1,7 @@
 """Typed errors of the Basware client.
 
-Every error carries what the Odoo exchange log needs (HTTP status, Basware's error code,
-the failing record's externalCode, our request id and Basware's) and says whether trying
-again later can help. Messages are short, human, and never contain credentials or tokens.
-"""
+Each carries what the exchange log needs (status, Basware's error code, externalCode, both request
+ids) and whether a retry can help; messages never hold credentials or tokens."""
 
 MESSAGE_MAX_LENGTH = 300
 ELLIPSIS = "…"
@@ -221,10 +219,8 @@ def _items_from_detail(detail):
 
 
 def parse_error_body(data):
-    """Normalise any Basware error body into a list of ResponseEntityList style dicts.
-
-    Accepts the P2P ResponseEntityList, the token endpoint's OAuth2 errors, the push API's
-    errorMessages / message bodies and FastAPI's detail bodies.
+    """Normalise any Basware error body into ResponseEntityList-style dicts: P2P lists, the token
+    endpoint's OAuth2 errors, the push API's errorMessages / message and FastAPI's detail bodies.
     """
     if isinstance(data, list):
         return _items_from_list(data)

@@ -51,11 +51,8 @@ def names_secret_word(text):
 
 
 def holds_secrets(text, value=None):
-    """Whether redact() would mask something in the JSON ``text`` (of ``value``, decoded
-    from the text when not given).
-
-    The text is searched first, in one pass: most texts name no secret-looking word at
-    all, and only those that do are walked through.
+    """Whether redact() would mask something in the JSON ``text`` (``value``: its decoding, if at
+    hand). A text naming no secret-looking word, the usual case, is never walked.
     """
     if not names_secret_word(text):
         return False

@@ -12,12 +12,9 @@ MAX_EXPONENT = 60
 
 
 def backoff_delay(attempt, base, cap, jitter=True, rng=random.random):
-    """Seconds to wait before retry number ``attempt`` (1 for the first retry).
-
-    Exponential growth ``base * 2 ** (attempt - 1)`` bounded by ``cap``. With ``jitter`` the
-    delay is drawn in the upper half of that bound ("equal jitter"): concurrent workers spread
-    out while the wait still grows with each attempt.
-    """
+    """Seconds before retry number ``attempt`` (from 1): ``base * 2 ** (attempt - 1)`` capped at
+    ``cap``. ``jitter`` draws it in the upper half (equal jitter): workers spread out while the
+    wait still grows."""
     attempt = max(int(attempt), 1)
     base = max(float(base), 0.0)
     cap = max(float(cap), 0.0)
@@ -29,10 +26,8 @@ def backoff_delay(attempt, base, cap, jitter=True, rng=random.random):
 
 
 def parse_retry_after(value, now=None):
-    """Seconds to wait according to a ``Retry-After`` header value.
-
-    Accepts delta seconds ("2", "1.5") or an HTTP date; returns None when the value is
-    missing or unreadable, and never a negative number.
+    """Seconds a ``Retry-After`` value asks for (delta seconds or an HTTP date), never negative;
+    None when missing or unreadable.
     """
     if value is None:
         return None

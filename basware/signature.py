@@ -1,9 +1,7 @@
-"""HMAC-SHA256 signatures of Basware push notifications.
+"""HMAC-SHA256 signatures of Basware push notifications, keyed with the webhookAuthenticationToken.
 
-Basware signs each notification with the subscription's webhookAuthenticationToken. The
-exact encoding is not published, so the verifier accepts the usual forms: hex (any case) or
-base64 (standard or URL-safe), each with or without a ``sha256=`` prefix.
-"""
+The encoding is not published, so hex (any case) and base64 (standard or URL-safe) are accepted,
+with or without ``sha256=``."""
 
 import base64
 import binascii
@@ -63,9 +61,8 @@ def candidate_digests(header_value):
 
 
 def verify_signature(body, header_value, secret):
-    """True when ``header_value`` is the HMAC-SHA256 of ``body`` keyed with ``secret``.
-
-    Fails closed: a missing secret, a missing or unreadable header means False.
+    """True when ``header_value`` is the HMAC-SHA256 of ``body`` keyed with ``secret``. Fails
+    closed: no secret, or a missing or unreadable header, means False.
     """
     if not secret or not header_value or not isinstance(header_value, str):
         return False

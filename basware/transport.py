@@ -1,12 +1,7 @@
 """HTTP transport of the Basware client: one deadline that also bounds a slow answer.
 
-requests' read timeout bounds each read from the socket, not the answer: a server that
-sends one byte per second never trips it. So every HTTP attempt runs under an
-:class:`AttemptWatch`. Its connect and read timeouts are cut to the time left, and when
-the deadline passes it shuts the attempt's socket down, which ends a read under way.
-The connections of the client's own session register with the watch of the attempt
-running in their thread; a session passed in from outside gets the shorter timeouts only.
-"""
+requests' read timeout bounds each read, not the answer, so an AttemptWatch shuts the socket of the
+client's own session down at the deadline (an outside session gets timeouts only)."""
 
 import contextlib
 import contextvars
@@ -31,12 +26,9 @@ def cap_timeout(timeout, remaining):
 
 
 class AttemptWatch:
-    """Bounds one HTTP attempt: shuts its sockets down ``seconds`` from now.
-
-    Use as a context manager around the request, body read included; ``expired`` then tells
-    whether the deadline cut it short. The timer thread is joined on exit, so a connection
-    handed back to the pool is never shut down afterwards.
-    """
+    """Context manager bounding one HTTP attempt, body read included: shuts its sockets down
+    ``seconds`` from now (``expired`` tells). The timer is joined on exit, so a connection back
+    in the pool is never shut down afterwards."""
 
     def __init__(self, seconds):
         self.deadline = time.monotonic() + seconds
@@ -131,12 +123,9 @@ WATCHED_POOL_CLASSES = {"http": WatchedHTTPConnectionPool, "https": WatchedHTTPS
 
 
 class DeadlineAdapter(HTTPAdapter):
-    """The client's adapter: watched connections, and timeouts of its own choosing.
-
-    The (connect, read) pair comes from the settings, cut to the time left of the running
-    attempt. The ``timeout`` callers pass is ignored: some test harnesses wrap Session.send
-    and raise short timeouts.
-    """
+    """The client's adapter: watched connections, (connect, read) timeouts from the settings cut to
+    the attempt's time left. Callers' ``timeout`` is ignored: some test harnesses wrap
+    Session.send and raise short ones."""
 
     def __init__(self, connect_timeout, read_timeout):
         self._timeouts = (connect_timeout, read_timeout)

@@ -1,13 +1,7 @@
-"""Which URLs the connector may call: the configured endpoints and every redirect target.
+"""Which URLs the connector may call: one rule set for endpoints and redirect targets alike.
 
-One rule set serves both, so a redirect cannot reach what a backend could not be set to:
-https only (plain http on the loopback, for a local sandbox), no credentials in the URL,
-no control characters, and no link-local, cloud-metadata or private-network host.
-
-The host is checked as the sender will read it: requests and urllib3 parse URLs their own
-way (a backslash ends the host for them, percent escapes in the host are decoded, Unicode
-digits and dots are mapped to ASCII), so only plain ASCII host names and IP literals pass.
-"""
+https (http on loopback), no credentials or control characters, no link-local, metadata or private
+host; only ASCII names and IP literals pass, as requests and urllib3 parse hosts their own way."""
 
 import ipaddress
 import re
@@ -82,9 +76,8 @@ MESSAGES = {
 
 
 def parse_ip(hostname):
-    """The IP address a host name spells, also in legacy forms (``2852039166``, ``0xa9.…``).
-
-    Returns None for a real name. Legacy forms matter because the resolver accepts them.
+    """The IP address a host name spells, legacy forms included (``2852039166``, ``0xa9.…``) as the
+    resolver accepts them; None for a real name.
     """
     host = hostname.strip("[]")
     try:

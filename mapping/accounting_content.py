@@ -1,10 +1,7 @@
-"""The accounting content of a Basware accounting document, to tell a corrected one apart.
+"""The accounting content of a Basware accounting document, to tell a corrected re-transfer apart.
 
-Basware may offer an invoice again after it was booked (a re-transfer), corrected or not.
-Only what a bill is booked from counts: status fields, responses, attachments and custom
-text change without changing the books. voucherDate is left out too: Basware sets it from
-the transfer answer (its transferDate), after the booking.
-"""
+Only what a bill is booked from counts: status, responses, attachments, custom text and voucherDate
+(set from our transferDate) change without changing the books."""
 
 import hashlib
 import json

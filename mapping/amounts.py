@@ -8,13 +8,9 @@ PERCENT = 100.0
 
 
 def unit_price(amount, quantity, round_price, compare_amounts):
-    """(unit price, discount in %) giving exactly ``amount`` for ``quantity``.
-
-    ``round_price(value, up)`` rounds to Odoo's price precision (half-up, or up);
-    ``compare_amounts`` is the currency's. When the rounded price changes the line's total,
-    the price is rounded up and a discount (unrounded, as in Odoo's own e-invoice imports)
-    brings the total back to Basware's amount.
-    """
+    """(unit price, discount %) giving exactly ``amount`` for ``quantity``. When the rounded price
+    misses the total it is rounded up, and an unrounded discount (as in Odoo's e-invoice imports)
+    brings back Basware's amount."""
     price = round_price(amount / quantity, up=False)
     if compare_amounts(price * quantity, amount) == 0:
         return price, 0.0
@@ -23,11 +19,9 @@ def unit_price(amount, quantity, round_price, compare_amounts):
 
 
 def stated_tax_amounts(rows, row_taxes, sign=1):
-    """{taxes: [charged, self-assessed]}: Basware's taxSum and taxSum2 summed over the rows
-    of the same taxes (``row_taxes``: {row position from 1: taxes}), signed by ``sign``.
-
-    An amount is None where a row of those taxes does not state it: Odoo's amount stands.
-    """
+    """{taxes: [charged, self-assessed]}: taxSum and taxSum2 summed per taxes (``row_taxes``: {row
+    position from 1: taxes}), signed; None where a row does not state it, so Odoo's amount
+    stands."""
     amounts = {}
     for index, row in enumerate(rows, start=1):
         taxes = row_taxes.get(index)

@@ -1,8 +1,7 @@
-"""The business codes Basware knows Odoo records by: their size limits, and the stable
-code of a record without a code of its own (the invoice import reads codes back with it).
+"""The business codes Basware knows Odoo records by: size limits, and a stable code for a record
+without one (read back by the invoice import).
 
-A code is never cut: two records would share the cut code in Basware.
-"""
+A code is never cut: two records would share the cut code in Basware."""
 
 CODE_MAX = 25
 ORDER_NUMBER_MAX = 100

@@ -25,9 +25,8 @@ ROW_CODE_KEYS = ("accountCode", "taxCode", "orderLineNumber")
 
 
 def to_date(value):
-    """The date part of a Basware date-time (``2025-03-01T00:00:00``), None when empty.
-
-    :raise ValueError: when the text is no date
+    """The date of a Basware date-time (``2025-03-01T00:00:00``), None when empty; ValueError when
+    the text is no date.
     """
     if not value:
         return None

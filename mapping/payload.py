@@ -58,9 +58,8 @@ def translation_item(language, text, prefix=""):
 
 
 def is_iban(number):
-    """Whether a sanitized account number is an IBAN: its shape and its mod-97 check digits.
-
-    Checked here rather than with base_iban's acc_type, which this addon does not depend on.
+    """Whether a sanitized account number is an IBAN (shape and mod-97 check digits); checked here
+    as this addon does not depend on base_iban.
     """
     if not IBAN_SHAPE.match(number):
         return False
@@ -70,13 +69,9 @@ def is_iban(number):
 
 
 def split_charge(parts):
-    """(charged, self-assessed) of signed tax parts, rates or amounts alike.
-
-    What the parts add up to is charged. What a negative part cancels of a positive one
-    is self-assessed: the company owes it and deducts it (a reverse charge, one tax with
-    +100 % and -100 % repartition lines, or a group of +21 % and -21 %). A negative part
-    left over (a withholding) lowers the charge.
-    """
+    """(charged, self-assessed) of signed tax parts. Their sum is charged; what a negative part
+    cancels of a positive one is self-assessed (reverse charge: +100 %/-100 %, or +21 %/-21 % in
+    a group); a leftover negative part (a withholding) lowers the charge."""
     positive = sum(part for part in parts if part > 0)
     negative = -sum(part for part in parts if part < 0)
     return positive - negative, min(positive, negative)

@@ -1,9 +1,7 @@
 """The exchange queue: one record per unit of work with Basware, in either direction.
 
-This file holds the model, its states and kinds, the table of their handlers, the guard
-of the fields only the queue writes, enqueuing (with its dedup) and replay. Claiming and
-running are in basware_exchange_queue.py, the retention purge in basware_exchange_purge.py.
-"""
+The model, its kinds and handlers, the guard of queue-only fields, enqueuing with dedup and replay;
+claiming and running are in basware_exchange_queue.py, the purge in basware_exchange_purge.py."""
 
 from typing import NamedTuple
 
@@ -363,16 +361,10 @@ class BaswareExchange(models.Model):
         payload_redacted=False,
         **values,
     ):
-        """Queue one unit of work and return its exchange; the queue cron runs it.
-
-        Work whose ``dedup_key`` has an exchange on the backend returns it as it is (a done
-        one runs again with ``rerun_done``). ``dedup_checked``: the caller found none in
-        this transaction (a concurrent one is still caught).
-
-        :raise psycopg2.errors.SerializationFailure: a transaction that began after this
-            one enqueued the same work first (its exchange is invisible here); nothing is
-            logged, and the work is in its hands
-        """
+        """Queue one unit of work and return its exchange, or the one already holding ``dedup_key``
+        (run again if done and ``rerun_done``; ``dedup_checked``: none found in this
+        transaction). Raises SerializationFailure when a transaction begun after this one queued
+        it first: it owns the work, nothing is logged."""
         values.update(
             backend_id=backend.id,
             kind=kind,
@@ -394,20 +386,10 @@ class BaswareExchange(models.Model):
 
     @api.model
     def _reserve_dedup_keys(self, backend, kind, direction, dedup_keys):
-        """Those of ``dedup_keys`` no exchange of ``backend`` has, reserved for this
-        transaction: its insert of them cannot fail, and so logs no error.
-
-        Each key is inserted as a placeholder row (ON CONFLICT DO NOTHING: a key of an
-        exchange visible here is left out) and deleted at once. Its entry stays in the
-        unique index until this transaction ends, so a concurrent insert of the key waits
-        for it, then finds the real exchange.
-
-        :raise psycopg2.errors.SerializationFailure: an exchange committed since this
-            transaction began holds one of the keys (PostgreSQL does not say which): none
-            is reserved
-        :raise psycopg2.errors.DeadlockDetected: two transactions reserved the same keys in
-            opposite orders, over several calls
-        """
+        """Reserve and return the ``dedup_keys`` no exchange of ``backend`` has: a placeholder row,
+        inserted and deleted, holds each key in the unique index until commit, so our insert
+        cannot fail and a concurrent one waits, then finds the real exchange.
+        SerializationFailure: an exchange committed since this transaction began holds a key."""
         keys = sorted(set(dedup_keys))  # one order for every worker: no deadlock in a call
         if not keys:
             return set()
@@ -457,9 +439,8 @@ class BaswareExchange(models.Model):
 
     @api.model
     def _enqueue_chunks(self, backend, kind, endpoint, chunks, **values):
-        """One exchange per chunk of ``chunk_records`` (records, body), in the same order,
-        created in one batch. The stored payload is the body sent, byte for byte, so it
-        must hold nothing to redact. ``values`` are further fields of the exchanges.
+        """One exchange per chunk of ``chunk_records`` (records, body), in order. The body is stored
+        as sent, byte for byte, so it must hold nothing to redact.
         """
         vals_list = [
             {

@@ -1,9 +1,7 @@
-"""Basware invoices into the exchange queue, and each one booked as a vendor bill, once.
+"""Basware invoices into the exchange queue, each booked as a vendor bill once.
 
-Inboxed and committed before Basware is told (acknowledge); the bill, the exchange's outcome
-and Basware's queued answer commit together; the bill's unique (backend, invoiceId) index
-keeps two imports of one invoice from both creating a bill.
-"""
+Inboxed and committed before Basware is acknowledged; bill, outcome and queued answer commit
+together; a unique (backend, invoiceId) index stops two imports both creating a bill."""
 
 import json
 import logging
@@ -44,10 +42,8 @@ MOVE_CANCEL = "cancel"
 
 
 def is_rejection(error):
-    """An error of the document or of Odoo's checks: Basware's user must hear why.
-
-    Access errors are Odoo's own configuration, not the invoice's fault: they are fixed
-    and replayed without telling Basware the invoice failed.
+    """Whether Basware's user must hear of the error (the document's, or Odoo's checks). Access
+    errors are Odoo's configuration: fixed and replayed without failing the invoice in Basware.
     """
     return isinstance(error, UserError) and not isinstance(error, AccessError)
 
@@ -164,13 +160,9 @@ class BaswareExchange(models.Model):
             return self.browse()
 
     def _offered_again(self, document):
-        """Basware lists this exchange's invoice again.
-
-        Not acknowledged yet: it is the same offer, which stays queued as it is. Already
-        acknowledged, or finished: Basware offers it again (a re-transfer, maybe corrected),
-        so the exchange runs again on the new document; an existing bill is answered, never
-        created twice.
-        """
+        """Basware lists this exchange's invoice again. Unacknowledged, it is the same offer and
+        stays queued; else (a re-transfer, maybe corrected) the exchange runs again on the new
+        document, and an existing bill is answered, never created twice."""
         self.ensure_one()
         if self.state == queue.STATE_PENDING and not self.acknowledged:
             return self
@@ -199,12 +191,9 @@ class BaswareExchange(models.Model):
         return self.filtered(lambda exchange: exchange.id in ids)
 
     def _acknowledge_documents(self, client):
-        """Tell Basware these inboxed invoices were received; return those acknowledged.
-
-        The caller committed the exchanges first, so an acknowledged invoice is never lost.
-        A 405 means acknowledged already. Exchanges a worker holds are left to it (its
-        handler acknowledges). After a failed call the rest is left to the handlers too.
-        """
+        """Tell Basware these inboxed invoices arrived; return those acknowledged. The caller
+        committed them first, so none is lost; 405 means acknowledged already. Exchanges a worker
+        holds, and the rest after a failed call, are left to their handlers."""
         pending = self.filtered(lambda exchange: not exchange.acknowledged)._lock_free()
         done = self.browse()
         for exchange in pending:
@@ -271,13 +260,9 @@ class BaswareExchange(models.Model):
         )
 
     def _create_bill(self, client, document):
-        """The bill of ``document``, posted unless the backend keeps bills in draft.
-
-        :raise BaswareDocumentRejected: (a UserError) when it cannot be booked: nothing is
-            created
-        :raise psycopg2.errors.UniqueViolation: when another transaction created the bill of
-            the same invoice at the same moment (retried: the retry finds that bill)
-        """
+        """The bill of ``document``, posted unless the backend keeps bills in draft. Raises
+        BaswareDocumentRejected when it cannot be booked (nothing created), UniqueViolation when
+        another transaction created it at the same moment (the retry finds that bill)."""
         attachments = self._download_attachments(client, document)
         # The integration books the invoice whatever the rights of whoever runs the queue.
         # A failure leaves nothing: the queue runs each exchange in a savepoint.
@@ -300,12 +285,9 @@ class BaswareExchange(models.Model):
             bill.with_context(**context).action_post()
 
     def _check_offered_again(self, bill, document):
-        """Basware offers a booked invoice again: the same document is answered with its
-        bill; a corrected one updates a draft bill, and is refused for a posted one (its
-        differences named), as for a cancelled bill.
-
-        :raise BaswareDocumentRejected: when the bill cannot follow the document
-        """
+        """A booked invoice offered again: the same document is answered with its bill; a corrected
+        one updates a draft bill, and raises BaswareDocumentRejected (differences named) for a
+        posted or cancelled one."""
         if bill.state == MOVE_CANCEL:
             raise BaswareDocumentRejected(
                 [Problem(PROBLEM_BILL, bill.name, REASON_CANCELLED)], document
@@ -323,12 +305,9 @@ class BaswareExchange(models.Model):
         self.env.flush_all()
 
     def _download_attachments(self, client, document):
-        """The files of the invoice, the invoice image first, as the mapping takes them.
-
-        Confidential attachments stay in Basware: their readers there are restricted, in
-        Odoo they would not be. A file Basware does not have (404), or does not serve to
-        this API client (403: attachments are a tenant option), is left out.
-        """
+        """The invoice's files, invoice image first. Confidential ones stay in Basware, whose
+        readers are restricted (Odoo's would not be); files Basware lacks (404) or withholds from
+        this client (403, a tenant option) are left out."""
         invoice_id = document["invoiceId"]
         listed = [
             meta

@@ -1,13 +1,7 @@
-"""Outbound writes of bound records on the queue: the newest payload wins, and a write
-Basware refuses as a whole is narrowed down to its bad records.
+"""Outbound writes of bound records: the newest payload wins, a refused write is narrowed down.
 
-Each binding names the exchange carrying its record's newest payload (``last_exchange_id``).
-An older exchange never overwrites it: about to be sent, it drops the records whose newest
-payload is elsewhere, and when none is left it ends superseded, unsent. A write Basware
-refuses as a whole rejects the records Basware names; without names it is split in
-halves, retried, until each bad record stands alone and is rejected with Basware's
-reason, while the good ones go through.
-"""
+An exchange drops the records whose binding names a newer one (``last_exchange_id``); a write
+refused whole rejects the records Basware names, else is halved until each bad one stands alone."""
 
 import json
 import logging
@@ -74,12 +68,9 @@ class BaswareExchange(models.Model):
         )
 
     def _newest_elsewhere(self):
-        """{external code: id of the newest exchange} of the records of this exchange whose
-        newest payload another exchange carries.
-
-        The bindings stay locked (FOR SHARE) until this transaction ends: no newer payload
-        of these records is queued, and so sent, while this one is on its way.
-        """
+        """{external code: newest exchange id} of this exchange's records whose newest payload
+        another exchange carries. The bindings stay locked FOR SHARE until commit, so no newer
+        payload is queued, and sent, while this one is on its way."""
         self.ensure_one()
         self.env.flush_all()
         self.env.cr.execute(

@@ -24,10 +24,8 @@ class BaswareExchange(models.Model):
 
     @api.model
     def _not_held_by_open(self):
-        """The exchanges that no open one (pending, running, failed or dead) holds. An open
-        exchange holds its ancestors and its descendants: whoever resolves it needs its
-        whole line, the document it answers, the phase-two result that failed it, the
-        answer it gave.
+        """The exchanges no open one (pending, running, failed or dead) holds. An open exchange
+        holds its ancestors and descendants: whoever resolves it needs its whole line.
         """
         held = SQL(
             """

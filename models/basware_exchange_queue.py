@@ -1,15 +1,7 @@
-"""Running the exchange queue: claim, run, record, retry, commit.
+"""Running the exchange queue: claim (FOR UPDATE SKIP LOCKED), run, record, retry, commit.
 
-A worker claims one due exchange at a time with ``SELECT ... FOR UPDATE SKIP LOCKED``,
-commits the attempt, runs the handler of its kind (see HANDLERS) in the backend's
-company, stores redacted payloads, the ids of its calls and its errors, commits, and
-moves on: the outcome of a call that reached Basware is never rolled back with a later
-exchange, and a worker killed in a handler leaves its attempt counted. Retries follow the
-policy of the kind until the exchange is done or dead.
-
-The races between workers are expected and quiet: a lock that meets a row changed by a
-concurrent transaction gives up without an error in the log (see ``_quiet_rows``).
-"""
+Each attempt commits before and after its handler: a call that reached Basware is never rolled back
+with a later exchange, a killed worker's attempt counts, lost races stay quiet."""
 
 import functools
 import logging

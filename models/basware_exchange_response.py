@@ -1,8 +1,7 @@
 """Odoo's answers to Basware about its invoices (transfer and payment responses).
 
-Basware refuses a payment before the transfer answer and keeps the last payment response it
-got: a bill's answers wait for the ones queued before them, and are never sent twice.
-"""
+Basware refuses a payment before the transfer answer and keeps the last payment response it got: a
+bill's answers wait for the earlier ones and are never sent twice."""
 
 import json
 import uuid
@@ -95,12 +94,9 @@ class BaswareExchange(models.Model):
         payment_block=False,
         parent=None,
     ):
-        """A child exchange answering Basware about one invoice, with a new externalCode.
-
-        The code stays with this answer through its retries: if an attempt reached Basware
-        although it failed here, Basware refuses the repeat, and the retry finds its answer
-        recorded on the invoice.
-        """
+        """A child exchange answering Basware about one invoice, its new externalCode kept through
+        retries: Basware refuses a repeat of an attempt that reached it, and the retry finds that
+        answer on the invoice."""
         body = self._response_body(
             backend,
             success=success,

@@ -12,10 +12,8 @@ class BaswareExchange(models.Model):
     _inherit = "basware.exchange"
 
     def _run_webhook_notification(self, client):
-        """A notification asks for a pull: the backend pulls its waiting invoices.
-
-        Inside this exchange's transaction the pull only inboxes them: their imports
-        acknowledge them once the inbox is committed.
+        """A notification asks for a pull: the backend inboxes its waiting invoices, and their
+        imports acknowledge them once the inbox is committed.
         """
         notification = json.loads(self.request_payload or "{}")
         exchanges = self.backend_id._basware_pull_documents(client, acknowledge=False)

@@ -405,10 +405,8 @@ class CodeLookup:
         return {str(line.id): line for line in lines}
 
     def vendor_bank(self, vendor):
-        """The vendor's bank account Basware names (IBAN, else BBAN), when Odoo knows it.
-
-        An account Odoo does not know is not created: the bill keeps Odoo's default one,
-        and the vendor's bank accounts stay what the AP team checked in Odoo.
+        """The vendor's bank account Basware names (IBAN, else BBAN) when Odoo has it, else the
+        bill's default. None is created: a vendor's accounts stay those the AP team checked.
         """
         numbers = {
             sanitize_account_number(self.document.get(key))

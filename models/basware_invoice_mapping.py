@@ -1,8 +1,7 @@
 """Basware accounting documents as vendor bill values, every problem found at once.
 
-The whole document is mapped before anything is created, so Basware's user learns all that
-is missing in one answer; the backend then creates the bill (basware_backend_invoice_mapping).
-"""
+The whole document is mapped before anything is created, so Basware's user learns all that is
+missing in one answer."""
 
 from collections import defaultdict
 
@@ -63,11 +62,9 @@ ACCOUNTING_DATE_ODOO_LABEL = dict(ACCOUNTING_DATE_SOURCES)[ACCOUNTING_DATE_ODOO]
 
 
 class BaswareDocumentRejected(UserError):
-    """A Basware accounting document that cannot become a bill, with every reason why.
-
-    ``unmapped`` lists the (kind, code) that failed; ``response_message`` is the short text
-    for Basware's transfer response, ``str(error)`` the full detail for the exchange.
-    """
+    """A Basware document that cannot become a bill, with every reason. ``unmapped``: the (kind,
+    code) that failed; ``response_message``: the short text for Basware; ``str(error)``: the
+    detail."""
 
     def __init__(self, problems, document=None):
         self.problems = list(problems)
@@ -377,9 +374,8 @@ class InvoiceMapping(CodeLookup):
         self.raise_problems()
 
     def follow_basware_taxes(self, bill):
-        """Where Odoo's tax differs from Basware's by no more than the tolerance, Odoo's
-        tax lines take Basware's amount (as Odoo's own e-invoice imports do), and the
-        difference is noted on the bill. The bill is opened for edits only when a tax line
+        """Within the tolerance, Odoo's tax lines take Basware's amounts (as Odoo's e-invoice
+        imports do), noted on the bill. The bill is opened for edits only when a tax line
         changes: that re-syncs all its lines."""
         adjustments = defaultdict(float)
         for taxes, (charged, self_assessed) in stated_tax_amounts(

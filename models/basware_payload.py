@@ -1,10 +1,7 @@
-"""The Odoo side of the payload builders (they need the ORM): names read per installed
-language, and the refusal of a record Basware cannot take, naming the record and field.
+"""The ORM side of the payload builders: names per installed language, and RecordRefused.
 
-The builders are pure functions of a record and a backend: they read, never write, and
-give the same JSON for the same data whatever the caller's language, so the payload hash
-of an unchanged record stays the same.
-"""
+Builders only read, and give the same JSON whatever the caller's language, so the payload hash of an
+unchanged record stays the same."""
 
 from odoo.exceptions import UserError
 
@@ -23,9 +20,8 @@ def in_base_lang(record):
 
 
 def translations(record, field_name, prefix=""):
-    """LanguageTranslationEntity items of a translated field, one per installed language.
-
-    Each language is read on the record's prefetch set: one query per language for a batch.
+    """LanguageTranslationEntity items of a translated field, one per installed language, read on
+    the record's prefetch set: one query per language for a batch.
     """
     installed = [code for code, _name in record.env["res.lang"].get_installed()]
     return [
@@ -39,10 +35,8 @@ def field_label(record, field_name):
 
 
 def checked_code(record, code, basware_field, kind, source):
-    """``code`` when Basware takes it whole in ``basware_field``, else RecordRefused.
-
-    ``kind`` names the record ("Vendor"), ``source`` where its code comes from (a field's
-    label): the message tells the AP team which record and which field to shorten.
+    """``code`` when Basware takes it whole in ``basware_field``, else RecordRefused naming ``kind``
+    ("Vendor") and ``source`` (a field's label), so the AP team knows what to shorten.
     """
     size = CODE_LIMITS[basware_field]
     if len(code) <= size:

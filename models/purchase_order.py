@@ -1,8 +1,7 @@
 """purchase.order for Basware: a confirmed order as a matching order, and its exchange history.
 
-The builders of orders and their lines read only what the ORM prefetches in batches, so a
-sync run builds thousands of payloads from a few queries.
-"""
+Order and line builders read only what the ORM prefetches in batches: a sync run builds thousands of
+payloads from a few queries."""
 
 from odoo import models
 from odoo.tools import html2plaintext

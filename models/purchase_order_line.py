@@ -1,9 +1,7 @@
-"""Purchase order lines as Basware matching order lines (POST /v1/matchingOrderLines).
+"""Purchase order lines as Basware matching order lines, with coding rows and goods receipts.
 
-Amounts are net (tax excluded) on every line: Basware wants net or gross consistently over
-a whole order, and Odoo's subtotals are net. A line goes out with its coding rows (GL
-account and analytic codes) and its goods receipts, which Basware matches invoices with.
-"""
+Amounts are net on every line: Basware wants net or gross consistently over an order, and Odoo's
+subtotals are net."""
 
 from collections import defaultdict
 
@@ -43,13 +41,9 @@ CODING_TAX_SUM_FIELDS = ("taxSum", "taxSum2")
 
 
 def analytic_shares(entries):
-    """The coding rows of a line as [({coding field: code}, percent)], summing to 100.
-
-    ``entries`` are the keys of an analytic distribution as ({coding field: code}, percent).
-    Keys that share a plan, directly or through other keys, are the rows of one split;
-    what they leave of 100 % is a row without analytic codes. Splits of disjoint plans (an
-    analytic model per plan, each at 100 %) are independent, so their rows are crossed.
-    """
+    """The coding rows [({coding field: code}, percent)] summing to 100 from analytic ``entries`` of
+    that shape. Keys linked by plans form one split (what they leave is a row without codes);
+    disjoint splits are independent, so their rows are crossed."""
     rows = [({}, FULL_SHARE)]
     for split in _independent_splits(entries):
         rows = [
@@ -121,9 +115,8 @@ class PurchaseOrderLine(models.Model):
         bindings._keep_removals()
 
     def _basware_removal_values(self, backend):
-        """This line as Basware must hold it once deleted in Odoo: deleted and closed.
-
-        Its last payload, when it can still be built; else the fields Basware requires.
+        """This line as Basware must hold it once deleted in Odoo (deleted, closed): its last
+        payload when it still builds, else the fields Basware requires.
         """
         self.ensure_one()
         try:
@@ -139,10 +132,8 @@ class PurchaseOrderLine(models.Model):
         return {**values, "isDeleted": True, "isClosed": True}
 
     def _basware_is_sendable(self):
-        """Whether this line goes to Basware: an ordered product with a quantity.
-
-        Sections, notes and down payments are no order lines for Basware, and Basware
-        refuses a zero quantity: such a line is not sent (one sent before stays as it was).
+        """Whether this line goes to Basware: not a section, note or down payment, nor a zero
+        quantity (Basware refuses it); one sent before stays as it was.
         """
         self.ensure_one()
         return bool(
@@ -153,13 +144,9 @@ class PurchaseOrderLine(models.Model):
         )
 
     def _basware_order_line_values(self, backend):
-        """This line as a Basware OrderLineEntity (POST /v1/matchingOrderLines).
-
-        lineNumber is the line's id: a position among the order's lines would change for
-        every line below one inserted, and Basware would see other lines. sortNumber keeps
-        the order's display order. A line with a negative quantity (a return to the
-        vendor) goes out in Return mode, with its quantities and sums turned positive.
-        """
+        """This line as a Basware OrderLineEntity. lineNumber is the line's id: a position shifts
+        when a line is inserted; sortNumber keeps the display order. A return (negative quantity)
+        goes in Return mode with positive amounts."""
         self.ensure_one()
         order = self.order_id
         currency = order.currency_id
@@ -235,13 +222,9 @@ class PurchaseOrderLine(models.Model):
         return float_round(price, precision_digits=NET_PRICE_DIGITS)
 
     def _basware_tax_values(self, backend):
-        """The line's one tax as Basware carries it: taxCode, the rate it charges
-        (taxPercent) and the rate it self-assesses (taxPercent2), and their amounts on the
-        line (taxSum, taxSum2) as Odoo computes them: netSum + taxSum is the line's total.
-
-        A reverse charge goes with taxPercent 0 and taxSum 0, its rate and amount in
-        taxPercent2 and taxSum2. Amounts are turned positive with the quantity.
-        """
+        """The line's tax as Basware carries it: taxCode, the charged rate and amount (taxPercent,
+        taxSum; netSum + taxSum is the line's total), the self-assessed ones (taxPercent2,
+        taxSum2: a reverse charge goes there). Amounts are turned positive with the quantity."""
         tax = self._basware_carried_tax()
         if not tax:
             return {}
@@ -267,10 +250,9 @@ class PurchaseOrderLine(models.Model):
         return values
 
     def _basware_carried_tax(self):
-        """The tax Basware carries for this line: its only tax that charges or
-        self-assesses anything (a group is one tax, a 0 % tax beside it is left out), else
-        its first tax. Raises RecordRefused when one tax code and one rate cannot say it:
-        several such taxes, or a fixed amount next to a rate."""
+        """The one tax that charges or self-assesses anything (a group is one; a 0 % tax beside it
+        is left out), else the first. RecordRefused when one code and one rate cannot say it:
+        several such taxes, or a fixed amount beside a rate."""
         refund = self._basware_sign() < 0
         taxes = self.tax_ids.filtered(
             lambda tax: any(tax._basware_rates(refund=refund)) or tax._basware_fixed_amounts()
@@ -348,10 +330,8 @@ class PurchaseOrderLine(models.Model):
         return accounts["expense"]
 
     def _basware_analytic_entries(self, backend):
-        """The analytic distribution's keys as ({coding field: code}, percent).
-
-        Each analytic account goes to the coding field of its plan's mapping (or its root
-        plan's); accounts of unmapped plans and deleted accounts are left out.
+        """The analytic distribution's keys as ({coding field: code}, percent), through the mapping
+        of each account's plan (or root plan); unmapped plans and deleted accounts are left out.
         """
         distribution = self.analytic_distribution
         if not distribution:
@@ -376,13 +356,9 @@ class PurchaseOrderLine(models.Model):
         return entries
 
     def _basware_coding_values(self, backend, quantity, net_sum, tax_values=None):
-        """orderLineCoding: one row per analytic split of the line, all with its account
-        and its tax (``tax_values``, the line's tax fields).
-
-        The rows' quantities, net totals and tax sums add up to the line's exactly (the
-        last row takes the rounding difference). Without analytic codes: one row, the
-        whole line.
-        """
+        """orderLineCoding: a row per analytic split (else one row), each with the line's account
+        and tax. Quantities, net totals and tax sums add up to the line's exactly: the last row
+        takes the rounding."""
         account = self._basware_expense_account(backend)
         common = compact(
             {"accountCode": account._basware_checked_code(backend) if account else None}
@@ -456,12 +432,9 @@ class PurchaseOrderLine(models.Model):
         ]
 
     def _basware_stock_receipts(self, backend):
-        """One receipt per done transfer of the line, as Odoo counts the received quantity.
-
-        A return to the vendor is a negative receipt that references the receipt it
-        reverses. A return Odoo counts but whose receipt is unknown (no origin, or the
-        origin on another line) reduces the line's latest receipts instead.
-        """
+        """One receipt per done transfer, as Odoo counts the received quantity. A return is a
+        negative receipt naming the one it reverses; when that is unknown, it reduces the latest
+        receipts."""
         received = defaultdict(float)  # transfer → quantity in the line's unit
         returned = defaultdict(float)  # (return transfer, returned transfer) → quantity
         for move in self._get_po_line_moves():

@@ -175,9 +175,8 @@ class ResPartner(models.Model):
         return self.child_ids.filtered_domain(company).sorted("id")
 
     def _basware_contacts(self, backend):
-        """The partner itself, then its contact persons: those with an email or a phone.
-
-        The name is the contact's key in Basware: a repeated name gets the contact's id.
+        """The partner, then its contact persons with an email or a phone. The name is the contact's
+        key in Basware: a repeated name gets the contact's id.
         """
         people = [(self, ROLE_PRIMARY)] + [
             (child, ROLE_ADDITIONAL)

@@ -60,9 +60,8 @@ class UomUom(models.Model):
 
     @tools.ormcache()
     def _basware_default_unit_codes(self):
-        """{uom id: code} of the standard units, read once per registry cache.
-
-        The cache is cleared with ir.model.data's, so reinstalled units are seen again.
+        """{uom id: code} of the standard units, cached per registry and cleared with
+        ir.model.data's cache, so reinstalled units are seen again.
         """
         rows = (
             self.env["ir.model.data"]
