@@ -49,6 +49,19 @@ def matching_order(code, supplier_code, company_code="C100", **values):
     return record
 
 
+def purchase_tax(env, name, amount, **values):
+    """A purchase tax of ``amount`` percent, ``values`` on top."""
+    return env["account.tax"].create(
+        {
+            "name": name,
+            "amount": amount,
+            "amount_type": "percent",
+            "type_tax_use": "purchase",
+            **values,
+        }
+    )
+
+
 def run_now(exchanges, deadline=None):
     """Run ``exchanges``, held by the caller, in this transaction as the queue cron runs
     them: one client per backend; return how many ran."""

@@ -22,7 +22,7 @@ from ..basware.constants import RESPONSE_MESSAGE_MAX_LENGTH
 from ..models.basware_invoice_mapping import BaswareDocumentRejected
 from ..sandbox.constants import OPERATOR_PREFIX
 from ..sandbox.operator import PDF_IMAGE
-from .common import BaswareSandboxCase, post_records
+from .common import BaswareSandboxCase, post_records, purchase_tax
 
 TIMEOUT = 10
 ADDON_ROOT = Path(__file__).resolve().parent.parent
@@ -68,15 +68,7 @@ class InvoiceMappingCase(BaswareSandboxCase):
 
     @classmethod
     def _purchase_tax(cls, name, amount, code):
-        return cls.env["account.tax"].create(
-            {
-                "name": name,
-                "amount": amount,
-                "amount_type": "percent",
-                "type_tax_use": "purchase",
-                "basware_code": code,
-            }
-        )
+        return purchase_tax(cls.env, name, amount, basware_code=code)
 
     @classmethod
     def _account(cls, name, code):

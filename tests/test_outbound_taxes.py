@@ -10,6 +10,7 @@ from odoo.tests import tagged
 
 from ..models.basware_payload import RecordRefused
 from ..sandbox.validation import Validator
+from .common import purchase_tax
 from .test_invoice_rules import reverse_charge_tax
 from .test_sync_outbound import SyncCase
 
@@ -31,15 +32,7 @@ class TaxCase(SyncCase):
 
     @classmethod
     def _purchase_tax(cls, name, amount, **values):
-        return cls.env["account.tax"].create(
-            {
-                "name": name,
-                "amount": amount,
-                "amount_type": "percent",
-                "type_tax_use": "purchase",
-                **values,
-            }
-        )
+        return purchase_tax(cls.env, name, amount, **values)
 
     def _sync_all(self, flows):
         for _round in range(3):

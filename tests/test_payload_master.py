@@ -8,7 +8,7 @@ from ..basware.client import encode_record
 from ..mapping.payload import VALID_FROM, VALID_UNTIL
 from ..models.basware_binding import encoded_hash
 from ..sandbox.validation import Validator
-from .common import BaswareBackendCase
+from .common import BaswareBackendCase, purchase_tax
 
 IBAN = "BE68 5390 0754 7034"
 SANITIZED_IBAN = "BE68539007547034"
@@ -60,18 +60,12 @@ class MasterPayloadCase(BaswareBackendCase):
 
     @classmethod
     def _tax(cls, name, amount, **values):
-        return cls.env["account.tax"].create(
-            {
-                "name": name,
-                "amount": amount,
-                "amount_type": "percent",
-                "type_tax_use": "purchase",
-                "company_id": cls.company.id,
-                "country_id": cls.belgium.id,
-                "tax_group_id": cls.tax_group.id,
-                **values,
-            }
-        )
+        belgian = {
+            "company_id": cls.company.id,
+            "country_id": cls.belgium.id,
+            "tax_group_id": cls.tax_group.id,
+        }
+        return purchase_tax(cls.env, name, amount, **belgian | values)
 
     @classmethod
     def _account(cls, code, name, account_type="expense", **values):

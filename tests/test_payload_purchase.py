@@ -3,7 +3,7 @@ from odoo.tests import Form, tagged
 
 from ..models.purchase_order_line import analytic_shares
 from ..sandbox.validation import Validator
-from .common import BaswareBackendCase
+from .common import BaswareBackendCase, purchase_tax
 from .stock_common import receive
 
 ORDER_SCHEMA = "OrderEntity"
@@ -105,16 +105,7 @@ class TestPurchasePayloads(BaswareBackendCase):
 
     @classmethod
     def _purchase_tax(cls, name, amount, code, **values):
-        return cls.env["account.tax"].create(
-            {
-                "name": name,
-                "amount": amount,
-                "amount_type": "percent",
-                "type_tax_use": "purchase",
-                "basware_code": code,
-                **values,
-            }
-        )
+        return purchase_tax(cls.env, name, amount, basware_code=code, **values)
 
     @classmethod
     def _product(cls, name, product_type, **values):
