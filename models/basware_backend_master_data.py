@@ -73,15 +73,17 @@ class BaswareBackend(models.Model):
         plan = self.env["account.analytic.plan"].sudo().search([("parent_id", "=", False)], limit=1)
         if not plan:
             return
-        self.filtered(lambda backend: not backend.analytic_mapping_ids).mapped(
-            lambda backend: self.env["basware.analytic.mapping"].create(
+        without_mapping = self.filtered(lambda backend: not backend.analytic_mapping_ids)
+        self.env["basware.analytic.mapping"].create(
+            [
                 {
                     "backend_id": backend.id,
                     "plan_id": plan.id,
                     "target": TARGET_COST_CENTER,
                     "coding_field": DEFAULT_CODING_FIELD[TARGET_COST_CENTER],
                 }
-            )
+                for backend in without_mapping
+            ]
         )
 
     # === CODES === #
