@@ -13,8 +13,8 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..basware.client import format_datetime
+from ..basware.redaction import holds_secrets, redact
 from . import basware_exchange as queue
-from .basware_exchange import holds_secrets, redact
 from .basware_exchange_import import IMPORTING_CONTEXT_KEY, INVOICE_DEDUP_PREFIX
 from .basware_exchange_response import PAYMENT_DEDUP_PREFIX
 from .common import MOVE_IN_REFUND, MOVE_POSTED

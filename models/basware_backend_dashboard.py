@@ -131,11 +131,7 @@ class BaswareBackend(models.Model):
             )
 
     def _compute_dashboard_unmapped_count(self):
-        counts = dict(
-            self.env["basware.unmapped.code"]._read_group(
-                [("backend_id", "in", self.ids)], ["backend_id"], ["__count"]
-            )
-        )
+        counts = self._count_per_backend("basware.unmapped.code")
         for backend in self:
             backend.dashboard_unmapped_count = counts.get(backend, 0)
 

@@ -12,14 +12,7 @@ from odoo.service.model import (  # noqa: F401 - the queue files and the webhook
 )
 from odoo.tools import SQL
 
-from ..basware.redaction import (  # noqa: F401 - importable from here, as other files do
-    REDACTED,
-    holds_secrets,
-    json_text,
-    names_secret_word,
-    redact,
-    to_json_text,
-)
+from ..basware.redaction import holds_secrets, to_json_text
 from . import common
 
 STATE_PENDING = "pending"

@@ -222,9 +222,6 @@ class QueueCase(BaswareSandboxCase):
         return enqueue_post(self.Exchange, self.backend, "vendor", "/v1/vendors", records)
 
 
-# The former name, for the test files that still use it.
-
-
 def start_key_and_sandbox(test_class):
     """A fresh encryption key and a running sandbox for ``test_class``, undone after it.
 

@@ -11,6 +11,7 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
 from ..basware import constants as bw
+from ..basware.redaction import redact
 from ..models import basware_exchange as queue
 from ..models.basware_exchange import (
     DEFAULT_RETENTION_DAYS,
@@ -20,7 +21,6 @@ from ..models.basware_exchange import (
     RETENTION_PARAM,
     RETRY_ATTEMPTS,
     RETRY_HORIZON,
-    redact,
 )
 from .common import UNUSED_LOCAL_URL, QueueCase, matching_order, post_records, run_now
 

@@ -13,7 +13,7 @@ from odoo.tests.common import BaseCase
 from ..basware import constants as bw
 from ..basware import errors
 from ..basware.client import bulk_body, chunk_records, encode_record
-from ..models.basware_exchange import holds_secrets, json_text, to_json_text
+from ..basware.redaction import holds_secrets, json_text, to_json_text
 from .common import QueueCase, enqueue_post, vendor
 from .stock_common import receive
 from .test_sync_outbound import SyncCase
